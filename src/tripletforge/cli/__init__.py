@@ -1,0 +1,1 @@
+"""The ``tripletforge`` command line: thin typer drivers over the library."""

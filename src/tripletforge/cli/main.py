@@ -1,0 +1,21 @@
+"""Entry point of the ``tripletforge`` command: one sub-module registers each stage's commands."""
+
+from __future__ import annotations
+
+import typer
+
+from tripletforge.cli import evaluate, filter, generate, models, train
+
+app = typer.Typer(
+    name="tripletforge",
+    help="Build sentence-embedding models for low-resource languages from LLM-written triplets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+for _module in (models, evaluate, generate, filter, train):
+    _module.register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,154 @@
+"""The data contracts between pipeline stages.
+
+Every stage reads and writes one of these shapes. On disk they are JSONL (one object per
+line, the column names below as keys) or Parquet with the same columns; in memory they are
+the dataclasses below. Readers never crash on a bad row: they skip it and record a
+:class:`BadRow` in a :class:`ReadReport`, so nothing is lost silently.
+
+=================  ==========================================================================
+contract           columns
+=================  ==========================================================================
+scored pairs       ``sentence1, sentence2, score`` (+ ``lang``, ``lang2`` when cross-lingual)
+bitext             ``source, target`` with ``source_lang, target_lang`` on the set
+seeds              ``text, lang`` (+ optional ``seed_id``, ``source``)
+triplets           ``anchor, positive, negative`` (+ ``lang``, ``positive_lang`` and the
+                   provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`)
+=================  ==========================================================================
+
+Language codes are ISO 639-3 (``hau``, ``kin``, ``eng``); see :mod:`tripletforge.data.languages`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAIR_COLUMNS = ("sentence1", "sentence2", "score")
+BITEXT_COLUMNS = ("source", "target")
+SEED_COLUMNS = ("text", "lang")
+TRIPLET_COLUMNS = ("anchor", "positive", "negative")
+#: Provenance written with every generated triplet (see :mod:`tripletforge.generate`).
+TRIPLET_PROVENANCE_COLUMNS = (
+    "lang",  # language of the anchor
+    "positive_lang",  # language of positive and negative (== lang, or "eng" if cross-lingual)
+    "seed_id",  # stable id of the anchor's seed row
+    "strategy",  # icl | compose | xlora | real
+    "backend",  # transformers | llamacpp | openai | vllm
+    "model_id",  # name or path of the generator
+    "model_sha256",  # hash of the generator file (GGUF) or config, when known
+    "prompt_id",  # prompt template id
+    "shot_ids",  # ids of few-shot examples used
+    "sampling",  # dict of sampling parameters
+    "seed",  # random seed of the request
+    "raw_positive",  # raw generator output before parsing
+    "raw_negative",
+    "created_at",  # ISO-8601 UTC timestamp
+)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One input row that was skipped, with where it was and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass
+class ReadReport:
+    """What a reader kept and what it skipped (by reason, with file and line)."""
+
+    path: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+    def skip(self, line: int, reason: str) -> None:
+        """Record a skipped row."""
+        self.bad_rows.append(BadRow(self.path, line, reason))
+
+    @property
+    def skipped_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for bad in self.bad_rows:
+            key = bad.reason.split(":", 1)[0]
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def summary(self) -> str:
+        if not self.bad_rows:
+            return f"{self.path}: {self.rows_kept} rows"
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped_by_reason.items()))
+        return f"{self.path}: {self.rows_kept} rows kept, {len(self.bad_rows)} skipped ({reasons})"
+
+
+@dataclass
+class PairSet:
+    """Sentence pairs with a gold similarity score (STS / relatedness)."""
+
+    name: str
+    lang: str
+    sentence1: list[str]
+    sentence2: list[str]
+    scores: list[float]
+    lang2: str | None = None  # set for cross-lingual pairs (STS17 es-en)
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class BitextSet:
+    """Line-aligned translations: ``source[i]`` translates ``target[i]``."""
+
+    name: str
+    source_lang: str
+    target_lang: str
+    source: list[str]
+    target: list[str]
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """An anchor sentence to generate a triplet for."""
+
+    text: str
+    lang: str
+    seed_id: str
+
+
+@dataclass(frozen=True)
+class Triplet:
+    """(anchor, entailment, contradiction) with optional provenance."""
+
+    anchor: str
+    positive: str
+    negative: str
+    lang: str = ""
+    positive_lang: str = ""
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes (used for data-set and model provenance)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def seed_id_for(text: str, lang: str) -> str:
+    """Stable id of a seed: the first 16 hex digits of sha256(lang + text)."""
+    return hashlib.sha256(f"{lang}\x00{text}".encode()).hexdigest()[:16]

