@@ -18,6 +18,11 @@ for _key, _value in {
 }.items():
     os.environ.setdefault(_key, _value)
 os.environ.setdefault("MTEB_CACHE", tempfile.mkdtemp(prefix="mteb-cache-"))
+# Built-in models are rebuilt into a cache private to this checkout (fresh on a CI clone), so
+# the tests exercise the first-use build rather than whatever a user cache holds.
+os.environ.setdefault(
+    "TRIPLETFORGE_HOME", str(Path(__file__).resolve().parents[1] / ".cache" / "test-home")
+)
 
 import pytest  # noqa: E402
 
@@ -70,7 +75,9 @@ def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
     trainer = trainers.UnigramTrainer(vocab_size=400, special_tokens=specials, unk_token="<unk>")
     tok.train_from_iterator(TINY_CORPUS * 4, trainer=trainer)
     tok.post_processor = TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", 0), ("</s>", 2)],
     )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,

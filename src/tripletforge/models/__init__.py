@@ -9,4 +9,10 @@ from tripletforge.models.registry import (
     resolve_model_path,
 )
 
-__all__ = ["BUILTIN_MODELS", "DEFAULT_ENCODER", "BuiltinModel", "load_encoder", "resolve_model_path"]
+__all__ = [
+    "BUILTIN_MODELS",
+    "DEFAULT_ENCODER",
+    "BuiltinModel",
+    "load_encoder",
+    "resolve_model_path",
+]

@@ -6,6 +6,8 @@ sentence-transformers folder, or a Hugging Face hub id (online users).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +34,23 @@ class BuiltinModel:
         return models_dir() / self.name
 
     def is_built(self) -> bool:
-        return (self.path / ".complete").exists()
+        return self.path.is_dir()
 
     def ensure(self) -> Path:
-        """Build the model into the cache if needed and return its path."""
-        if not self.is_built():
-            self.build(self.path)
-            (self.path / ".complete").write_text("ok\n")
+        """Build the model into the cache if needed and return its path.
+
+        The build goes to a private temporary folder that is renamed into place, so a crash
+        leaves no half-built model and concurrent first uses cannot clash.
+        """
+        if self.is_built():
+            return self.path
+        staging = self.path.with_name(f".{self.name}.building-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        self.build(staging)
+        try:
+            staging.rename(self.path)
+        except OSError:  # another process finished first
+            shutil.rmtree(staging, ignore_errors=True)
         return self.path
 
 
