@@ -100,7 +100,7 @@ def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
     BertModel(config).save_pretrained(bert_dir)
     fast.save_pretrained(bert_dir)
     transformer = Transformer(str(bert_dir), max_seq_length=64)
-    pooling = Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     model = SentenceTransformer(
         modules=[transformer, pooling],
         prompts={"query": "query: ", "passage": "passage: "},

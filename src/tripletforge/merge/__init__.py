@@ -1,0 +1,32 @@
+"""Model merging: combine fine-tuned encoders with their base or with each other.
+
+- :mod:`~tripletforge.merge.methods`: linear (WiSE-FT), weighted averages (soups), SLERP,
+  task arithmetic and TIES on parameter dictionaries;
+- :mod:`~tripletforge.merge.models`: compatibility checks and loading/saving
+  sentence-transformers folders;
+- :mod:`~tripletforge.merge.search`: choose the interpolation weight on dev data only.
+"""
+
+from tripletforge.merge.methods import (
+    MERGE_METHODS,
+    linear,
+    slerp,
+    task_arithmetic,
+    ties,
+    weighted_average,
+)
+from tripletforge.merge.models import IncompatibleModelsError, merge_models
+from tripletforge.merge.search import AlphaSearchResult, search_alpha
+
+__all__ = [
+    "MERGE_METHODS",
+    "AlphaSearchResult",
+    "IncompatibleModelsError",
+    "linear",
+    "merge_models",
+    "search_alpha",
+    "slerp",
+    "task_arithmetic",
+    "ties",
+    "weighted_average",
+]

@@ -1,0 +1,130 @@
+"""Merge sentence-transformers folders into one standard folder, after checking they match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tripletforge.merge import methods
+from tripletforge.models.registry import resolve_model_path
+
+
+class IncompatibleModelsError(ValueError):
+    """The models differ in architecture, pooling or tokenizer and cannot be merged."""
+
+
+def _module_signature(path: Path) -> dict[str, Any]:
+    """Module types, each non-transformer module's config, and the tokenizer's hash."""
+    modules = json.loads((path / "modules.json").read_text())
+    signature: dict[str, Any] = {"modules": [m["type"].rsplit(".", 1)[-1] for m in modules]}
+    for module in modules:
+        folder = path / module["path"]
+        if module["path"] and (folder / "config.json").exists():
+            signature[f"config:{module['path']}"] = json.loads((folder / "config.json").read_text())
+    tokenizer = next((p for p in (path / "tokenizer.json",) if p.exists()), None)
+    if tokenizer is None:
+        tokenizer = next(path.glob("*/tokenizer.json"), None)
+    signature["tokenizer"] = (
+        hashlib.sha256(tokenizer.read_bytes()).hexdigest() if tokenizer else None
+    )
+    return signature
+
+
+def check_compatible(paths: Sequence[str]) -> None:
+    """Raise :class:`IncompatibleModelsError` naming what differs between the model folders."""
+    reference_path = Path(paths[0])
+    reference = _module_signature(reference_path)
+    for other_path in paths[1:]:
+        other = _module_signature(Path(other_path))
+        for key in sorted(set(reference) | set(other)):
+            if reference.get(key) != other.get(key):
+                what = "tokenizer" if key == "tokenizer" else key
+                raise IncompatibleModelsError(
+                    f"cannot merge {other_path} into {reference_path}: their {what} differ "
+                    f"({reference.get(key)!r} vs {other.get(key)!r}). Merge only models "
+                    "fine-tuned from the same base with the same pooling and tokenizer."
+                )
+
+
+def _load(path: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
+def _check_parameters(states: Sequence[methods.StateDict], paths: Sequence[str]) -> None:
+    reference = {k: tuple(v.shape) for k, v in states[0].items()}
+    for state, path in zip(states[1:], paths[1:], strict=True):
+        shapes = {k: tuple(v.shape) for k, v in state.items()}
+        if shapes != reference:
+            diff = sorted(set(shapes.items()) ^ set(reference.items()))[:3]
+            raise IncompatibleModelsError(
+                f"cannot merge {path}: parameter names or shapes differ from {paths[0]} "
+                f"(e.g. {diff})"
+            )
+
+
+def merge_models(
+    method: str,
+    models: Sequence[str],
+    out: str | Path,
+    *,
+    base: str | None = None,
+    alpha: float = 0.5,
+    weights: Sequence[float] | None = None,
+    density: float = 0.2,
+    scale: float = 1.0,
+    provenance: dict[str, Any] | None = None,
+) -> Path:
+    """Merge ``models`` (built-in names, folders or hub ids) with ``method``; save to ``out``.
+
+    - ``linear``: ``(1 − alpha)·base + alpha·models[0]`` (WiSE-FT);
+    - ``average``: weighted mean of ``models`` (a soup; ``weights`` default uniform);
+    - ``slerp``: spherical interpolation from ``models[0]`` to ``models[1]`` at ``alpha``;
+    - ``task_arithmetic`` / ``ties``: ``base`` plus the (trimmed, sign-elected) differences.
+    """
+    if method not in methods.MERGE_METHODS:
+        raise ValueError(f"unknown merge method {method!r}; choose from {methods.MERGE_METHODS}")
+    needs_base = method in ("linear", "task_arithmetic", "ties")
+    if needs_base and base is None:
+        raise ValueError(f"merge method {method!r} needs a base model (--base)")
+    if method == "linear" and len(models) != 1:
+        raise ValueError("linear merging takes exactly one fine-tuned model besides the base")
+    if method == "slerp" and len(models) != 2:
+        raise ValueError("slerp merges exactly two models")
+    paths = [resolve_model_path(m) for m in ([base] if needs_base else []) + list(models)]
+    check_compatible(paths)
+    loaded = [_load(p) for p in paths]
+    states = [m.state_dict() for m in loaded]
+    _check_parameters(states, paths)
+
+    if method == "linear":
+        merged = methods.linear(states[0], states[1], alpha)
+    elif method == "average":
+        merged = methods.weighted_average(states, weights)
+    elif method == "slerp":
+        merged = methods.slerp(states[0], states[1], alpha)
+    elif method == "task_arithmetic":
+        merged = methods.task_arithmetic(states[0], states[1:], weights, scale)
+    else:
+        merged = methods.ties(states[0], states[1:], density, scale)
+
+    target = loaded[0]
+    target.load_state_dict(merged)
+    out = Path(out)
+    target.save(str(out))
+    record = {
+        "method": method,
+        "base": base,
+        "models": list(models),
+        "alpha": alpha,
+        "weights": list(weights) if weights is not None else None,
+        "density": density,
+        "scale": scale,
+        **(provenance or {}),
+    }
+    (out / "tripletforge_merge.json").write_text(json.dumps(record, indent=2) + "\n")
+    return out

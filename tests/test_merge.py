@@ -1,0 +1,123 @@
+"""Model merging: endpoints, self-merge, compatibility, methods, and the dev-only α search."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+
+from tripletforge.merge import IncompatibleModelsError, merge_models, methods, search_alpha
+
+TEXTS = ["Yara suna wasa a waje.", "The cat sits on the mat.", "Umwana arimo gukina."]
+
+
+@pytest.fixture(scope="module")
+def finetuned_dir(tiny_encoder_dir, tmp_path_factory):
+    """The tiny encoder with every float parameter moved, standing in for a fine-tuned model."""
+    model = SentenceTransformer(str(tiny_encoder_dir), device="cpu")
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(0.05 * torch.randn(param.shape, generator=generator))
+    out = tmp_path_factory.mktemp("finetuned")
+    model.save(str(out))
+    return out
+
+
+def _embed(path) -> np.ndarray:
+    return SentenceTransformer(str(path), device="cpu").encode(TEXTS)
+
+
+def test_linear_endpoints_reproduce_the_two_models_exactly(
+    tiny_encoder_dir, finetuned_dir, tmp_path
+):
+    at_zero = merge_models(
+        "linear", [str(finetuned_dir)], tmp_path / "a0", base=str(tiny_encoder_dir), alpha=0.0
+    )
+    at_one = merge_models(
+        "linear", [str(finetuned_dir)], tmp_path / "a1", base=str(tiny_encoder_dir), alpha=1.0
+    )
+    np.testing.assert_array_equal(_embed(at_zero), _embed(tiny_encoder_dir))
+    np.testing.assert_array_equal(_embed(at_one), _embed(finetuned_dir))
+    record = json.loads((at_one / "tripletforge_merge.json").read_text())
+    assert record["method"] == "linear" and record["alpha"] == 1.0
+
+
+def test_linear_midpoint_lies_between(tiny_encoder_dir, finetuned_dir, tmp_path):
+    mid = merge_models(
+        "linear", [str(finetuned_dir)], tmp_path / "mid", base=str(tiny_encoder_dir), alpha=0.5
+    )
+    base = SentenceTransformer(str(tiny_encoder_dir)).state_dict()
+    tuned = SentenceTransformer(str(finetuned_dir)).state_dict()
+    merged = SentenceTransformer(str(mid)).state_dict()
+    name = next(k for k, v in base.items() if v.is_floating_point())
+    torch.testing.assert_close(merged[name], (base[name] + tuned[name]) / 2)
+
+
+@pytest.mark.parametrize("method", ["average", "slerp"])
+def test_merging_a_model_with_itself_returns_the_same_embeddings(finetuned_dir, tmp_path, method):
+    out = merge_models(
+        method, [str(finetuned_dir), str(finetuned_dir)], tmp_path / method, alpha=0.3
+    )
+    np.testing.assert_allclose(_embed(out), _embed(finetuned_dir), atol=1e-5)
+
+
+def test_task_arithmetic_and_ties_with_one_model_and_full_density_give_that_model():
+    base = {"w": torch.zeros(4, 4), "ids": torch.arange(4)}
+    tuned = {"w": torch.randn(4, 4), "ids": torch.arange(4)}
+    torch.testing.assert_close(methods.task_arithmetic(base, [tuned])["w"], tuned["w"])
+    torch.testing.assert_close(methods.ties(base, [tuned], density=1.0)["w"], tuned["w"])
+    assert torch.equal(methods.ties(base, [tuned])["ids"], base["ids"])
+
+
+def test_ties_drops_small_deltas_and_disagreeing_signs():
+    base = {"w": torch.zeros(4)}
+    a = {"w": torch.tensor([1.0, 0.01, -2.0, 0.5])}
+    b = {"w": torch.tensor([3.0, 0.02, 1.0, -0.5])}
+    merged = methods.ties(base, [a, b], density=0.5)["w"]
+    # top-2 magnitudes per model: a keeps {1, -2}, b keeps {3, 1}; signs elected: +, 0, -, 0
+    torch.testing.assert_close(merged, torch.tensor([2.0, 0.0, -2.0, 0.0]))
+
+
+def test_weighted_average_uses_weights():
+    s1, s2 = {"w": torch.ones(2)}, {"w": 3 * torch.ones(2)}
+    torch.testing.assert_close(methods.weighted_average([s1, s2], [3, 1])["w"], 1.5 * torch.ones(2))
+    with pytest.raises(ValueError, match="weights"):
+        methods.weighted_average([s1, s2], [1.0])
+
+
+def test_different_pooling_is_refused_with_a_clear_error(tiny_encoder_dir, tmp_path):
+    other = tmp_path / "cls"
+    shutil.copytree(tiny_encoder_dir, other)
+    config_path = other / "1_Pooling" / "config.json"
+    config = json.loads(config_path.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(IncompatibleModelsError, match="1_Pooling"):
+        merge_models("average", [str(tiny_encoder_dir), str(other)], tmp_path / "out")
+
+
+def test_linear_needs_a_base(finetuned_dir, tmp_path):
+    with pytest.raises(ValueError, match="base"):
+        merge_models("linear", [str(finetuned_dir)], tmp_path / "x")
+
+
+def test_search_respects_the_no_regression_constraint(tiny_encoder_dir, finetuned_dir):
+    reference = SentenceTransformer(str(tiny_encoder_dir)).encode(TEXTS)
+    tuned = SentenceTransformer(str(finetuned_dir)).encode(TEXTS)
+
+    def scorer(model):
+        # "hau" improves monotonically towards the fine-tuned model, "ary" degrades past α≈0.3.
+        emb = model.encode(TEXTS)
+        alpha = float(np.linalg.norm(emb - reference) / np.linalg.norm(tuned - reference))
+        return {"hau": alpha, "ary": -max(alpha - 0.3, 0.0) * 3}
+
+    free = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, no_regression=False)
+    guarded = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, no_regression=True)
+    assert free.alpha > guarded.alpha
+    assert guarded.scores[str(guarded.alpha)]["ary"] >= guarded.scores["0.0"]["ary"]
+    assert set(guarded.scores) == {str(a) for a in guarded.grid}
