@@ -121,3 +121,65 @@ def test_search_respects_the_no_regression_constraint(tiny_encoder_dir, finetune
     assert free.alpha > guarded.alpha
     assert guarded.scores[str(guarded.alpha)]["ary"] >= guarded.scores["0.0"]["ary"]
     assert set(guarded.scores) == {str(a) for a in guarded.grid}
+
+
+def _write_semrel(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["PairID,Text,Score"]
+    lines += [f'p{i},"{a}\n{b}",{score}' for i, (a, b, score) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_search_reads_dev_files_only_even_with_a_planted_test_split(
+    tiny_encoder_dir, finetuned_dir, tmp_path
+):
+    from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
+
+    pairs = [
+        (f"{a} {b}", f"{b} {a} {c}", s)
+        for a, b, c, s in zip(
+            ["cat", "dog", "yara", "ruwa", "gida", "mota"],
+            ["sits", "runs", "wasa", "sha", "babba", "ja"],
+            ["mat", "park", "waje", "yau", "nan", "sabo"],
+            [0.9, 0.1, 0.5, 0.7, 0.3, 0.2],
+            strict=True,
+        )
+    ]
+    root = tmp_path / "semrel"
+    _write_semrel(root / "Track_A" / "hau" / "hau_dev_with_labels.csv", pairs)
+    files_before = semrel_dev_files(root, ["hau"])
+    chosen_before = search_alpha(
+        str(tiny_encoder_dir), str(finetuned_dir), SpearmanScorer(load_dev_sets(files_before))
+    )
+    # A test split whose gold scores are reversed would change the choice if it were read.
+    reversed_pairs = [(a, b, 1.0 - s) for a, b, s in pairs]
+    _write_semrel(root / "Track_A" / "hau" / "hau_test_with_labels.csv", reversed_pairs)
+    _write_semrel(root / "Track_C" / "hau" / "hau_test.csv", reversed_pairs)
+    files_after = semrel_dev_files(root, ["hau"])
+    chosen_after = search_alpha(
+        str(tiny_encoder_dir), str(finetuned_dir), SpearmanScorer(load_dev_sets(files_after))
+    )
+    assert files_after == files_before
+    assert chosen_after.to_dict() == chosen_before.to_dict()
+    # ...and it really would: scored on the planted file, every α measures differently.
+    from tripletforge.data.readers import read_semrel
+
+    planted = read_semrel(root / "Track_A" / "hau" / "hau_test_with_labels.csv", lang="hau")
+    on_test = search_alpha(
+        str(tiny_encoder_dir), str(finetuned_dir), SpearmanScorer({"hau": planted})
+    )
+    for alpha in on_test.grid:
+        assert on_test.scores[str(alpha)]["hau"] == pytest.approx(
+            -chosen_before.scores[str(alpha)]["hau"], abs=1e-6
+        )
+
+
+def test_test_splits_are_refused_for_selection(tmp_path):
+    from tripletforge.merge.dev import TestSplitError, load_dev_sets, require_dev_split
+
+    for name in ("hau_test_with_labels.csv", "stsb-de-test.csv", "eng.devtest"):
+        with pytest.raises(TestSplitError):
+            require_dev_split(tmp_path / name)
+    with pytest.raises(TestSplitError):
+        load_dev_sets({"hau": tmp_path / "hau_test.csv"})
+    assert require_dev_split(tmp_path / "hau_dev_with_labels.csv").name.endswith("labels.csv")

@@ -1,0 +1,104 @@
+"""`tripletforge merge`: combine fine-tuned encoders, optionally choosing α on dev data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def merge(
+    method: Annotated[
+        str, typer.Argument(help="linear | average | slerp | task_arithmetic | ties")
+    ],
+    models: Annotated[
+        list[str], typer.Option("--model", "-m", help="Fine-tuned model (repeat for several).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output model folder.")],
+    base: Annotated[
+        str | None, typer.Option(help="Base model (linear, task_arithmetic, ties).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Interpolation weight (linear, slerp).")] = 0.5,
+    weights: Annotated[
+        list[float] | None, typer.Option("--weight", help="Per-model weight (average, TA).")
+    ] = None,
+    density: Annotated[float, typer.Option(help="TIES: fraction of each delta kept.")] = 0.2,
+    scale: Annotated[float, typer.Option(help="task_arithmetic / ties: delta scale.")] = 1.0,
+    search: Annotated[
+        bool, typer.Option(help="linear: choose α on SemRel2024 dev of --lang languages.")
+    ] = False,
+    semrel_root: Annotated[
+        Path | None, typer.Option(help="Folder with Track_A/Track_C (for --search).")
+    ] = None,
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", help="Dev language for --search (repeat).")
+    ] = None,
+    no_regression: Annotated[
+        bool,
+        typer.Option(help="--search: no language may fall below the base model's dev score."),
+    ] = True,
+) -> None:
+    """Merge sentence-transformers models of the same architecture into one standard folder."""
+    from tripletforge.merge import merge_models
+
+    provenance = {}
+    if search:
+        if method != "linear" or base is None or len(models) != 1:
+            raise typer.BadParameter("--search needs method 'linear', --base and one --model")
+        if semrel_root is None or not lang:
+            raise typer.BadParameter("--search needs --semrel-root and at least one --lang")
+        from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
+        from tripletforge.merge.search import search_alpha
+
+        files = semrel_dev_files(semrel_root, lang)
+        scorer = SpearmanScorer(load_dev_sets(files))
+        result = search_alpha(base, models[0], scorer, no_regression=no_regression)
+        alpha = result.alpha
+        provenance = {
+            "search": result.to_dict(),
+            "dev_files": {k: str(v) for k, v in files.items()},
+        }
+        _print_search(result)
+
+    path = merge_models(
+        method,
+        models,
+        out,
+        base=base,
+        alpha=alpha,
+        weights=weights,
+        density=density,
+        scale=scale,
+        provenance=provenance,
+    )
+    console.print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}")
+    if provenance:
+        console.print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
+
+
+def _print_search(result) -> None:
+    langs = sorted(next(iter(result.scores.values())))
+    table = Table(title="Dev Spearman ×100 by α (choice marked *)")
+    for column in ("α", *langs, "mean", "admissible"):
+        table.add_column(column, justify="right")
+    for alpha in result.grid:
+        scores = result.scores[str(alpha)]
+        mark = "*" if alpha == result.alpha else ""
+        table.add_row(
+            f"{alpha:.1f}{mark}",
+            *(f"{scores[k]:.1f}" for k in langs),
+            f"{result.mean[str(alpha)]:.2f}",
+            "yes" if alpha in result.admissible else "no",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command("merge")(merge)

@@ -1,0 +1,235 @@
+"""Shared plumbing of the readers: per-line decoding, CSV records with line numbers, validation.
+
+Bad-row reasons are ``"<kind>: <detail>"`` so that :attr:`ReadReport.skipped_by_reason` groups
+them by kind. The kinds used by the readers are the constants below.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tripletforge.data.schemas import BadRow, ReadReport
+
+MISSING_FIELD = "missing field"
+MALFORMED = "malformed row"
+BAD_SCORE = "bad score"
+OUT_OF_RANGE = "score out of range"
+INVALID_UTF8 = "invalid UTF-8"
+EMPTY_TEXT = "empty text"
+EMPTY_LINE = "empty line"
+MISALIGNED = "misaligned"
+DUPLICATE_ID = "duplicate id"
+NO_GOLD = "no gold score"
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def require_file(path: str | Path, what: str, hint: str = "") -> Path:
+    """Return ``path`` as a Path, or raise FileNotFoundError naming what was expected."""
+    path = Path(path)
+    if not path.is_file():
+        message = f"{what} not found: {path}"
+        if path.is_dir():
+            message = f"{what} must be a file, got the folder {path}"
+        raise FileNotFoundError(f"{message}{'. ' + hint if hint else ''}")
+    return path
+
+
+def decode_lines(path: str | Path) -> list[str]:
+    """Lines of a file (line endings kept), each decoded as UTF-8 on its own.
+
+    Undecodable bytes become lone surrogates (``surrogateescape``) so one bad byte spoils one
+    line only; :func:`utf8_error` finds them. A UTF-8 byte-order mark is dropped.
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    parts = data.split(b"\n")
+    raws = [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    return [raw.decode("utf-8", "surrogateescape") for raw in raws]
+
+
+def utf8_error(*texts: str) -> str | None:
+    """The ``invalid UTF-8`` reason for texts that hold undecodable bytes, else None."""
+    for text in texts:
+        match = _SURROGATE.search(text)
+        if match:
+            byte = ord(match.group()) - 0xDC00
+            return f"{INVALID_UTF8}: byte 0x{byte:02x} at character {match.start() + 1}"
+    return None
+
+
+def strip_eol(line: str) -> str:
+    """A line without its ``\\n`` / ``\\r\\n`` ending."""
+    return line.rstrip("\r\n")
+
+
+def csv_records(
+    path: Path,
+    report: ReadReport,
+    *,
+    delimiter: str = ",",
+    quoted: bool = True,
+    header: bool = True,
+) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """Parse a CSV/TSV file into ``(header, [(line, fields), ...])``.
+
+    ``line`` is the 1-based physical line a record starts on (records may span lines inside
+    quotes). Every data record counts in ``report.rows_read``; blank lines, parse errors and
+    undecodable bytes are reported and left out. ``quoted=False`` treats ``"`` as a plain
+    character (TSV files whose text holds unbalanced quotes).
+    """
+    lines = decode_lines(path)
+    quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    reader = csv.reader(lines, delimiter=delimiter, quoting=quoting)
+    head: list[str] | None = None
+    records: list[tuple[int, list[str]]] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            report.rows_read += 1
+            report.skip(start, f"{MALFORMED}: {exc}")
+            continue
+        if header and head is None:
+            head = [field.strip() for field in fields]
+            if error := utf8_error(*head):
+                raise ValueError(f"{path}: header line: {error}")
+            continue
+        report.rows_read += 1
+        if not fields or all(not field.strip() for field in fields):
+            report.skip(start, EMPTY_LINE)
+            continue
+        if error := utf8_error(*fields):
+            report.skip(start, error)
+            continue
+        records.append((start, fields))
+    if header and head is None:
+        raise ValueError(f"{path}: empty file, expected a header line")
+    return head, records
+
+
+def find_column(header: list[str], names: Iterable[str], path: Path) -> int:
+    """Index of the first header column matching one of ``names`` (case-insensitive)."""
+    lowered = [column.lower() for column in header]
+    wanted = list(names)
+    for name in wanted:
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+    raise ValueError(f"{path}: no column {' / '.join(wanted)} in header {header}")
+
+
+def parse_score(raw: object) -> tuple[float | None, str | None]:
+    """``(score, None)`` for a finite number, else ``(None, reason)``."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, f"{MISSING_FIELD}: score"
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, f"{BAD_SCORE}: {str(raw)[:40]!r} is not a number"
+    if not math.isfinite(value):
+        return None, f"{BAD_SCORE}: {raw!r} is not finite"
+    return value, None
+
+
+def clean(text: object) -> str:
+    """Text of a field, stripped; None and NaN (missing in pandas) give ''."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return str(text).strip()
+
+
+def skip_at(report: ReadReport, path: str | Path, line: int, reason: str) -> None:
+    """Record a skipped row that belongs to another file than ``report.path``."""
+    report.bad_rows.append(BadRow(str(path), line, reason))
+
+
+class PairCollector:
+    """Validates and accumulates scored pairs, reporting each rejected row."""
+
+    def __init__(self, report: ReadReport, score_range: tuple[float, float] | None = None):
+        self.report = report
+        self.score_range = score_range
+        self.sentence1: list[str] = []
+        self.sentence2: list[str] = []
+        self.scores: list[float] = []
+
+    def add(
+        self, line: int, s1: object, s2: object, raw_score: object, path: str | None = None
+    ) -> bool:
+        """Keep the pair or record why not; return whether it was kept."""
+        first, second = clean(s1), clean(s2)
+        score, reason = self._check(first, second, raw_score)
+        if reason is not None or score is None:
+            skip_at(self.report, path or self.report.path, line, reason or BAD_SCORE)
+            return False
+        self.sentence1.append(first)
+        self.sentence2.append(second)
+        self.scores.append(score)
+        self.report.rows_kept += 1
+        return True
+
+    def _check(self, s1: str, s2: str, raw_score: object) -> tuple[float | None, str | None]:
+        if error := utf8_error(s1, s2):
+            return None, error
+        for label, text in (("sentence1", s1), ("sentence2", s2)):
+            if not text:
+                return None, f"{EMPTY_TEXT}: {label}"
+        score, error = parse_score(raw_score)
+        if error is None and score is not None and self.score_range is not None:
+            low, high = self.score_range
+            if not low <= score <= high:
+                return None, f"{OUT_OF_RANGE}: {score:g} not in [{low:g}, {high:g}]"
+        return score, error
+
+
+class BitextCollector:
+    """Validates and accumulates translation pairs, reporting each rejected row.
+
+    A bad side is reported in its own file (``source_path`` / ``target_path``, both
+    ``report.path`` unless given) at its own line.
+    """
+
+    def __init__(
+        self,
+        report: ReadReport,
+        source_path: str | Path | None = None,
+        target_path: str | Path | None = None,
+    ):
+        self.report = report
+        self.paths = (str(source_path or report.path), str(target_path or report.path))
+        self.source: list[str] = []
+        self.target: list[str] = []
+
+    def add(
+        self, line: int, source: object, target: object, target_line: int | None = None
+    ) -> bool:
+        """Keep the pair or record why not (``target_line`` defaults to ``line``)."""
+        src, tgt = clean(source), clean(target)
+        where = (self.paths[0], line)
+        reason = utf8_error(src)
+        if reason is None and not src:
+            reason = f"{EMPTY_TEXT}: source"
+        if reason is None:
+            where = (self.paths[1], line if target_line is None else target_line)
+            reason = utf8_error(tgt) or (None if tgt else f"{EMPTY_TEXT}: target")
+        if reason is not None:
+            skip_at(self.report, where[0], where[1], reason)
+            return False
+        self.source.append(src)
+        self.target.append(tgt)
+        self.report.rows_kept += 1
+        return True
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text without line ending)`` for each line of a file."""
+    for number, line in enumerate(decode_lines(path), start=1):
+        yield number, strip_eol(line)

@@ -1,0 +1,80 @@
+"""Dev-split scoring for merge selection: only dev files are ever opened.
+
+SemRel2024 dev files are found by their exact names (``<lang>_dev_with_labels.csv`` under
+``Track_A`` then ``Track_C``), so a test split lying next to them is never read. Files given
+by hand go through :func:`require_dev_split`, which refuses anything named as a test split.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripletforge.data.readers import read_semrel
+from tripletforge.data.schemas import PairSet
+from tripletforge.evaluate.sts import sts_scores
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+_TEST_SPLIT = re.compile(r"(^|[^a-z])(test|devtest|heldout|held_out)([^a-z]|$)", re.IGNORECASE)
+SEMREL_TRACKS = ("Track_A", "Track_C")
+
+
+class TestSplitError(ValueError):
+    """A file that looks like a held-out test split was offered for model selection."""
+
+
+def require_dev_split(path: str | Path) -> Path:
+    """Return ``path`` unless its name marks it as a test split (then raise)."""
+    path = Path(path)
+    if _TEST_SPLIT.search(path.name):
+        raise TestSplitError(
+            f"{path} looks like a test split; model selection (merge search) uses dev data only. "
+            "Pass the dev file of each language instead."
+        )
+    return path
+
+
+def semrel_dev_files(semrel_root: str | Path, languages: Sequence[str]) -> dict[str, Path]:
+    """The SemRel2024 dev file of each language (``FileNotFoundError`` names what's missing)."""
+    root = Path(semrel_root)
+    found: dict[str, Path] = {}
+    for lang in languages:
+        candidates = [
+            root / track / lang / f"{lang}_dev_with_labels.csv" for track in SEMREL_TRACKS
+        ]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise FileNotFoundError(
+                f"no SemRel2024 dev file for {lang!r} under {root} (looked for "
+                f"{', '.join(str(c.relative_to(root)) for c in candidates)})"
+            )
+        found[lang] = require_dev_split(path)
+    return found
+
+
+def load_dev_sets(files: dict[str, Path]) -> dict[str, PairSet]:
+    """Read each language's dev file (SemRel format)."""
+    return {lang: read_semrel(require_dev_split(path), lang=lang) for lang, path in files.items()}
+
+
+class SpearmanScorer:
+    """Callable ``model → {lang: Spearman ×100}`` over fixed dev pair sets."""
+
+    def __init__(self, dev_sets: dict[str, PairSet], batch_size: int = 64) -> None:
+        self.dev_sets = dev_sets
+        self.batch_size = batch_size
+
+    def __call__(self, model: SentenceTransformer) -> dict[str, float]:
+        scores = {}
+        for lang, pairs in self.dev_sets.items():
+            texts = list(dict.fromkeys([*pairs.sentence1, *pairs.sentence2]))
+            emb = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
+            index = {text: i for i, text in enumerate(texts)}
+            first = emb[[index[t] for t in pairs.sentence1]]
+            second = emb[[index[t] for t in pairs.sentence2]]
+            scores[lang] = 100.0 * sts_scores(first, second, pairs.scores)["spearman"]
+        return scores
