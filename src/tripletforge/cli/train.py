@@ -1,9 +1,141 @@
-"""`tripletforge` commands of the train stage."""
+"""`tripletforge train` and `tripletforge mine`: thin drivers over the train library."""
 
 from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def _threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def train_command(
+    train: Annotated[
+        list[Path], typer.Argument(help="triplet files (JSONL/Parquet/CSV/XL-LoRA folder)")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="output model folder")],
+    model: Annotated[str, typer.Option(help="built-in name, local folder or hub id")] = "e5-small",
+    config: Annotated[Path | None, typer.Option(help="YAML with TrainConfig fields")] = None,
+    loss: Annotated[str, typer.Option(help="mnrl | cached_mnrl | gist | cached_gist")] = "mnrl",
+    pooling: Annotated[str, typer.Option(help="model | mean | cls | avg_first_last")] = "model",
+    freeze_embeddings: Annotated[bool, typer.Option(help="freeze word embeddings")] = True,
+    max_seq_length: Annotated[int, typer.Option(help="max tokens per text")] = 64,
+    batch_size: Annotated[int, typer.Option(help="triplets per batch")] = 32,
+    epochs: Annotated[float, typer.Option(help="training epochs")] = 1.0,
+    max_steps: Annotated[int, typer.Option(help="stop after N steps (-1: epochs)")] = -1,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 5e-5,
+    warmup: Annotated[float, typer.Option(help="warm-up ratio")] = 0.1,
+    scale: Annotated[float, typer.Option(help="similarity scale (1/temperature)")] = 20.0,
+    dev: Annotated[str | None, typer.Option(help="dev STS pairs: PATH or FORMAT:PATH")] = None,
+    dev_max_pairs: Annotated[int, typer.Option(help="dev pairs used")] = 1000,
+    eval_steps: Annotated[int, typer.Option(help="evaluate every N steps")] = 100,
+    save_steps: Annotated[int, typer.Option(help="checkpoint every N steps")] = 100,
+    leak_check: Annotated[
+        list[str] | None, typer.Option(help="eval sets: PATH or FORMAT:PATH")
+    ] = None,
+    keep_leaks: Annotated[bool, typer.Option("--keep-leaks", help="report, do not remove")] = False,
+    resume: Annotated[bool, typer.Option(help="resume from the latest checkpoint")] = True,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+) -> None:
+    """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder."""
+    import yaml
+
+    from tripletforge.train import TrainConfig, train_encoder
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _threads(threads)
+    fields = yaml.safe_load(config.read_text()) if config else {}
+    fields |= {
+        "model": model,
+        "train_files": train,
+        "output_dir": output,
+        "loss": loss,
+        "pooling": pooling,
+        "freeze_embeddings": freeze_embeddings,
+        "max_seq_length": max_seq_length,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "learning_rate": lr,
+        "warmup_ratio": warmup,
+        "scale": scale,
+        "dev_set": dev,
+        "dev_max_pairs": dev_max_pairs,
+        "eval_steps": eval_steps,
+        "save_steps": save_steps,
+        "leak_check": leak_check or [],
+        "keep_leaks": keep_leaks,
+        "resume": resume,
+        "seed": seed,
+    }
+    out = train_encoder(TrainConfig(**fields))
+    typer.echo(f"model saved to {out}")
+
+
+def mine_command(
+    pairs: Annotated[Path, typer.Argument(help="(anchor, positive) pairs: JSONL/Parquet/CSV")],
+    corpus: Annotated[
+        Path, typer.Argument(help="candidate sentences: .txt lines or a text column")
+    ],
+    out: Annotated[Path, typer.Argument(help="output triplets JSONL")],
+    model: Annotated[str, typer.Option(help="encoder used for mining")] = "e5-small",
+    range_min: Annotated[int, typer.Option(help="skip the N most similar candidates")] = 10,
+    range_max: Annotated[int, typer.Option(help="consider the top N candidates")] = 50,
+    relative_margin: Annotated[float | None, typer.Option(help="neg ≤ pos·(1-m)")] = 0.05,
+    absolute_margin: Annotated[float | None, typer.Option(help="neg ≤ pos - m")] = None,
+    max_score: Annotated[float | None, typer.Option(help="max negative similarity")] = None,
+    num_negatives: Annotated[int, typer.Option(help="negatives per pair")] = 1,
+    chunk_size: Annotated[int, typer.Option(help="queries per chunk")] = 4096,
+    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+) -> None:
+    """Mine hard negatives for pairs from a corpus; write triplets JSONL."""
+    import pandas as pd
+
+    from tripletforge.filter.files import write_triplets
+    from tripletforge.train.encoder import load_model
+    from tripletforge.train.mine import MineConfig, mine_negatives
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _threads(threads)
+    suffix = pairs.suffix.lower()
+    if suffix == ".jsonl":
+        frame = pd.read_json(pairs, lines=True)
+    elif suffix == ".parquet":
+        frame = pd.read_parquet(pairs)
+    else:
+        frame = pd.read_csv(pairs, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+    rows = frame.dropna(subset=["anchor", "positive"]).to_dict("records")
+    if corpus.suffix.lower() == ".txt":
+        texts = [t.strip() for t in corpus.read_text(encoding="utf-8").splitlines() if t.strip()]
+    else:
+        texts = (
+            pd.read_json(corpus, lines=True)["text"].dropna().astype(str).tolist()
+            if corpus.suffix == ".jsonl"
+            else pd.read_csv(corpus, dtype=str)["text"].dropna().tolist()
+        )
+    cfg = MineConfig(
+        range_min=range_min,
+        range_max=range_max,
+        relative_margin=relative_margin,
+        absolute_margin=absolute_margin,
+        max_score=max_score,
+        num_negatives=num_negatives,
+        chunk_size=chunk_size,
+    )
+    triplets = mine_negatives(rows, texts, load_model(model), cfg)
+    write_triplets(triplets, out)
+    typer.echo(f"{len(triplets)} triplets from {len(rows)} pairs → {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command("train")(train_command)
+    app.command("mine")(mine_command)

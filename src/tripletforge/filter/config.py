@@ -1,0 +1,46 @@
+"""Configuration of the filter stage (one pydantic model, YAML-friendly)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_FILTERS = ["length", "copy", "langid", "dedup", "teacher_margin"]
+
+
+class FilterConfig(BaseModel):
+    """Which filters run, in order, and their thresholds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
+    # length
+    min_chars: int = Field(3, ge=0, description="shortest allowed field (characters)")
+    max_chars: int = Field(1000, ge=1, description="longest allowed field (characters)")
+    max_length_ratio: float = Field(
+        5.0,
+        ge=1.0,
+        description="max ratio of positive/negative length to anchor length, either way",
+    )
+    # copy
+    copy_similarity: float = Field(
+        0.9, ge=0.0, le=1.0, description="char-level similarity at or above which a text is a copy"
+    )
+    # langid
+    langid_min_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="a language mismatch rejects only at this confidence or more",
+    )
+    # dedup
+    dedup_key: Literal["triplet", "anchor"] = "triplet"
+    # teacher margin
+    teacher: str | None = Field("e5-small", description="teacher encoder; None disables the filter")
+    teacher_margin: float = Field(0.0, description="cos(a,p) - cos(a,n) must exceed this")
+    teacher_batch_size: int = Field(64, ge=1)
+
+    def active_filters(self) -> list[str]:
+        """The filters that will run (the teacher filter drops out when no teacher is set)."""
+        return [f for f in self.filters if not (f == "teacher_margin" and not self.teacher)]

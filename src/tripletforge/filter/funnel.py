@@ -1,0 +1,103 @@
+"""Run the configured filters in order and keep count: the funnel and the rejects."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tripletforge.filter.base import Row, TripletFilter, build_filter
+from tripletforge.filter.config import FilterConfig
+
+
+@dataclass
+class FunnelStep:
+    """One filter's rows in, rows out and the count per reason kind."""
+
+    filter: str
+    rows_in: int
+    rows_out: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return self.rows_in - self.rows_out
+
+
+@dataclass
+class FilterRun:
+    """Kept rows, rejected rows (with ``filter``, ``reason``, input ``row`` index), the funnel."""
+
+    kept: list[Row]
+    rejected: list[Row]
+    funnel: list[FunnelStep]
+    rows_in: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": len(self.kept),
+            "steps": [asdict(s) | {"rejected": s.rejected} for s in self.funnel],
+        }
+
+    def save_funnel(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return path
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason without its numbers (``positive copies anchor (similarity 0.97)`` → kind)."""
+    return reason.split(" (", 1)[0].split(" of row", 1)[0]
+
+
+def run_filters(
+    rows: list[Row],
+    config: FilterConfig | None = None,
+    filters: list[TripletFilter] | None = None,
+) -> FilterRun:
+    """Apply the filters (given, or built from ``config``) in order to the rows."""
+    config = config or FilterConfig()
+    if filters is None:
+        filters = [build_filter(name, config) for name in config.active_filters()]
+    current = [dict(row, _row=i) for i, row in enumerate(rows)]
+    rejected: list[Row] = []
+    funnel: list[FunnelStep] = []
+    for flt in filters:
+        verdicts = flt(current)
+        step = FunnelStep(flt.name, rows_in=len(current), rows_out=0)
+        survivors = []
+        for row, reason in zip(current, verdicts, strict=True):
+            if reason is None:
+                survivors.append(row)
+                continue
+            kind = _reason_kind(reason)
+            step.reasons[kind] = step.reasons.get(kind, 0) + 1
+            out = {k: v for k, v in row.items() if k != "_row"}
+            rejected.append(out | {"filter": flt.name, "reason": reason, "row": row["_row"]})
+        step.rows_out = len(survivors)
+        funnel.append(step)
+        current = survivors
+    kept = [{k: v for k, v in row.items() if k != "_row"} for row in current]
+    return FilterRun(kept=kept, rejected=rejected, funnel=funnel, rows_in=len(rows))
+
+
+def funnel_table(run: FilterRun, title: str = "filter funnel"):
+    """A rich table of the funnel: rows in → rows out per filter, with the top reasons."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("filter", "rows in", "rejected", "rows out", "reasons"):
+        table.add_column(column, justify="left" if column in ("filter", "reasons") else "right")
+    for step in run.funnel:
+        reasons = ", ".join(
+            f"{k}: {v}" for k, v in sorted(step.reasons.items(), key=lambda kv: -kv[1])[:3]
+        )
+        table.add_row(
+            step.filter, str(step.rows_in), str(step.rejected), str(step.rows_out), reasons
+        )
+    table.add_row(
+        "total", str(run.rows_in), str(run.rows_in - len(run.kept)), str(len(run.kept)), ""
+    )
+    return table

@@ -1,0 +1,202 @@
+"""``train_encoder``: supervised SimCSE with the sentence-transformers trainer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripletforge.train.config import TrainConfig
+from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
+from tripletforge.train.encoder import load_model
+from tripletforge.train.pooling import freeze_word_embeddings, set_pooling
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from torch import nn
+
+log = logging.getLogger(__name__)
+
+PROVENANCE_FILE = "tripletforge_training.json"
+
+
+def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
+    """MNRL with the hard negative (scale 20 ≙ temperature 0.05), cached or GIST variants."""
+    from sentence_transformers.sentence_transformer import losses
+
+    if config.loss == "mnrl":
+        return losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+    if config.loss == "cached_mnrl":
+        return losses.CachedMultipleNegativesRankingLoss(
+            model, scale=config.scale, mini_batch_size=config.mini_batch_size
+        )
+    guide = load_model(config.guide or config.model)
+    guide.max_seq_length = config.max_seq_length
+    guide.requires_grad_(False)
+    if config.loss == "gist":
+        return losses.GISTEmbedLoss(model, guide, temperature=1.0 / config.scale)
+    return losses.CachedGISTEmbedLoss(
+        model, guide, temperature=1.0 / config.scale, mini_batch_size=config.mini_batch_size
+    )
+
+
+def prepare_model(config: TrainConfig) -> SentenceTransformer:
+    """Load the model with the configured pooling, sequence length and frozen parts."""
+    model = set_pooling(load_model(config.model), config.pooling)
+    model.max_seq_length = config.max_seq_length
+    if config.freeze_embeddings:
+        freeze_word_embeddings(model)
+    return model
+
+
+def training_prompt(config: TrainConfig, model: SentenceTransformer) -> str | None:
+    """The prefix the trained texts get: the configured one, else the model's default prompt."""
+    if config.prompt is not None:
+        return config.prompt or None
+    if model.default_prompt_name:
+        return model.prompts.get(model.default_prompt_name) or None
+    return None
+
+
+def latest_checkpoint(config: TrainConfig) -> str | None:
+    """The newest ``checkpoint-N`` folder of a previous (killed) run, if any."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if not config.checkpoint_dir.is_dir():
+        return None
+    return get_last_checkpoint(str(config.checkpoint_dir))
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("tripletforge", "torch", "transformers", "sentence-transformers", "datasets"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any:
+    """The ``SentenceTransformerTrainingArguments`` of a run."""
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer.training_args import (
+        SentenceTransformerTrainingArguments,
+    )
+
+    eval_kwargs: dict[str, Any] = {}
+    if has_dev:
+        eval_kwargs = {
+            "eval_strategy": "steps",
+            "eval_steps": config.eval_steps,
+            "load_best_model_at_end": True,
+            "metric_for_best_model": "eval_dev_spearman_cosine",
+            "greater_is_better": True,
+        }
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(config.checkpoint_dir),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,  # a float is a ratio in transformers 5
+        weight_decay=config.weight_decay,
+        batch_sampler=BatchSamplers.NO_DUPLICATES
+        if config.no_duplicates
+        else BatchSamplers.BATCH_SAMPLER,
+        prompts=prompt,
+        seed=config.seed,
+        data_seed=config.seed,
+        logging_steps=config.logging_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        report_to="none",
+        use_cpu=True,
+        dataloader_num_workers=0,
+        **eval_kwargs,
+    )
+
+
+def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Path:
+    """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
+
+    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer.
+    """
+    from sentence_transformers import SentenceTransformerTrainer
+
+    started = time.time()
+    rows, reports = load_triplet_rows(config.train_files)
+    for report in reports:
+        log.info(report.summary())
+    leak_summary = None
+    eval_files = list(config.leak_check) + ([config.dev_set] if config.dev_set else [])
+    if eval_files:
+        from tripletforge.filter.leakage import check_leakage, eval_sentences
+
+        leak = check_leakage(
+            rows, {str(p): eval_sentences(p) for p in eval_files}, remove=not config.keep_leaks
+        )
+        leak_summary = leak.summary()
+        log.info("leakage: %s", leak_summary)
+        rows = leak.kept
+    if len(rows) < config.batch_size:
+        raise ValueError(f"{len(rows)} training rows, fewer than one batch of {config.batch_size}")
+
+    model = prepare_model(config)
+    prompt = training_prompt(config, model)
+    evaluator = None
+    if config.dev_set:
+        from sentence_transformers.sentence_transformer.evaluation import (
+            EmbeddingSimilarityEvaluator,
+        )
+
+        s1, s2, scores = load_dev_pairs(config.dev_set, config.dev_max_pairs)
+        evaluator = EmbeddingSimilarityEvaluator(
+            s1, s2, scores, batch_size=config.batch_size, name="dev", similarity_fn_names=["cosine"]
+        )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=training_args(config, prompt, has_dev=evaluator is not None),
+        train_dataset=to_dataset(rows),
+        loss=build_loss(config, model),
+        evaluator=evaluator,
+        callbacks=callbacks,
+    )
+    resume = latest_checkpoint(config) if config.resume else None
+    if resume:
+        log.info("resuming from %s", resume)
+    result = trainer.train(resume_from_checkpoint=resume)
+
+    out = config.output_dir
+    trainer.model.save(str(out))
+    final_eval = evaluator(trainer.model) if evaluator is not None else None
+    provenance = {
+        "config": config.model_dump(mode="json"),
+        "training_prompt": prompt,
+        "data_sha256": data_hash(rows),
+        "rows": len(rows),
+        "read_reports": [r.summary() for r in reports],
+        "leakage": leak_summary,
+        "seed": config.seed,
+        "versions": _versions(),
+        "resumed_from": resume,
+        "global_step": result.global_step,
+        "train_loss": result.training_loss,
+        "train_metrics": result.metrics,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric,
+        "final_dev": final_eval,
+        "log_history": trainer.state.log_history,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+    (out / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=str) + "\n")
+    if not config.keep_checkpoints:
+        shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
+    return out

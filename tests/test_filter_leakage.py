@@ -1,0 +1,36 @@
+"""Leakage check: training sentences found in evaluation sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tripletforge.filter.leakage import check_leakage, eval_sentences
+
+ROWS = [
+    {"anchor": "The cat sits on the mat.", "positive": "A cat rests.", "negative": "No cat."},
+    {"anchor": "A dog runs.", "positive": "THE  DOG  RUNS!", "negative": "A dog sleeps."},
+    {"anchor": "Clean anchor.", "positive": "Clean positive.", "negative": "Clean negative."},
+]
+
+
+def test_leaks_removed_by_default() -> None:
+    report = check_leakage(ROWS, {"sts": ["The cat sits on the mat.", "the dog runs"]})
+    assert report.leaked_rows == 2
+    assert {(leak.row, leak.field, leak.match) for leak in report.leaks} == {
+        (0, "anchor", "exact"),
+        (1, "positive", "normalised"),
+    }
+    assert report.kept == [ROWS[2]]
+    assert report.summary()["by_eval_set"] == {"sts": 2}
+
+
+def test_keep_leaks_only_reports() -> None:
+    report = check_leakage(ROWS, {"sts": ["A dog sleeps."]}, remove=False)
+    assert report.leaked_rows == 1 and report.kept == ROWS
+
+
+def test_eval_sentences_from_files(tmp_path: Path) -> None:
+    (tmp_path / "dev.csv").write_text("sentence1,sentence2,score\nA b.,C d.,1.0\n")
+    (tmp_path / "lines.txt").write_text("one\n\ntwo\n")
+    assert eval_sentences(tmp_path / "dev.csv") == ["A b.", "C d."]
+    assert eval_sentences(tmp_path / "lines.txt") == ["one", "two"]

@@ -1,0 +1,40 @@
+"""Hard-negative mining: negatives come from the requested rank window, chunking is exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+
+from conftest import TINY_CORPUS
+from tripletforge.train.mine import MineConfig, mine_negatives
+
+PAIRS = [{"anchor": a, "positive": p, "lang": "eng"}
+         for a, p in zip(TINY_CORPUS[:6], TINY_CORPUS[6:12], strict=True)]  # fmt: skip
+CORPUS = [f"{s} again" for s in TINY_CORPUS] + ["Something else entirely.", "One more line."]
+
+
+def test_negatives_within_range_and_chunking_exact(tiny_encoder_dir: Path) -> None:
+    model = SentenceTransformer(str(tiny_encoder_dir), device="cpu")
+    cfg = MineConfig(range_min=1, range_max=4, relative_margin=None, num_negatives=1)
+    mined = mine_negatives(PAIRS, CORPUS, model, cfg)
+    assert len(mined) == len(PAIRS)
+    corpus = list(dict.fromkeys(CORPUS + [p["positive"] for p in PAIRS]))
+    docs = model.encode_document(corpus, convert_to_tensor=True, normalize_embeddings=True)
+    for row in mined:
+        assert row["negative"] in corpus and row["negative"] != row["positive"]
+        query = model.encode_query(row["anchor"], convert_to_tensor=True, normalize_embeddings=True)
+        order = [corpus[i] for i in torch.argsort(docs @ query, descending=True).tolist()]
+        order.remove(row["positive"])
+        assert 1 <= order.index(row["negative"]) < 4  # skip the top 1, keep ranks 1..3
+        assert row["lang"] == "eng" and row["negative_score"] <= 1.0
+    chunked = mine_negatives(PAIRS, CORPUS, model, MineConfig(**{**cfg.__dict__, "chunk_size": 2}))
+    assert [r["negative"] for r in chunked] == [r["negative"] for r in mined]
+
+
+def test_absolute_margin_keeps_negatives_below_positive(tiny_encoder_dir: Path) -> None:
+    model = SentenceTransformer(str(tiny_encoder_dir), device="cpu")
+    cfg = MineConfig(range_min=0, range_max=10, relative_margin=None, absolute_margin=0.0)
+    for row in mine_negatives(PAIRS, CORPUS, model, cfg):
+        assert row["negative_score"] <= row["positive_score"]
