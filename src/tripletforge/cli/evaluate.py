@@ -2,8 +2,74 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(text).name or text).strip("_") or "model"
+
+
+def evaluate(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Built-in name, local folder or hub id.")
+    ] = "e5-small",
+    suite: Annotated[
+        str, typer.Option("--suite", "-s", help="Suite YAML file or built-in suite name.")
+    ] = "shared-dev",
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option("--dataset", "-d", help="Only data sets whose name matches (glob, repeat)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for results.json + results.md (default eval/MODEL/SUITE)."),
+    ] = None,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(help="Folder for {data_root} and relative paths (default ../shared/data)."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cache.")] = False,
+    limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Encoding batch size.")] = 32,
+    progress: Annotated[bool, typer.Option(help="Show encoding progress bars.")] = True,
+) -> None:
+    """Evaluate an encoder on STS, bitext mining and retrieval; write JSON + Markdown tables."""
+    from rich.console import Console
+
+    from tripletforge.evaluate import SuiteError, evaluate_model, load_suite
+
+    console = Console()
+    try:
+        loaded_suite = load_suite(suite)
+        result = evaluate_model(
+            model,
+            loaded_suite,
+            datasets=dataset,
+            data_root=data_root,
+            cache=not no_cache,
+            batch_size=batch_size,
+            limit=limit,
+            progress=progress,
+            console=console,
+        )
+    except (SuiteError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(code=2) from None
+    result.print(console)
+    folder = out or Path("eval") / _slug(model) / _slug(loaded_suite.name)
+    json_path, md_path = result.write(folder)
+    enc = result.encoding
+    console.print(
+        f"{enc['texts']} texts ({enc['cache_hits']} from cache, {enc['encoded']} encoded) "
+        f"in {enc['total_seconds']:.1f}s; wrote {json_path} and {md_path}",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command("evaluate")(evaluate)

@@ -1,0 +1,161 @@
+"""On-disk embedding cache and the caching encoder used by evaluation.
+
+One SQLite file per model fingerprint under :func:`tripletforge.paths.embeddings_cache_dir`,
+with one row per (prompt text, SHA-256 of the text) → float32 vector. A unique key makes
+re-runs idempotent (no duplicate rows), and SQLite's locking makes concurrent runs safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tripletforge.paths import embeddings_cache_dir
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sentence_transformers import SentenceTransformer
+
+_CHUNK = 256  # texts per model.encode call (and per progress update)
+_SQL_VARS = 900
+
+
+def text_hash(text: str) -> str:
+    """Hex SHA-256 of a text (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors of one model, keyed by (prompt text, text hash)."""
+
+    def __init__(self, fingerprint: str, root: str | Path | None = None) -> None:
+        self.fingerprint = fingerprint
+        folder = Path(root) if root is not None else embeddings_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{fingerprint[:32]}.sqlite"
+        with closing(self._connect()) as con, con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS embeddings (prompt TEXT NOT NULL,"
+                " text_hash TEXT NOT NULL, vector BLOB NOT NULL, UNIQUE (prompt, text_hash))"
+            )
+            con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=60)
+        con.execute("PRAGMA journal_mode=WAL")
+        return con
+
+    def get_many(self, prompt: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``hashes`` (missing ones are absent from the result)."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        with closing(self._connect()) as con:
+            for start in range(0, len(unique), _SQL_VARS):
+                part = unique[start : start + _SQL_VARS]
+                marks = ",".join("?" * len(part))
+                query = "SELECT text_hash, vector FROM embeddings WHERE prompt = ? AND text_hash"
+                rows = con.execute(f"{query} IN ({marks})", (prompt, *part))
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, prompt: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store vectors; a key already present is left as is."""
+        rows = [(prompt, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items]
+        with closing(self._connect()) as con, con:
+            con.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        with closing(self._connect()) as con:
+            return int(con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+
+
+@dataclass
+class EncodeStats:
+    """Counts of texts served from the cache vs encoded by the model."""
+
+    requested: int = 0
+    cache_hits: int = 0
+    encoded: int = 0
+    model_calls: int = 0
+    seconds: float = 0.0
+
+
+class CachingEncoder:
+    """Encodes texts with a ``SentenceTransformer``, reading and writing an :class:`EmbeddingCache`.
+
+    Duplicate texts are encoded once; misses are encoded longest-first in chunks, with a rich
+    progress bar when ``progress`` is given.
+    """
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+    ) -> None:
+        self.model = model
+        self.cache = cache
+        self.batch_size = batch_size
+        self.progress = progress
+        self.stats = EncodeStats()
+
+    def has_prompt(self, name: str) -> bool:
+        """Whether the model defines a prompt called ``name``."""
+        return name in (getattr(self.model, "prompts", None) or {})
+
+    def prompt_text(self, prompt_name: str | None) -> str:
+        """The prompt actually prepended for ``prompt_name`` (None → the model's default)."""
+        prompts = getattr(self.model, "prompts", None) or {}
+        name = prompt_name or getattr(self.model, "default_prompt_name", None)
+        return (prompts.get(name) or "") if name else ""
+
+    def encode(
+        self, texts: Sequence[str], prompt_name: str | None = None, desc: str = "encoding"
+    ) -> np.ndarray:
+        """Embeddings (float32, one row per text) of ``texts`` with the given prompt."""
+        import time
+
+        started = time.perf_counter()
+        prompt = self.prompt_text(prompt_name)
+        hashes = [text_hash(t) for t in texts]
+        self.stats.requested += len(texts)
+        vectors = self.cache.get_many(prompt, hashes) if self.cache is not None else {}
+        by_hash = dict(zip(hashes, texts, strict=True))
+        misses = sorted((h for h in by_hash if h not in vectors), key=lambda h: -len(by_hash[h]))
+        self.stats.cache_hits += sum(h in vectors for h in hashes)
+        task = None
+        if self.progress is not None and misses:
+            task = self.progress.add_task(desc, total=len(misses))
+        for start in range(0, len(misses), _CHUNK):
+            part = misses[start : start + _CHUNK]
+            emb = self.model.encode(
+                [by_hash[h] for h in part],
+                prompt_name=prompt_name,
+                batch_size=self.batch_size,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+            self.stats.model_calls += 1
+            self.stats.encoded += len(part)
+            new = list(zip(part, np.asarray(emb, dtype=np.float32), strict=True))
+            vectors.update(new)
+            if self.cache is not None:
+                self.cache.put_many(prompt, new)
+            if task is not None:
+                self.progress.advance(task, len(part))
+        if task is not None:
+            self.progress.remove_task(task)
+        self.stats.seconds += time.perf_counter() - started
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([vectors[h] for h in hashes])

@@ -1,0 +1,271 @@
+"""Evaluation suites: a small YAML file naming data sets, validated with pydantic.
+
+Example::
+
+    name: dev
+    data_root: ../shared/data          # optional; --data-root overrides it
+    datasets:
+      - {name: semrel-hau-dev, task: sts, format: semrel,
+         path: "{data_root}/semrel2024/Track_A/hau/hau_dev_with_labels.csv", lang: hau}
+      - {name: tatoeba-afr, task: bitext, format: tatoeba, lang: afr,
+         root: "{data_root}/tatoeba_laser"}
+      - {name: sib200-hau-eng, task: retrieval, format: flores, root: "{data_root}/sib200",
+         source_lang: hau, split: dev}
+
+Paths: ``{data_root}`` is replaced by ``--data-root``, else the suite's ``data_root`` (relative to
+the suite file), else ``$TRIPLETFORGE_DATA_ROOT``, else ``../shared/data`` (relative to the
+working directory). Other relative paths are resolved against ``--data-root`` when it is given,
+else against the suite file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+Task = Literal["sts", "bitext", "retrieval"]
+DEFAULT_DATA_ROOT = "../shared/data"
+
+PAIR_FORMATS = ("semrel", "stsb_multi_mt", "sts17", "korsts", "table")
+BITEXT_FORMATS = ("tatoeba", "flores", "sib200", "nusax", "table")
+TASK_FORMATS: dict[str, tuple[str, ...]] = {
+    "sts": PAIR_FORMATS,
+    "bitext": BITEXT_FORMATS,
+    "retrieval": BITEXT_FORMATS,
+}
+#: Suite fields each reader format takes (``path`` is passed as ``input_path`` to sts17).
+FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
+    "semrel": ("path", "lang"),
+    "stsb_multi_mt": ("path", "lang"),
+    "sts17": ("path", "gold_path", "lang"),
+    "korsts": ("path",),
+    "table": ("path", "kind", "columns", "lang", "target_lang"),
+    "tatoeba": ("root", "lang"),
+    "flores": ("root", "source_lang", "target_lang", "split"),
+    "sib200": ("root", "source_lang", "target_lang", "split"),
+    "nusax": ("root", "source_lang", "target_lang", "split"),
+}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "tatoeba": ("root", "lang"),
+    "flores": ("root", "source_lang"),
+    "sib200": ("root", "source_lang"),
+    "nusax": ("root", "source_lang"),
+}
+READER_FIELDS = ("path", "root", "gold_path", "lang", "source_lang", "target_lang", "split")
+READER_FIELDS += ("kind", "columns")
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be loaded; the message names the bad field and the fix."""
+
+
+class DatasetSpec(BaseModel):
+    """One data set of a suite: which reader reads it and which task evaluates it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    task: Task
+    format: str
+    path: str | None = None
+    root: str | None = None
+    gold_path: str | None = None
+    lang: str | None = None
+    source_lang: str | None = None
+    target_lang: str | None = None
+    split: str | None = None
+    kind: str | None = None
+    columns: dict[str, str] | None = None
+    limit: int | None = Field(default=None, gt=0, description="keep the first N pairs")
+    query_side: Literal["source", "target"] = "source"
+
+    @model_validator(mode="after")
+    def _check_format(self) -> DatasetSpec:
+        allowed = TASK_FORMATS[self.task]
+        if self.format not in FORMAT_FIELDS:
+            raise ValueError(
+                f"format {self.format!r} is unknown; use one of {', '.join(FORMAT_FIELDS)}"
+            )
+        if self.format not in allowed:
+            raise ValueError(
+                f"format {self.format!r} cannot feed task {self.task!r}; "
+                f"for {self.task} use one of {', '.join(allowed)}"
+            )
+        takes = FORMAT_FIELDS[self.format]
+        if self.format == "table" and self.task == "sts":
+            takes = tuple(f for f in takes if f != "target_lang")
+        for field in READER_FIELDS:
+            if getattr(self, field) is not None and field not in takes:
+                raise ValueError(
+                    f"field {field!r} is not used by format {self.format!r}; "
+                    f"that format takes {', '.join(takes)}"
+                )
+        if self.kind is not None and self.kind != self.table_kind:
+            raise ValueError(
+                f"kind {self.kind!r} does not fit task {self.task!r}; use {self.table_kind!r}"
+            )
+        for field in REQUIRED_FIELDS.get(self.format, ("path",)):
+            if getattr(self, field) is None:
+                raise ValueError(f"format {self.format!r} needs {field!r}; add `{field}: ...`")
+        return self
+
+    @property
+    def table_kind(self) -> str:
+        """The ``kind`` a ``table`` reader needs for this task."""
+        return "pairs" if self.task == "sts" else "bitext"
+
+    @property
+    def language(self) -> str:
+        """The data set's (non-English side) language for tables, or ``"?"``."""
+        return self.lang or self.source_lang or "?"
+
+    def reader_kwargs(self, resolve: Any) -> dict[str, Any]:
+        """Keyword arguments for :func:`tripletforge.data.readers.read_dataset` (paths resolved)."""
+        kwargs: dict[str, Any] = {}
+        for field in FORMAT_FIELDS[self.format]:
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if field in ("path", "root", "gold_path"):
+                value = resolve(value)
+            kwargs["input_path" if (self.format, field) == ("sts17", "path") else field] = value
+        if self.format == "table":
+            kwargs["kind"] = self.table_kind
+        return kwargs
+
+
+class GeometryConfig(BaseModel):
+    """Which pairs are positives for alignment, and the uniformity sample size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positive_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+    positive_quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
+    max_samples: int = Field(default=2000, ge=2)
+
+
+class Suite(BaseModel):
+    """A named list of data sets plus evaluation settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    data_root: str | None = None
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    geometry: GeometryConfig = GeometryConfig()
+    bitext_k: int = Field(default=4, ge=1)
+    retrieval_k: int = Field(default=10, ge=1)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Suite:
+        seen: set[str] = set()
+        for spec in self.datasets:
+            if spec.name in seen:
+                raise ValueError(f"data set name {spec.name!r} appears twice; names must be unique")
+            seen.add(spec.name)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    @property
+    def source(self) -> str | None:
+        """The file or built-in name the suite was loaded from."""
+        return self._source
+
+    def data_root_path(self, data_root: str | Path | None = None) -> Path:
+        """The folder that ``{data_root}`` stands for (see the module docstring)."""
+        if data_root is not None:
+            return Path(data_root).expanduser().resolve()
+        if self.data_root is not None:
+            return (self._base_dir / Path(self.data_root).expanduser()).resolve()
+        return Path(os.environ.get("TRIPLETFORGE_DATA_ROOT", DEFAULT_DATA_ROOT)).resolve()
+
+    def resolve_path(self, value: str, data_root: str | Path | None = None) -> Path:
+        """Turn a path from the suite into an absolute one."""
+        text = value.replace("{data_root}", str(self.data_root_path(data_root)))
+        path = Path(text).expanduser()
+        if path.is_absolute():
+            return path
+        base = Path(data_root).expanduser() if data_root is not None else self._base_dir
+        return (base / path).resolve()
+
+    def select(self, patterns: list[str] | None) -> list[DatasetSpec]:
+        """Data sets whose name matches any glob pattern (all when ``patterns`` is empty)."""
+        from fnmatch import fnmatchcase
+
+        if not patterns:
+            return list(self.datasets)
+        chosen = [d for d in self.datasets if any(fnmatchcase(d.name, p) for p in patterns)]
+        if not chosen:
+            names = ", ".join(d.name for d in self.datasets)
+            raise SuiteError(f"no data set matches {patterns}; suite {self.name!r} has: {names}")
+        return chosen
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: ``source: datasets[1].task: message (fix)``."""
+    lines = [f"invalid suite {source}:"]
+    for item in error.errors():
+        loc = ""
+        for part in item["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            owner = DatasetSpec if "datasets" in item["loc"] else Suite
+            if "geometry" in item["loc"]:
+                owner = GeometryConfig
+            msg = f"unknown field; allowed fields are {', '.join(owner.model_fields)}"
+        elif item["type"] == "missing":
+            msg = f"required field is missing; add `{item['loc'][-1]}: ...`"
+        lines.append(f"  {loc or '<top>'}: {msg}")
+    return "\n".join(lines)
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped in ``tripletforge/resources/suites``."""
+    folder = resources.files("tripletforge") / "resources" / "suites"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def parse_suite(data: Any, source: str = "<suite>", base_dir: Path | None = None) -> Suite:
+    """Validate a mapping as a :class:`Suite` (raises :class:`SuiteError`)."""
+    if not isinstance(data, dict):
+        raise SuiteError(f"invalid suite {source}: expected a mapping with `name` and `datasets`")
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise SuiteError(format_validation_error(exc, source)) from None
+    suite._base_dir = (base_dir or Path.cwd()).resolve()
+    suite._source = source
+    return suite
+
+
+def load_suite(source: str | Path) -> Suite:
+    """Load a suite from a YAML file or by built-in name (e.g. ``shared-dev``)."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        text, base = path.read_text(encoding="utf-8"), path.resolve().parent
+        label = str(path)
+    elif str(source) in builtin_suites():
+        ref = resources.files("tripletforge") / "resources" / "suites" / f"{source}.yaml"
+        text, base, label = ref.read_text(encoding="utf-8"), Path.cwd(), f"built-in:{source}"
+    else:
+        raise SuiteError(
+            f"suite {str(source)!r} is neither a file nor a built-in suite "
+            f"({', '.join(builtin_suites()) or 'none'})"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"invalid suite {label}: not valid YAML: {exc}") from None
+    return parse_suite(data, label, base)
