@@ -111,3 +111,13 @@ def test_builtin_shared_dev_suite_points_at_existing_files(shared_data: Path) ->
     langs = {d.language for d in suite.datasets if d.task == "sts"}
     assert langs == {"hau", "kin", "amh", "mar", "tel", "arq", "ary", "afr", "pan"}
     check_paths(suite, suite.datasets, shared_data)  # raises if any path is missing
+
+
+def test_builtin_suite_uses_only_shipped_data(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ../shared/data reachable from here
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    suite = load_suite("builtin")
+    check_paths(suite, suite.datasets, None)  # raises if any path is missing
+    roots = {suite.resolve_path(d.root) for d in suite.datasets}
+    assert all("resources" in str(root) for root in roots)
+    assert {d.language for d in suite.datasets} == {"hau", "kin", "amh", "swh"}

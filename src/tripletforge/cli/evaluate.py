@@ -19,7 +19,7 @@ def evaluate(
     ] = "e5-small",
     suite: Annotated[
         str, typer.Option("--suite", "-s", help="Suite YAML file or built-in suite name.")
-    ] = "shared-dev",
+    ] = "builtin",
     dataset: Annotated[
         list[str] | None,
         typer.Option("--dataset", "-d", help="Only data sets whose name matches (glob, repeat)."),

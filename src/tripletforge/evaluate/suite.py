@@ -258,7 +258,9 @@ def load_suite(source: str | Path) -> Suite:
         label = str(path)
     elif str(source) in builtin_suites():
         ref = resources.files("tripletforge") / "resources" / "suites" / f"{source}.yaml"
-        text, base, label = ref.read_text(encoding="utf-8"), Path.cwd(), f"built-in:{source}"
+        # A built-in suite's own `data_root` is relative to the packaged suites folder.
+        text, base = ref.read_text(encoding="utf-8"), Path(str(ref)).parent
+        label = f"built-in:{source}"
     else:
         raise SuiteError(
             f"suite {str(source)!r} is neither a file nor a built-in suite "
