@@ -1,1 +1,48 @@
-"""adapters stage."""
+"""LoRA adapters for the generator: training (task / language / xlora) and composition.
+
+The prompt shared by training and generation lives in :mod:`tripletforge.adapters.prompts`.
+"""
+
+from tripletforge.adapters.compose import COMPOSE_METHODS, compose_adapters
+from tripletforge.adapters.config import ADAPTER_KINDS, LoraSettings, TrainSettings
+from tripletforge.adapters.data import (
+    NliExample,
+    PromptPair,
+    nli_pairs,
+    read_snli_tokenized,
+    read_text_lines,
+    read_xllora_pairs,
+    read_xnli_english,
+)
+from tripletforge.adapters.gguf_lora import export_gguf_lora
+from tripletforge.adapters.merge import load_with_adapter, merge_adapter
+from tripletforge.adapters.prompts import (
+    ADAPTER_PROMPT_ID,
+    format_adapter_prompt,
+    parse_adapter_output,
+)
+from tripletforge.adapters.train import TrainResult, read_provenance, train_adapter
+
+__all__ = [
+    "ADAPTER_KINDS",
+    "ADAPTER_PROMPT_ID",
+    "COMPOSE_METHODS",
+    "LoraSettings",
+    "NliExample",
+    "PromptPair",
+    "TrainResult",
+    "TrainSettings",
+    "compose_adapters",
+    "export_gguf_lora",
+    "format_adapter_prompt",
+    "load_with_adapter",
+    "merge_adapter",
+    "nli_pairs",
+    "parse_adapter_output",
+    "read_provenance",
+    "read_snli_tokenized",
+    "read_text_lines",
+    "read_xllora_pairs",
+    "read_xnli_english",
+    "train_adapter",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tripletforge.cli import evaluate, filter, generate, merge, models, train
+from tripletforge.cli import adapters, evaluate, filter, generate, merge, models, train
 
 app = typer.Typer(
     name="tripletforge",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for _module in (models, evaluate, generate, filter, train, merge):
+for _module in (models, generate, adapters, filter, train, merge, evaluate):
     _module.register(app)
 
 

@@ -1,0 +1,55 @@
+"""The one interface every generator backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Truncate ``text`` at the first stop string (backends that return it)."""
+    cut = len(text)
+    for s in stop:
+        if s and (i := text.find(s)) != -1:
+            cut = min(cut, i)
+    return text[:cut]
+
+
+class Backend(ABC):
+    """Generates one completion per request; the runner never sees model internals.
+
+    Subclasses set :attr:`name`, :attr:`model_id`, :attr:`model_sha256` and
+    :attr:`supports_chat` (whether the model has a chat template), and count the tokens they
+    generate in :attr:`tokens_generated`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self.model_id: str = ""
+        self.model_sha256: str | None = None
+        self.supports_chat: bool = False
+        self.tokens_generated: int = 0
+
+    @abstractmethod
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        """Return the raw completion (new text only) of each request, in request order."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release the model (threads, servers, GPU memory)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _no_adapters(self, requests: Sequence[GenerationRequest]) -> None:
+        named = sorted({r.adapter for r in requests if r.adapter})
+        if named:
+            raise NotImplementedError(f"backend {self.name!r} cannot apply adapters {named}")

@@ -1,0 +1,119 @@
+"""GGUF generators in-process through ``xllamacpp`` (llama.cpp server core, no HTTP client).
+
+Requests go to the server's slots concurrently (continuous batching), each with its own seed,
+so an output depends on its request only, not on what it was batched with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.generators import model_sha256, resolve_generator
+from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+
+def gguf_chat_template(path: str | Path) -> str | None:
+    """The chat template stored in a GGUF file's metadata, if any."""
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(path)).fields.get("tokenizer.chat_template")
+    if field is None:
+        return None
+    return bytes(field.parts[field.data[0]]).decode("utf-8")
+
+
+def default_threads() -> int:
+    """CPU threads for llama.cpp: ``OMP_NUM_THREADS`` if set, else up to 4 cores."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else min(4, os.cpu_count() or 1)
+
+
+def start_server(
+    path: str, *, parallel: int, ctx_per_slot: int, threads: int, gpu_layers: int, port: int = 0
+) -> Any:
+    """Start an ``xllamacpp.Server`` on 127.0.0.1 (``port=0``: a free port)."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = path
+    params.n_parallel = parallel
+    params.n_ctx = parallel * ctx_per_slot
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.n_gpu_layers = gpu_layers
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.verbosity = 0
+    return xllamacpp.Server(params)
+
+
+class LlamaCppBackend(Backend):
+    """Runs a GGUF file (built-in name such as ``smollm2-135m`` or a path) with llama.cpp."""
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        parallel: int = 8,
+        ctx_per_slot: int = 2048,
+        threads: int | None = None,
+        gpu_layers: int = 0,
+        chat: bool | None = None,
+    ) -> None:
+        super().__init__()
+        path = resolve_generator(model)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"llamacpp backend needs a GGUF file; not found: {path}")
+        self.model_id = model
+        self.path = path
+        self.model_sha256 = model_sha256(path)
+        self.supports_chat = bool(gguf_chat_template(path)) if chat is None else chat
+        self.parallel = parallel
+        self._server = start_server(
+            path,
+            parallel=parallel,
+            ctx_per_slot=ctx_per_slot,
+            threads=threads or default_threads(),
+            gpu_layers=gpu_layers,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="llamacpp")
+
+    def _one(self, request: GenerationRequest, sampling: SamplingParams) -> str:
+        body: dict[str, Any] = {
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": request.seed,
+            "stop": list(request.stop),
+        }
+        if request.messages is not None:
+            result = self._server.handle_chat_completions(
+                {**body, "messages": list(request.messages)}
+            )
+        else:
+            result = self._server.handle_completions({**body, "prompt": request.text})
+        if "error" in result or not result.get("choices"):
+            raise RuntimeError(f"llama.cpp failed: {result.get('error', result)}")
+        self.tokens_generated += int(result.get("usage", {}).get("completion_tokens", 0))
+        choice = result["choices"][0]
+        text = choice["message"]["content"] if request.messages is not None else choice["text"]
+        return cut_at_stop(text or "", request.stop)
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        self._no_adapters(requests)
+        order = sorted(range(len(requests)), key=lambda i: requests[i].approx_length())
+        futures = {i: self._pool.submit(self._one, requests[i], sampling) for i in order}
+        return [futures[i].result() for i in range(len(requests))]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._server = None

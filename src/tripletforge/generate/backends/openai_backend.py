@@ -1,0 +1,111 @@
+"""Any OpenAI-compatible server (vLLM, llama.cpp, TGI, OpenAI): concurrent, retried requests.
+
+Chat prompts go to ``/v1/chat/completions`` (the server applies the chat template); completion
+prompts to ``/v1/completions``. A request's adapter is sent as the model name (how vLLM
+serves LoRA adapters). Failed requests (connection errors, timeouts, HTTP 408/409/429 and 5xx)
+are retried with exponential back-off and jitter; other HTTP errors fail at once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class OpenAIBackend(Backend):
+    """Client of an OpenAI-compatible HTTP API; ``model`` is the server's model name."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        chat: bool = True,
+    ) -> None:
+        super().__init__()
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        api_key = api_key or os.environ.get("OPENAI_API_KEY") or "none"
+        self.model_id = model
+        self.base_url = base_url.rstrip("/")
+        self.supports_chat = chat
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.retries = 0
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=concurrency),
+        )
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai")
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            try:
+                response = self._client.post(path, json=body)
+                if response.status_code not in RETRY_STATUS:
+                    response.raise_for_status()
+                    return response.json()
+                error: Exception = httpx.HTTPStatusError(
+                    f"HTTP {response.status_code}", request=response.request, response=response
+                )
+            except (httpx.TransportError, ValueError) as exc:  # connection, timeout, bad JSON
+                error = exc
+            if attempt >= self.max_retries:
+                raise RuntimeError(
+                    f"{self.base_url}{path} failed after {attempt + 1} attempts: {error}"
+                ) from error
+            delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+            attempt += 1
+            self.retries += 1
+            time.sleep(delay)
+
+    def _one(self, request: GenerationRequest, sampling: SamplingParams) -> str:
+        body: dict[str, Any] = {
+            "model": request.adapter or self.model_id,  # vLLM serves LoRA adapters by name
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": request.seed,
+        }
+        if request.stop:
+            body["stop"] = list(request.stop)
+        if request.messages is not None:
+            result = self._post("/chat/completions", {**body, "messages": list(request.messages)})
+            text = result["choices"][0]["message"].get("content") or ""
+        else:
+            result = self._post("/completions", {**body, "prompt": request.text})
+            text = result["choices"][0].get("text") or ""
+        self.tokens_generated += int((result.get("usage") or {}).get("completion_tokens") or 0)
+        return cut_at_stop(text, request.stop)
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        futures = [self._pool.submit(self._one, r, sampling) for r in requests]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._client.close()

@@ -1,0 +1,334 @@
+"""The generation runner: seeds in, resumable append-only triplets (with provenance) out.
+
+>>> stats = generate_triplets(GenerationConfig(seeds="seeds.txt", lang="hau", out="t.jsonl"))
+
+Anchors are processed in chunks; each chunk's triplets go to ``out`` and its rejected anchors
+(after ``max_attempts`` tries of the failed passes) to ``<out stem>.rejected.jsonl``, both
+appended and fsynced. A re-run skips every seed_id found in either file, so a killed run
+resumes without losing or duplicating anything (a torn last line is dropped and redone). Each
+anchor's RNG seed is derived from ``(seed, seed_id)``, so results do not depend on chunking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tripletforge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl
+from tripletforge.data.schemas import ReadReport, Seed
+from tripletforge.data.seeds import MAX_SEED_CHARS, SeedReport, read_seeds
+from tripletforge.generate.backends import Backend, get_backend
+from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
+from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
+from tripletforge.generate.strategies import StrategyContext, derive_seed, make_strategy
+
+
+class GenerationConfig(BaseModel):
+    """Everything a generation run depends on (the CLI flags map one to one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: Path
+    out: Path
+    lang: str | None = None  # language of seed rows without a lang column
+    strategy: str = "icl"
+    backend: str = "llamacpp"
+    model: str = "smollm2-135m"
+    k: int = Field(3, ge=0)
+    pool: str = "snli-en"
+    mode: Literal["monolingual", "crosslingual"] = "monolingual"
+    joint: bool = False  # one prompt for both passes
+    prompt_format: Literal["auto", "chat", "completion"] = "auto"
+    seed: int = 0
+    limit: int | None = Field(None, ge=1)
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(64, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    chunk_size: int = Field(16, ge=1)  # anchors per backend call and per durable write
+    max_seed_chars: int = Field(MAX_SEED_CHARS, ge=16)
+    parquet: bool = False
+    progress: bool = True
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    strategy_options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def rejected_path(self) -> Path:
+        return rejected_path(self.out)
+
+    def sampling(self) -> SamplingParams:
+        return SamplingParams(self.temperature, self.top_p, self.max_tokens)
+
+
+def rejected_path(out: str | Path) -> Path:
+    """Side file of rejected anchors: ``triplets.jsonl`` → ``triplets.rejected.jsonl``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.rejected.jsonl")
+
+
+@dataclass
+class GenerationStats:
+    """What a run did; rejections are counted per output by reason."""
+
+    seed_report: SeedReport | None = None
+    output_report: ReadReport | None = None  # torn/malformed lines found on resume
+    seeds: int = 0
+    already_done: int = 0
+    anchors: int = 0
+    written: int = 0
+    rejected: int = 0
+    rejections: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    tokens_generated: int = 0
+    elapsed_s: float = 0.0
+    parquet_path: Path | None = None
+
+    @property
+    def triplets_per_s(self) -> float:
+        return self.written / self.elapsed_s if self.elapsed_s else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens_generated / self.elapsed_s if self.elapsed_s else 0.0
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.rejections.items())) or "none"
+        return (
+            f"{self.written} triplets written, {self.rejected} anchors rejected, "
+            f"{self.already_done} already done (of {self.seeds} seeds); {self.requests} requests, "
+            f"{self.tokens_generated} tokens in {self.elapsed_s:.1f} s "
+            f"({self.triplets_per_s:.2f} triplets/s, {self.tokens_per_s:.1f} tok/s); "
+            f"rejected outputs by reason: {reasons}"
+        )
+
+
+@dataclass
+class _Anchor:
+    seed: Seed
+    anchor_seed: int
+    parts: dict[str, Parsed] = field(default_factory=dict)  # accepted "positive"/"negative"
+    raw: dict[str, str] = field(default_factory=dict)
+    requests: dict[str, GenerationRequest] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def missing(self) -> list[str]:
+        return [p for p in ("positive", "negative") if p not in self.parts]
+
+
+def finished_seed_ids(config: GenerationConfig, report: ReadReport | None = None) -> set[str]:
+    """seed_ids already in the output or the rejected file (a torn last line is not)."""
+    done: set[str] = set()
+    for path in (config.out, config.rejected_path):
+        for row in iter_jsonl(path, report):
+            if isinstance(row.get("seed_id"), str):
+                done.add(row["seed_id"])
+    return done
+
+
+def _attempt(
+    anchors: Sequence[_Anchor],
+    strategy: Any,
+    backend: Backend,
+    sampling: SamplingParams,
+    joint: bool,
+    attempt: int,
+    stats: GenerationStats,
+) -> None:
+    plans: list[tuple[_Anchor, GenerationRequest]] = []
+    for anchor in anchors:
+        missing = anchor.missing()
+        if not missing:
+            continue
+        passes: list[Pass] = ["joint"] if joint else missing  # type: ignore[list-item]
+        for request in strategy.plan(
+            anchor.seed, passes, anchor_seed=anchor.anchor_seed, attempt=attempt
+        ):
+            plans.append((anchor, request))
+    if not plans:
+        return
+    outputs = backend.generate([r for _, r in plans], sampling)
+    stats.requests += len(plans)
+    for (anchor, request), raw in zip(plans, outputs, strict=True):
+        text = anchor.seed.text
+        if request.pass_ == "joint":
+            parsed = dict(
+                zip(
+                    ("positive", "negative"),
+                    parse_joint(raw, text, request.echo_texts),
+                    strict=True,
+                )
+            )
+        else:
+            parsed = {request.pass_: parse_sentence(raw, text, request.echo_texts)}
+        for pass_, result in parsed.items():
+            if pass_ in anchor.parts:
+                continue
+            anchor.raw[pass_], anchor.requests[pass_], anchor.attempts[pass_] = (
+                raw,
+                request,
+                attempt,
+            )
+            if result.ok:
+                anchor.parts[pass_] = result
+            else:
+                stats.rejections[str(result.reason)] += 1
+                anchor.reasons.append(f"{pass_}: {result.reason}")
+    for anchor in anchors:
+        if "positive" in anchor.parts and "negative" in anchor.parts:
+            _, negative = check_pair(anchor.parts["positive"], anchor.parts["negative"])
+            if not negative.ok:
+                del anchor.parts["negative"]
+                stats.rejections[str(negative.reason)] += 1
+                anchor.reasons.append(f"negative: {negative.reason}")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _provenance(
+    anchor: _Anchor, config: GenerationConfig, backend: Backend, out_lang: str
+) -> dict[str, Any]:
+    requests = [anchor.requests[p] for p in ("positive", "negative") if p in anchor.requests]
+    prompt_ids = list(dict.fromkeys(r.prompt_id for r in requests))
+    return {
+        "lang": anchor.seed.lang,
+        "positive_lang": out_lang,
+        "seed_id": anchor.seed.seed_id,
+        "strategy": config.strategy,
+        "backend": backend.name,
+        "model_id": backend.model_id,
+        "model_sha256": backend.model_sha256,
+        "prompt_id": "+".join(prompt_ids),
+        "shot_ids": {p: list(anchor.requests[p].shot_ids) for p in anchor.requests},
+        "sampling": config.sampling().to_dict(),
+        "seed": anchor.anchor_seed,
+        "attempts": dict(anchor.attempts),
+        "raw_positive": anchor.raw.get("positive"),
+        "raw_negative": anchor.raw.get("negative"),
+        "created_at": _now(),
+    }
+
+
+def export_parquet(jsonl_path: str | Path, parquet_path: str | Path | None = None) -> Path:
+    """Write a JSONL artifact's readable rows to Parquet (same columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, _ = read_jsonl(jsonl_path)
+    target = Path(parquet_path) if parquet_path else Path(jsonl_path).with_suffix(".parquet")
+    pq.write_table(pa.Table.from_pylist(rows), target)
+    return target
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]generate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.2f} triplets/s"),
+        TextColumn("rejected {task.fields[rejected]}"),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def generate_triplets(config: GenerationConfig, backend: Backend | None = None) -> GenerationStats:
+    """Run generation for ``config``; pass a built ``backend`` to reuse a loaded model."""
+    start = time.perf_counter()
+    seeds, seed_report = read_seeds(config.seeds, config.lang, config.max_seed_chars)
+    if config.limit is not None:
+        seeds = seeds[: config.limit]
+    output_report = ReadReport(str(config.out))
+    done = finished_seed_ids(config, output_report)
+    pending = [s for s in seeds if s.seed_id not in done]
+    stats = GenerationStats(
+        seed_report=seed_report,
+        output_report=output_report,
+        seeds=len(seeds),
+        already_done=len(seeds) - len(pending),
+    )
+    if not pending:
+        stats.elapsed_s = time.perf_counter() - start
+        if config.parquet:
+            stats.parquet_path = export_parquet(config.out)
+        return stats
+    own_backend = backend is None
+    if backend is None:
+        backend = get_backend(config.backend, config.model, **config.backend_options)
+    tokens_before = backend.tokens_generated
+    try:
+        if config.prompt_format == "chat" and not backend.supports_chat:
+            raise ValueError(f"model {config.model!r} has no chat template: use completion format")
+        chat = (
+            backend.supports_chat
+            if config.prompt_format == "auto"
+            else config.prompt_format == "chat"
+        )
+        ctx = StrategyContext(
+            chat=chat,
+            mode=config.mode,
+            k=config.k,
+            pool=config.pool,
+            options=config.strategy_options,
+        )
+        strategy = make_strategy(config.strategy, ctx)
+        sampling = config.sampling()
+        with (
+            JsonlAppender(config.out) as out,
+            JsonlAppender(config.rejected_path) as rejected,
+            _progress(config.progress, len(pending)) as bar,
+        ):
+            task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
+            for first in range(0, len(pending), config.chunk_size):
+                chunk = [
+                    _Anchor(seed, derive_seed(config.seed, seed.seed_id))
+                    for seed in pending[first : first + config.chunk_size]
+                ]
+                for attempt in range(config.max_attempts):
+                    _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
+                rows, bad = [], []
+                for anchor in chunk:
+                    out_lang = ctx.out_lang(anchor.seed.lang)
+                    provenance = _provenance(anchor, config, backend, out_lang)
+                    if anchor.missing():
+                        bad.append(
+                            {"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance}
+                        )
+                    else:
+                        rows.append(
+                            {
+                                "anchor": anchor.seed.text,
+                                "positive": anchor.parts["positive"].text,
+                                "negative": anchor.parts["negative"].text,
+                                **provenance,
+                            }
+                        )
+                out.write_many(rows)
+                rejected.write_many(bad)
+                stats.anchors += len(chunk)
+                stats.written += len(rows)
+                stats.rejected += len(bad)
+                stats.tokens_generated = backend.tokens_generated - tokens_before
+                stats.elapsed_s = time.perf_counter() - start
+                bar.update(
+                    task, advance=len(chunk), rate=stats.triplets_per_s, rejected=stats.rejected
+                )
+    finally:
+        if own_backend:
+            backend.close()
+    stats.elapsed_s = time.perf_counter() - start
+    if config.parquet:
+        stats.parquet_path = export_parquet(config.out)
+    return stats

@@ -1,0 +1,55 @@
+"""``icl``: few-shot prompting of the base model with k examples sampled per request."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from tripletforge.data.schemas import Seed
+from tripletforge.generate.pool import BUILTIN_POOL, Example, load_pool
+from tripletforge.generate.prompts import PromptBuilder
+from tripletforge.generate.requests import GenerationRequest, Pass
+from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+
+
+class ICLStrategy:
+    """In-context learning from a pool (shipped SNLI sample or the user's own triplets).
+
+    Shots are drawn without replacement per request from a RNG seeded by (anchor seed, pass,
+    attempt); when the pool has examples in the anchor's language only those are used, and an
+    example whose anchor is the seed itself is never shown.
+    """
+
+    name = "icl"
+
+    def __init__(self, ctx: StrategyContext) -> None:
+        if ctx.k < 0:
+            raise ValueError("k (number of few-shot examples) must be >= 0")
+        self.ctx = ctx
+        self.pool, self.pool_report = load_pool(ctx.pool or BUILTIN_POOL)
+        self.builder = PromptBuilder(chat=ctx.chat)
+
+    def shots(self, seed: Seed, rng: random.Random) -> list[Example]:
+        """Sample k examples for one request."""
+        same_lang = [e for e in self.pool if e.lang == seed.lang]
+        candidates = [e for e in (same_lang or self.pool) if e.anchor != seed.text]
+        return rng.sample(candidates, min(self.ctx.k, len(candidates)))
+
+    def plan(
+        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+    ) -> list[GenerationRequest]:
+        requests = []
+        for pass_ in passes:
+            request_seed = derive_seed(anchor_seed, pass_, attempt)
+            requests.append(
+                self.builder.request(
+                    seed_id=seed.seed_id,
+                    pass_=pass_,
+                    anchor=seed.text,
+                    anchor_lang=seed.lang,
+                    out_lang=self.ctx.out_lang(seed.lang),
+                    shots=self.shots(seed, random.Random(request_seed)),
+                    seed=request_seed,
+                )
+            )
+        return requests

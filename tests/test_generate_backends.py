@@ -1,0 +1,196 @@
+"""Backends: lazy registry, transformers on a tiny random LM, OpenAI client on real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from test_generate_prompts import CHATML, tiny_tokenizer
+from tripletforge.generate.backends import BACKENDS, backend_class, get_backend
+from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+
+def _request(text: str, seed: int = 1, stop: tuple[str, ...] = ()) -> GenerationRequest:
+    return GenerationRequest(
+        seed_id=text, pass_="positive", prompt_id="t", seed=seed, text=text, stop=stop
+    )
+
+
+def test_registry_imports_no_backend() -> None:
+    code = (
+        "import sys, tripletforge.generate.backends as b, tripletforge.generate, "
+        "tripletforge.cli.main\n"
+        "bad = [m for m in ('vllm', 'torch', 'transformers', 'xllamacpp') if m in sys.modules]\n"
+        "assert not bad, bad\nassert set(b.BACKENDS) >= {'llamacpp','transformers','openai','vllm'}"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_vllm_backend_needs_vllm_only_when_built() -> None:
+    if _has("vllm"):
+        pytest.skip("vllm installed")
+    cls = backend_class("vllm")
+    with pytest.raises(ImportError, match=r"tripletforge\[vllm\]"):
+        cls("smollm2-135m")
+    with pytest.raises(ValueError, match="unknown backend"):
+        backend_class("nope")
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = tiny_tokenizer(CHATML)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
+def test_transformers_backend_batches_sorted_left_padded(tiny_lm) -> None:
+    model, tokenizer = tiny_lm
+    backend = get_backend(
+        "transformers", "tiny", model_obj=model, tokenizer=tokenizer, batch_size=3
+    )
+    assert backend.supports_chat and tokenizer.padding_side == "left"
+    texts = [
+        "The cat",
+        "A dog runs in the park and the cat sits on the mat",
+        "Yara",
+        "Le chat dort sur",
+    ]
+    requests = [_request(t) for t in texts]
+    greedy = SamplingParams(temperature=0, max_tokens=6)
+    batched = backend.generate(requests, greedy)
+    alone = [backend.generate([r], greedy)[0] for r in requests]
+    assert batched == alone  # sorting, padding and regrouping keep each output with its prompt
+    assert backend.tokens_generated > 0
+    chat = GenerationRequest(
+        seed_id="c",
+        pass_="negative",
+        prompt_id="t",
+        seed=3,
+        messages=({"role": "user", "content": "The cat"},),
+    )
+    sampled = SamplingParams(temperature=1.0, max_tokens=5)
+    first = backend.generate([chat, requests[0]], sampled)
+    assert first == backend.generate([chat, requests[0]], sampled)  # seeded
+    stopped = backend.generate(
+        [_request("The cat", stop=("a",))], SamplingParams(temperature=1.0, max_tokens=8)
+    )
+    assert "a" not in stopped[0]
+
+
+# --- openai backend against real local servers --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llamacpp_server() -> Iterator[str]:
+    pytest.importorskip("xllamacpp")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tripletforge.generate.serve",
+            "--port",
+            "0",
+            "--parallel",
+            "2",
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, f"server did not start: {line!r}"
+        yield match.group(0) + "/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_openai_backend_on_llamacpp_server(llamacpp_server: str) -> None:
+    backend = get_backend("openai", "smollm2", base_url=llamacpp_server, concurrency=2)
+    chat = GenerationRequest(
+        seed_id="c",
+        pass_="positive",
+        prompt_id="t",
+        seed=5,
+        messages=({"role": "user", "content": "Name one colour."},),
+    )
+    requests = [chat, _request("Premise: A dog runs.\nEntailment:", seed=5, stop=("\n",))]
+    sampling = SamplingParams(temperature=0.8, max_tokens=12)
+    first = backend.generate(requests, sampling)
+    assert first == backend.generate(requests, sampling)  # per-request seeds
+    assert all(isinstance(t, str) and t for t in first) and "\n" not in first[1]
+    assert backend.tokens_generated > 0 and backend.retries == 0
+    backend.close()
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    failures = 2
+    calls = 0
+
+    def do_POST(self) -> None:
+        type(self).calls += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).calls <= type(self).failures:
+            self.send_response(503)
+            self.end_headers()
+            return
+        body = json.dumps(
+            {"choices": [{"text": " ok"}], "usage": {"completion_tokens": 1}}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_openai_backend_retries_with_backoff() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        backend = get_backend("openai", "m", base_url=url, chat=False, backoff=0.01, max_retries=3)
+        assert backend.generate([_request("x")], SamplingParams()) == [" ok"]
+        assert backend.retries == 2 and _Flaky.calls == 3
+        _Flaky.calls, _Flaky.failures = 0, 10
+        with pytest.raises(RuntimeError, match="after 4 attempts"):
+            backend.generate([_request("x")], SamplingParams())
+    finally:
+        server.shutdown()
+    assert "vllm" in BACKENDS

@@ -1,0 +1,202 @@
+"""The runner end to end on the real SmolLM2 GGUF: provenance, resume, kill -9, rejections."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tripletforge.cli.main import app
+from tripletforge.data.jsonl import read_jsonl
+from tripletforge.data.schemas import TRIPLET_COLUMNS, TRIPLET_PROVENANCE_COLUMNS, seed_id_for
+from tripletforge.generate import GenerationConfig, generate_triplets, rejected_path
+from tripletforge.generate.backends import Backend
+from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+pytest.importorskip("xllamacpp")
+SEEDS = [
+    "A man is riding a bicycle down the street.",
+    "Two children are playing with a ball in the park.",
+    "A woman is cooking dinner in the kitchen.",
+    "A dog sleeps on the sofa.",
+    "An old man reads a newspaper on a bench.",
+    "Three people are climbing a mountain.",
+]
+
+
+def _seed_file(tmp_path: Path, lines: Sequence[str]) -> Path:
+    path = tmp_path / "seeds.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _strip_time(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "created_at"}
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from tripletforge.generate.backends import get_backend
+
+    backend = get_backend("llamacpp", "smollm2-135m", parallel=4, threads=1)
+    yield backend
+    backend.close()
+
+
+def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2: Backend) -> None:
+    seeds = _seed_file(tmp_path, [*SEEDS[:5], "", SEEDS[0]])
+    out = tmp_path / "triplets.jsonl"
+    config = GenerationConfig(
+        seeds=seeds,
+        out=out,
+        lang="eng",
+        k=2,
+        max_tokens=24,
+        seed=3,
+        chunk_size=5,
+        parquet=True,
+        progress=False,
+    )
+    stats = generate_triplets(config, backend=smollm2)
+    assert stats.seed_report and stats.seed_report.skipped_by_reason == {
+        "empty text": 1,
+        "duplicate seed": 1,
+    }
+    rows, report = read_jsonl(out)
+    rejected, _ = read_jsonl(rejected_path(out))
+    assert not report.bad_rows and stats.written == len(rows) and stats.rejected == len(rejected)
+    assert stats.written + stats.rejected == 5 and stats.written >= 1
+    assert {r["seed_id"] for r in rows + rejected} == {seed_id_for(s, "eng") for s in SEEDS[:5]}
+    for row in rows:
+        assert set(TRIPLET_COLUMNS) | set(TRIPLET_PROVENANCE_COLUMNS) <= set(row)
+        assert row["backend"] == "llamacpp" and row["model_id"] == "smollm2-135m"
+        assert len(row["model_sha256"]) == 64 and row["prompt_id"].endswith("chat-v1")
+        assert len(row["shot_ids"]["positive"]) == 2 and row["sampling"]["max_tokens"] == 24
+        assert row["positive"] and row["negative"] and row["anchor"] in SEEDS
+        assert row["raw_positive"] is not None and row["positive_lang"] == "eng"
+    assert stats.tokens_generated > 0 and stats.triplets_per_s > 0
+    assert pq.read_table(stats.parquet_path).num_rows == len(rows)
+    # a second run does nothing
+    again = generate_triplets(config, backend=smollm2)
+    assert again.already_done == 5 and again.written == 0 and again.requests == 0
+    # drop the last two finished anchors, resume with another chunking: same rows come back
+    everything = [json.loads(line) for line in out.read_text().splitlines()]
+    if len(everything) >= 2:
+        out.write_text("".join(json.dumps(r) + "\n" for r in everything[:-2]))
+        generate_triplets(config.model_copy(update={"chunk_size": 1}), backend=smollm2)
+        resumed = [json.loads(line) for line in out.read_text().splitlines()]
+        assert sorted(map(json.dumps, map(_strip_time, resumed))) == sorted(
+            map(json.dumps, map(_strip_time, everything))
+        )
+
+
+class _Scripted(Backend):
+    """A test backend: echoes the anchor for seeds containing 'bad', else valid sentences."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_id = "scripted"
+        self.supports_chat = False
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        outputs = []
+        for r in requests:
+            anchor = (r.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+            if "bad" in anchor:
+                outputs.append(anchor)
+            else:
+                outputs.append(f" Sure, here it is: “{r.pass_} of {anchor}”")
+        return outputs
+
+
+def test_rejected_anchors_go_to_side_file(tmp_path: Path) -> None:
+    seeds = _seed_file(tmp_path, ["a good one.", "a bad one.", "another good one."])
+    out = tmp_path / "t.jsonl"
+    config = GenerationConfig(seeds=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1)
+    stats = generate_triplets(config, backend=_Scripted())
+    rows, _ = read_jsonl(out)
+    (bad,), _ = read_jsonl(rejected_path(out))
+    assert [r["positive"] for r in rows] == [
+        "positive of a good one.",
+        "positive of another good one.",
+    ]
+    assert bad["anchor"] == "a bad one." and bad["attempts"] == {"positive": 2, "negative": 2}
+    assert bad["reasons"].count("positive: same_as_anchor") == 3
+    assert stats.rejections == {"same_as_anchor": 6} and stats.requests == 3 * 2 + 2 * 2
+    assert (
+        generate_triplets(config, backend=_Scripted()).already_done == 3
+    )  # rejected count as done
+
+
+def test_cli_reports_unknown_language(tmp_path: Path) -> None:
+    seeds = _seed_file(tmp_path, SEEDS[:1])
+    result = CliRunner().invoke(
+        app,
+        ["generate", "--seeds", str(seeds), "--lang", "xyz", "--out", str(tmp_path / "o.jsonl")],
+    )
+    assert result.exit_code == 2
+    assert "unknown language code 'xyz'" in result.output and "register_language" in result.output
+
+
+def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    seeds = _seed_file(tmp_path, SEEDS)
+    out = tmp_path / "killed.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "tripletforge.cli.main",
+        "generate",
+        "--seeds",
+        str(seeds),
+        "--lang",
+        "eng",
+        "--out",
+        str(out),
+        "--k",
+        "0",
+        "--prompt-format",
+        "completion",
+        "--max-tokens",
+        "24",
+        "--chunk-size",
+        "1",
+        "--no-progress",
+        "-B",
+        "threads=1",
+        "-B",
+        "parallel=2",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 1:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_at_kill = out.read_bytes().count(b"\n")
+    assert 1 <= done_at_kill < len(SEEDS)
+    with open(out, "ab") as handle:  # what a kill in the middle of a write leaves behind
+        handle.write(b'{"anchor": "A dog sleeps on the sofa.", "seed_id": "')
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    rows, report = read_jsonl(out)
+    rejected, _ = read_jsonl(rejected_path(out))
+    ids = [r["seed_id"] for r in rows + rejected]
+    assert not report.bad_rows and len(ids) == len(set(ids))
+    assert set(ids) == {seed_id_for(s, "eng") for s in SEEDS}
