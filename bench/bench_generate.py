@@ -30,10 +30,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from tripletforge.data.schemas import Seed, seed_id_for
 from tripletforge.generate import GenerationConfig, generate_triplets
 from tripletforge.generate.backends import get_backend
-from tripletforge.generate.generators import resolve_generator
+from tripletforge.generate.generators import resolve_gguf
 from tripletforge.generate.pool import load_pool
 from tripletforge.generate.prompts import render_prompt
 from tripletforge.generate.strategies import StrategyContext, derive_seed, make_strategy
+from tripletforge.models.generators import resolve_generator
 
 
 def _anchors(n: int) -> list[str]:
@@ -89,7 +90,7 @@ def raw_llamacpp(requests, max_tokens: int, threads: int) -> tuple[float, int]:
     from tripletforge.generate.backends.llamacpp import start_server
 
     server = start_server(
-        resolve_generator("smollm2-135m"),
+        resolve_gguf("smollm2-135m"),
         parallel=1,
         ctx_per_slot=2048,
         threads=threads,

@@ -37,12 +37,13 @@ TRIPLET_PROVENANCE_COLUMNS = (
     "backend",  # transformers | llamacpp | openai | vllm
     "model_id",  # name or path of the generator
     "model_sha256",  # hash of the generator file (GGUF) or config, when known
-    "prompt_id",  # prompt template id
-    "shot_ids",  # ids of few-shot examples used
+    "prompt_id",  # prompt template id(s), "+"-joined for the two passes
+    "shot_ids",  # ids of few-shot examples used, per pass
     "sampling",  # dict of sampling parameters
     "seed",  # random seed of the request
     "raw_positive",  # raw generator output before parsing
     "raw_negative",
+    "attempts",  # which attempt produced each pass (retries are bounded per anchor)
     "created_at",  # ISO-8601 UTC timestamp
 )
 

@@ -49,8 +49,8 @@ BUILTIN_GENERATORS: dict[str, Callable[[], Path]] = {
 }
 
 
-def resolve_generator(name: str) -> str:
-    """A built-in generator's local path, or ``name`` unchanged (path or hub id)."""
+def resolve_gguf(name: str) -> str:
+    """A built-in generator's GGUF file, or ``name`` unchanged (path or hub id)."""
     if name in BUILTIN_GENERATORS:
         return str(BUILTIN_GENERATORS[name]())
     return name

@@ -14,7 +14,7 @@ import signal
 import threading
 
 from tripletforge.generate.backends.llamacpp import default_threads, start_server
-from tripletforge.generate.generators import resolve_generator
+from tripletforge.generate.generators import resolve_gguf
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     server = start_server(
-        resolve_generator(args.model),
+        resolve_gguf(args.model),
         parallel=args.parallel,
         ctx_per_slot=args.ctx_per_slot,
         threads=args.threads or default_threads(),

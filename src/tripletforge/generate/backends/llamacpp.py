@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.generate.backends.base import Backend, cut_at_stop
-from tripletforge.generate.generators import model_sha256, resolve_generator
+from tripletforge.generate.generators import model_sha256, resolve_gguf
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
 
@@ -68,7 +68,7 @@ class LlamaCppBackend(Backend):
         chat: bool | None = None,
     ) -> None:
         super().__init__()
-        path = resolve_generator(model)
+        path = resolve_gguf(model)
         if not Path(path).is_file():
             raise FileNotFoundError(f"llamacpp backend needs a GGUF file; not found: {path}")
         self.model_id = model

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.generate.backends.base import Backend, cut_at_stop
-from tripletforge.generate.generators import model_sha256, resolve_generator
+from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
+from tripletforge.models.generators import resolve_generator
 
 
 def load_causal_lm(path: str, device: str | None = None, dtype: str = "auto") -> tuple[Any, Any]:

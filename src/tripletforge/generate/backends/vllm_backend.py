@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from tripletforge.generate.backends.base import Backend, cut_at_stop
-from tripletforge.generate.generators import model_sha256, resolve_generator
+from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
+from tripletforge.models.generators import resolve_generator
 
 
 class VllmBackend(Backend):
