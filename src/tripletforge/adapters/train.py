@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
     import torch
@@ -122,22 +122,6 @@ def load_tokenizer(base_path: str) -> PreTrainedTokenizerBase:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
-
-
-def _versions() -> dict[str, str]:
-    import peft
-    import torch
-    import transformers
-
-    import tripletforge
-
-    return {
-        "tripletforge": tripletforge.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _checkpoints(root: Path) -> list[Path]:
@@ -348,7 +332,7 @@ def train_adapter(
         "final_loss": losses[-1] if losses else None,
         "losses": losses,
         "fingerprint": fingerprint,
-        "versions": _versions(),
+        "versions": library_versions(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (output_dir / PROVENANCE_FILE).write_text(

@@ -97,30 +97,18 @@ def mine_command(
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
 ) -> None:
     """Mine hard negatives for pairs from a corpus; write triplets JSONL."""
-    import pandas as pd
-
+    from tripletforge.data.tables import read_table_frame
     from tripletforge.filter.files import write_triplets
     from tripletforge.train.encoder import load_model
     from tripletforge.train.mine import MineConfig, mine_negatives
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _threads(threads)
-    suffix = pairs.suffix.lower()
-    if suffix == ".jsonl":
-        frame = pd.read_json(pairs, lines=True)
-    elif suffix == ".parquet":
-        frame = pd.read_parquet(pairs)
-    else:
-        frame = pd.read_csv(pairs, sep="\t" if suffix == ".tsv" else ",", dtype=str)
-    rows = frame.dropna(subset=["anchor", "positive"]).to_dict("records")
+    rows = read_table_frame(pairs).dropna(subset=["anchor", "positive"]).to_dict("records")
     if corpus.suffix.lower() == ".txt":
         texts = [t.strip() for t in corpus.read_text(encoding="utf-8").splitlines() if t.strip()]
     else:
-        texts = (
-            pd.read_json(corpus, lines=True)["text"].dropna().astype(str).tolist()
-            if corpus.suffix == ".jsonl"
-            else pd.read_csv(corpus, dtype=str)["text"].dropna().tolist()
-        )
+        texts = read_table_frame(corpus)["text"].dropna().astype(str).tolist()
     cfg = MineConfig(
         range_min=range_min,
         range_max=range_max,

@@ -11,26 +11,13 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tripletforge.provenance import library_versions
+
 HEADLINE = {"sts": "spearman", "bitext": "margin", "retrieval": "ndcg@10"}
 HEADLINE_LABEL = {"sts": "STS ρ", "bitext": "Bitext acc (margin)", "retrieval": "Retr. nDCG@10"}
-_LIBRARIES = ("tripletforge", "torch", "transformers", "sentence-transformers", "numpy", "mteb")
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that shape the numbers."""
-    import platform
-
-    out = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.tables import TABLE_SUFFIXES, read_table_frame
 from tripletforge.filter.base import Row, normalize_text
 
 FIELDS = ("anchor", "positive", "negative")
@@ -116,15 +117,8 @@ def eval_sentences(spec: str | Path) -> list[str]:
                 for s in getattr(data, attr, None) or []]  # fmt: skip
     path = Path(spec)
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".parquet", ".csv", ".tsv"):
-        import pandas as pd
-
-        if suffix == ".jsonl":
-            frame = pd.read_json(path, lines=True)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str)
+    if suffix in TABLE_SUFFIXES:
+        frame = read_table_frame(path)
         columns = [c for c in _TEXT_COLUMNS if c in frame.columns]
         return [str(v) for c in columns for v in frame[c].dropna()]
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

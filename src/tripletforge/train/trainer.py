@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import shutil
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
 from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
 from tripletforge.train.encoder import load_model
@@ -70,16 +69,6 @@ def latest_checkpoint(config: TrainConfig) -> str | None:
     if not config.checkpoint_dir.is_dir():
         return None
     return get_last_checkpoint(str(config.checkpoint_dir))
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("tripletforge", "torch", "transformers", "sentence-transformers", "datasets"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any:
@@ -185,7 +174,7 @@ def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Pa
         "read_reports": [r.summary() for r in reports],
         "leakage": leak_summary,
         "seed": config.seed,
-        "versions": _versions(),
+        "versions": library_versions(),
         "resumed_from": resume,
         "global_step": result.global_step,
         "train_loss": result.training_loss,
