@@ -183,3 +183,76 @@ def test_test_splits_are_refused_for_selection(tmp_path):
     with pytest.raises(TestSplitError):
         load_dev_sets({"hau": tmp_path / "hau_test.csv"})
     assert require_dev_split(tmp_path / "hau_dev_with_labels.csv").name.endswith("labels.csv")
+
+
+def _dev_file(path, pairs):
+    path.write_text("".join(json.dumps(dict(zip(("sentence1", "sentence2", "score"), p,
+                                                 strict=True))) + "\n" for p in pairs))  # fmt: skip
+    return path
+
+
+def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_encoder_dir, tmp_path):
+    """Training logs one dev score per language; merge averages each language's best checkpoint."""
+    from typer.testing import CliRunner
+
+    from conftest import TINY_CORPUS
+    from tripletforge.cli.main import app
+    from tripletforge.data.schemas import PairSet
+    from tripletforge.filter.files import write_triplets
+    from tripletforge.merge.checkpoints import list_checkpoints, select_checkpoints
+    from tripletforge.merge.dev import SpearmanScorer
+
+    rows = [{"anchor": f"{a} {i}", "positive": TINY_CORPUS[(j + 1) % len(TINY_CORPUS)],
+             "negative": TINY_CORPUS[(j + 5) % len(TINY_CORPUS)]}
+            for i in range(3) for j, a in enumerate(TINY_CORPUS)]  # fmt: skip
+    data = write_triplets(rows, tmp_path / "train.jsonl")
+    # dev sentences differ from the training ones (the leakage check would drop overlaps)
+    dev = [f"{t[:-1]}, as said." for t in TINY_CORPUS]
+    pairs = [(dev[i], dev[(i * 7 + 3) % len(dev)], float(i % 5)) for i in range(len(dev))]
+    dev_a = _dev_file(tmp_path / "a_dev.jsonl", pairs[: len(pairs) // 2])
+    dev_b = _dev_file(tmp_path / "b_dev.jsonl", pairs[len(pairs) // 2 :])
+    run = tmp_path / "run"
+    args = ["train", str(data), "-o", str(run), "--model", str(tiny_encoder_dir),
+            "--batch-size", "8", "--max-steps", "6", "--lr", "1e-3", "--warmup", "0",
+            "--eval-steps", "2", "--save-steps", "2", "--keep-checkpoints",
+            "--dev", f"aaa={dev_a}", "--dev", f"bbb={dev_b}"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+    checkpoints = list_checkpoints(run)
+    assert [p.name for p in checkpoints] == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
+    selection = select_checkpoints(run)
+    assert selection.source == "training log" and set(selection.best) == {"aaa", "bbb"}
+    # the logged score of a checkpoint is what a dev-only scorer measures on it
+    ckpt = selection.best["aaa"]
+    dev_set = PairSet(
+        name="a",
+        sentence1=[p[0] for p in pairs[: len(pairs) // 2]],
+        sentence2=[p[1] for p in pairs[: len(pairs) // 2]],
+        scores=[p[2] for p in pairs[: len(pairs) // 2]],
+        lang="aaa",
+    )
+    rescored = SpearmanScorer({"aaa": dev_set})(SentenceTransformer(ckpt, device="cpu"))
+    assert rescored["aaa"] == pytest.approx(selection.scores[ckpt]["aaa"], abs=1e-3)
+    for lang, best in selection.best.items():
+        assert selection.scores[best][lang] == max(s[lang] for s in selection.scores.values())
+
+    out = tmp_path / "soup"
+    result = CliRunner().invoke(app, ["merge", "average", "--from-checkpoints", str(run), "-o",
+                                      str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    chosen = [SentenceTransformer(c, device="cpu").state_dict() for c in selection.chosen]
+    merged = SentenceTransformer(str(out), device="cpu").state_dict()
+    for key, value in merged.items():
+        if value.is_floating_point():
+            expected = sum(c[key] for c in chosen) / len(chosen)
+            assert torch.allclose(value, expected, atol=1e-6), key
+    prov = json.loads((out / "tripletforge_merge.json").read_text())
+    assert prov["checkpoint_selection"]["chosen"] == selection.chosen
+
+
+def test_checkpoint_selection_without_logged_scores_needs_a_dev_scorer(tmp_path):
+    from tripletforge.merge.checkpoints import select_checkpoints
+
+    with pytest.raises(FileNotFoundError, match="--keep-checkpoints"):
+        select_checkpoints(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -38,3 +39,30 @@ def test_absolute_margin_keeps_negatives_below_positive(tiny_encoder_dir: Path) 
     cfg = MineConfig(range_min=0, range_max=10, relative_margin=None, absolute_margin=0.0)
     for row in mine_negatives(PAIRS, CORPUS, model, cfg):
         assert row["negative_score"] <= row["positive_score"]
+
+
+def test_mine_cli_writes_triplets_and_counts_bad_lines(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.filter.files import read_triplets
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(json.dumps(p) + "\n" for p in [*PAIRS, {"anchor": " ", "positive": "x"}])
+    )
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes("\n".join(CORPUS).encode() + b"\n\n\xff\xfe broken\n")
+    out = tmp_path / "mined.jsonl"
+    args = ["mine", str(pairs), str(corpus), str(out), "--model", str(tiny_encoder_dir),
+            "--range-min", "0", "--range-max", "5", "--chunk-size", "2",
+            "--relative-margin", "-1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows, report = read_triplets(out)
+    assert len(rows) == len(PAIRS) and report.rows_kept == len(PAIRS), result.output
+    assert all(r["negative"] != r["positive"] for r in rows)
+    assert "skipped 1 empty pairs" in result.output
+    assert "skipped 1 undecodable lines" in result.output

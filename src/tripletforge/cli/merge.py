@@ -17,10 +17,18 @@ def merge(
     method: Annotated[
         str, typer.Argument(help="linear | average | slerp | task_arithmetic | ties")
     ],
-    models: Annotated[
-        list[str], typer.Option("--model", "-m", help="Fine-tuned model (repeat for several).")
-    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output model folder.")],
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Fine-tuned model (repeat for several)."),
+    ] = None,
+    from_checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="average: a training run folder; average the kept checkpoints that are best "
+            "on each language's dev set (logged dev_<lang> scores, else --semrel-root/--lang)."
+        ),
+    ] = None,
     base: Annotated[
         str | None, typer.Option(help="Base model (linear, task_arithmetic, ties).")
     ] = None,
@@ -47,7 +55,17 @@ def merge(
     """Merge sentence-transformers models of the same architecture into one standard folder."""
     from tripletforge.merge import merge_models
 
+    models = list(models or [])
     provenance = {}
+    if from_checkpoints is not None:
+        if method != "average" or models:
+            raise typer.BadParameter("--from-checkpoints needs method 'average' and no --model")
+        selection = _select_checkpoints(from_checkpoints, semrel_root, lang)
+        models = selection.chosen
+        provenance = {"checkpoint_selection": selection.to_dict()}
+        _print_selection(selection)
+    elif not models:
+        raise typer.BadParameter("give --model (repeat for several) or --from-checkpoints")
     if search:
         if method != "linear" or base is None or len(models) != 1:
             raise typer.BadParameter("--search needs method 'linear', --base and one --model")
@@ -80,6 +98,31 @@ def merge(
     console.print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}")
     if provenance:
         console.print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
+
+
+def _select_checkpoints(run_dir: Path, semrel_root: Path | None, lang: list[str] | None):
+    from tripletforge.merge.checkpoints import select_checkpoints
+
+    scorer = None
+    if semrel_root is not None and lang:
+        from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
+
+        scorer = SpearmanScorer(load_dev_sets(semrel_dev_files(semrel_root, lang)))
+    try:
+        return select_checkpoints(run_dir, scorer=scorer, languages=lang)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+def _print_selection(selection) -> None:
+    langs = sorted(selection.best)
+    table = Table(title=f"Dev Spearman ×100 per checkpoint ({selection.source}; best marked *)")
+    for column in ("checkpoint", *langs):
+        table.add_column(column, justify="right")
+    for ckpt, per in selection.scores.items():
+        cells = [f"{per[k]:.1f}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
+        table.add_row(Path(ckpt).name, *cells)
+    console.print(table)
 
 
 def _print_search(result) -> None:

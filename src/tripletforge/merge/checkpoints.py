@@ -1,0 +1,120 @@
+"""Per-language checkpoint selection: a soup of the checkpoints that are best on each language.
+
+Training with named dev sets (``TrainConfig.dev_sets``, one per language) logs
+``eval_dev_<lang>_spearman_cosine`` at every evaluation into ``trainer_state.json``. This
+module reads those logged dev scores for the checkpoints a run kept, picks each language's best
+checkpoint, and hands the distinct winners to :func:`~tripletforge.merge.merge_models`
+(``average``). Checkpoints without logged scores can be scored by a dev-only scorer instead
+(see :mod:`tripletforge.merge.dev`); test splits are never involved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+_LOGGED = re.compile(r"^eval_dev_(.+)_spearman_cosine$")
+_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "modules.json")
+
+
+@dataclass
+class CheckpointSelection:
+    """Dev scores (×100) per checkpoint and language, and each language's best checkpoint."""
+
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # checkpoint → lang → ρ
+    best: dict[str, str] = field(default_factory=dict)  # lang → checkpoint path
+    source: str = "training log"
+
+    @property
+    def chosen(self) -> list[str]:
+        """The distinct best checkpoints, in training order."""
+        return sorted(set(self.best.values()), key=_step)
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"chosen": self.chosen}
+
+
+def _step(path: str | Path) -> int:
+    match = _CHECKPOINT.match(Path(path).name)
+    return int(match.group(1)) if match else -1
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """``checkpoint-N`` folders with model weights in ``run_dir`` or ``run_dir/checkpoints``."""
+    run_dir = Path(run_dir)
+    roots = [run_dir / "checkpoints", run_dir]
+    found = [
+        path
+        for root in roots
+        if root.is_dir()
+        for path in root.iterdir()
+        if _CHECKPOINT.match(path.name) and any((path / w).is_file() for w in _WEIGHTS)
+    ]
+    if not found:
+        raise FileNotFoundError(
+            f"no checkpoint-N folders with model weights in {run_dir} or {run_dir}/checkpoints; "
+            "train with --keep-checkpoints (and named --dev sets) to keep them"
+        )
+    return sorted(found, key=_step)
+
+
+def logged_dev_scores(checkpoints: Sequence[Path]) -> dict[str, dict[str, float]]:
+    """Per-language dev Spearman ×100 that training logged at each kept checkpoint's step."""
+    history: list[dict] = []
+    for path in sorted(checkpoints, key=_step, reverse=True):
+        state = path / "trainer_state.json"
+        if state.is_file():
+            history = json.loads(state.read_text()).get("log_history", [])
+            break
+    by_step: dict[int, dict[str, float]] = {}
+    for entry in history:
+        for key, value in entry.items():
+            if match := _LOGGED.match(key):
+                by_step.setdefault(int(entry["step"]), {})[match.group(1)] = 100.0 * value
+    return {str(p): by_step[_step(p)] for p in checkpoints if _step(p) in by_step}
+
+
+def select_checkpoints(
+    run_dir: str | Path,
+    scorer: Callable[[SentenceTransformer], dict[str, float]] | None = None,
+    languages: Sequence[str] | None = None,
+) -> CheckpointSelection:
+    """Each language's best kept checkpoint by dev score.
+
+    Logged scores are used when every kept checkpoint has them; otherwise ``scorer`` (a
+    dev-only ``model → {lang: score}``) scores each checkpoint. ``languages`` limits the choice.
+    """
+    checkpoints = list_checkpoints(run_dir)
+    selection = CheckpointSelection(scores=logged_dev_scores(checkpoints))
+    if len(selection.scores) < len(checkpoints):
+        if scorer is None:
+            raise ValueError(
+                f"{len(checkpoints) - len(selection.scores)} of {len(checkpoints)} checkpoints "
+                "have no logged per-language dev scores; give a dev scorer (--semrel-root "
+                "and --lang) to score them"
+            )
+        from sentence_transformers import SentenceTransformer
+
+        selection.source = "scored"
+        selection.scores = {
+            str(p): scorer(SentenceTransformer(str(p), device="cpu")) for p in checkpoints
+        }
+    langs = sorted({lang for per in selection.scores.values() for lang in per})
+    if languages:
+        missing = sorted(set(languages) - set(langs))
+        if missing:
+            raise ValueError(f"no dev scores for {missing}; scored languages are {langs}")
+        langs = [lang for lang in langs if lang in set(languages)]
+    for lang in langs:
+        scored = [(per[lang], -_step(ckpt), ckpt) for ckpt, per in selection.scores.items()
+                  if lang in per]  # fmt: skip
+        selection.best[lang] = max(scored)[2]  # ties: the earlier checkpoint
+    return selection
