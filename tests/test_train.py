@@ -137,3 +137,32 @@ def test_dev_eval_best_checkpoint_and_resume_after_kill(
     a = SentenceTransformer(str(resumed), device="cpu").encode(TINY_CORPUS)
     b = SentenceTransformer(str(straight), device="cpu").encode(TINY_CORPUS)
     assert abs(a - b).max() < 1e-4  # resuming reproduces the uninterrupted run
+
+
+def gist_objective(loss: torch.nn.Module, path: Path) -> float:
+    """The GIST loss of the whole file as one batch (the guide stays the untrained model)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    model = loss.model
+    features = [model.tokenize([r[k] for r in rows]) for k in ("anchor", "positive", "negative")]
+    with torch.no_grad():
+        return loss(features, None).item()
+
+
+@pytest.mark.parametrize("loss", ["gist", "cached_gist"])
+def test_gist_losses_train_with_frozen_guide(
+    tiny_encoder_dir: Path, triplets: Path, tmp_path: Path, loss: str
+) -> None:
+    from sentence_transformers.sentence_transformer.losses import GISTEmbedLoss
+
+    from tripletforge.train.trainer import build_loss, prepare_model
+
+    cfg = config(tiny_encoder_dir, triplets, tmp_path / loss, max_steps=8, loss=loss,
+                 mini_batch_size=4)  # fmt: skip
+    built = build_loss(cfg, prepare_model(cfg))
+    assert built.temperature == pytest.approx(0.05)
+    assert not any(p.requires_grad for p in built.guide.parameters())
+    before = gist_objective(GISTEmbedLoss(built.model, built.guide, temperature=0.05), triplets)
+    trained = SentenceTransformer(str(train_encoder(cfg)), device="cpu")
+    after = gist_objective(GISTEmbedLoss(trained, built.guide, temperature=0.05), triplets)
+    assert after < before
+    assert json.loads((tmp_path / loss / PROVENANCE_FILE).read_text())["config"]["loss"] == loss

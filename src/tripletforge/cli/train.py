@@ -33,10 +33,19 @@ def train_command(
     lr: Annotated[float, typer.Option(help="learning rate")] = 5e-5,
     warmup: Annotated[float, typer.Option(help="warm-up ratio")] = 0.1,
     scale: Annotated[float, typer.Option(help="similarity scale (1/temperature)")] = 20.0,
-    dev: Annotated[str | None, typer.Option(help="dev STS pairs: PATH or FORMAT:PATH")] = None,
+    dev: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="dev STS pairs: PATH or FORMAT:PATH; repeat as NAME=SPEC (e.g. "
+            "hau=semrel:hau_dev.csv) to log one score per language; the mean picks the best"
+        ),
+    ] = None,
     dev_max_pairs: Annotated[int, typer.Option(help="dev pairs used")] = 1000,
     eval_steps: Annotated[int, typer.Option(help="evaluate every N steps")] = 100,
     save_steps: Annotated[int, typer.Option(help="checkpoint every N steps")] = 100,
+    keep_checkpoints: Annotated[
+        bool, typer.Option("--keep-checkpoints", help="keep checkpoints (for merge soups)")
+    ] = False,
     leak_check: Annotated[
         list[str] | None, typer.Option(help="eval sets: PATH or FORMAT:PATH")
     ] = None,
@@ -44,8 +53,20 @@ def train_command(
     resume: Annotated[bool, typer.Option(help="resume from the latest checkpoint")] = True,
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    gather_across_devices: Annotated[
+        bool | None,
+        typer.Option(
+            "--gather-across-devices/--no-gather-across-devices",
+            help="DDP: in-batch negatives from all processes (default: on when world size > 1)",
+        ),
+    ] = None,
 ) -> None:
-    """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder."""
+    """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder.
+
+    Multi-process: ``torchrun --nproc_per_node N -m tripletforge.cli.main train ...`` or
+    ``accelerate launch``; ``--batch-size`` is per process.
+    """
     import yaml
 
     from tripletforge.train import TrainConfig, train_encoder
@@ -67,17 +88,35 @@ def train_command(
         "learning_rate": lr,
         "warmup_ratio": warmup,
         "scale": scale,
-        "dev_set": dev,
+        **_dev_fields(dev or []),
         "dev_max_pairs": dev_max_pairs,
         "eval_steps": eval_steps,
         "save_steps": save_steps,
+        "keep_checkpoints": keep_checkpoints or fields.get("keep_checkpoints", False),
         "leak_check": leak_check or [],
         "keep_leaks": keep_leaks,
         "resume": resume,
         "seed": seed,
+        "device": device,
+        "gather_across_devices": gather_across_devices,
     }
     out = train_encoder(TrainConfig(**fields))
     typer.echo(f"model saved to {out}")
+
+
+def _dev_fields(specs: list[str]) -> dict:
+    """``--dev`` values: one unnamed set → ``dev_set``; ``NAME=SPEC`` → ``dev_sets[NAME]``."""
+    named, unnamed = {}, []
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        if sep and name and not any(c in name for c in "/:\\."):
+            named[name] = rest
+        else:
+            unnamed.append(spec)
+    if len(unnamed) > 1:
+        raise typer.BadParameter("give one unnamed --dev set, or name each: --dev hau=FORMAT:PATH")
+    fields: dict = {"dev_sets": named} if named else {}
+    return fields | ({"dev_set": unnamed[0]} if unnamed else {})
 
 
 def mine_command(
@@ -105,8 +144,11 @@ def mine_command(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _threads(threads)
     rows = read_table_frame(pairs).dropna(subset=["anchor", "positive"]).to_dict("records")
+    skipped = {"empty pairs": len(rows)}
+    rows = [r for r in rows if str(r["anchor"]).strip() and str(r["positive"]).strip()]
+    skipped["empty pairs"] -= len(rows)
     if corpus.suffix.lower() == ".txt":
-        texts = [t.strip() for t in corpus.read_text(encoding="utf-8").splitlines() if t.strip()]
+        texts, skipped["undecodable lines"] = _read_lines(corpus)
     else:
         texts = read_table_frame(corpus)["text"].dropna().astype(str).tolist()
     cfg = MineConfig(
@@ -121,6 +163,23 @@ def mine_command(
     triplets = mine_negatives(rows, texts, load_model(model), cfg)
     write_triplets(triplets, out)
     typer.echo(f"{len(triplets)} triplets from {len(rows)} pairs → {out}")
+    for reason, n in skipped.items():
+        if n:
+            typer.echo(f"skipped {n} {reason}", err=True)
+
+
+def _read_lines(path: Path) -> tuple[list[str], int]:
+    """Non-empty stripped lines of a text file; lines that are not UTF-8 are counted, skipped."""
+    texts, bad = [], 0
+    for raw in path.read_bytes().splitlines():
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            bad += 1
+            continue
+        if text:
+            texts.append(text)
+    return texts, bad
 
 
 def register(app: typer.Typer) -> None:

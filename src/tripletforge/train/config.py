@@ -42,14 +42,29 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0)
     no_duplicates: bool = Field(True, description="no-duplicates batch sampler")
     seed: int = 42
+    # multi-process (torchrun / accelerate launch): batch_size is per process
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: CUDA when available (NCCL for DDP), else CPU (gloo)"
+    )
+    gather_across_devices: bool | None = Field(
+        None,
+        description="in-batch negatives from all processes (None: on when world size > 1)",
+    )
     # evaluation, checkpoints
     dev_set: str | Path | None = Field(
         None, description="STS pairs (PATH or FORMAT:PATH) for evaluation"
     )
+    dev_sets: dict[str, str | Path] = Field(
+        default_factory=dict,
+        description="named dev STS sets, e.g. one per language ({hau: semrel:PATH}); each is "
+        "evaluated and logged, and their mean selects the best checkpoint",
+    )
     dev_max_pairs: int = Field(1000, ge=1)
     eval_steps: int = Field(100, ge=1)
     save_steps: int = Field(100, ge=1)
-    save_total_limit: int = Field(2, ge=1)
+    save_total_limit: int | None = Field(
+        None, ge=1, description="checkpoints kept (default: 2, or all with keep_checkpoints)"
+    )
     logging_steps: int = Field(10, ge=1)
     resume: bool = Field(True, description="resume from the latest checkpoint in output_dir")
     keep_checkpoints: bool = False
