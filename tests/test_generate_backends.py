@@ -8,13 +8,14 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from test_generate_prompts import CHATML, tiny_tokenizer
-from tripletforge.generate.backends import BACKENDS, backend_class, get_backend
+from tripletforge.generate.backends import BACKENDS, backend_class, get_backend, prefix_groups
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
 
@@ -103,6 +104,29 @@ def test_transformers_backend_batches_sorted_left_padded(tiny_lm) -> None:
         [_request("The cat", stop=("a",))], SamplingParams(temperature=1.0, max_tokens=8)
     )
     assert "a" not in stopped[0]
+
+
+def test_transformers_prefix_cache_matches_plain_batches(tiny_lm) -> None:
+    """The shared prefix run once (KV cache copied per pass) gives the same greedy outputs."""
+    from tripletforge.data.schemas import Seed
+    from tripletforge.generate.strategies import StrategyContext, make_strategy
+
+    model, tokenizer = tiny_lm
+    requests = []
+    for chat in (True, False):
+        strategy = make_strategy("icl", StrategyContext(chat=chat, k=1))
+        for i, text in enumerate(["Yara suna wasa.", "The cat sits on the mat today."]):
+            seed = Seed(text=text, lang="hau", seed_id=f"{chat}{i}")
+            requests += strategy.plan(seed, ["positive", "negative"], anchor_seed=i, attempt=0)
+    requests.append(_request("The cat"))  # a group of one
+    greedy = SamplingParams(temperature=0, max_tokens=5)
+    shared, plain = (
+        get_backend("transformers", "t", model_obj=model, tokenizer=tokenizer, prefix_cache=flag)
+        for flag in (True, False)
+    )
+    outputs = shared.generate(requests, greedy)
+    assert outputs == plain.generate(requests, greedy) and sum(map(len, outputs)) > 20
+    assert shared.prompt_tokens < 0.7 * plain.prompt_tokens
 
 
 # --- openai backend against real local servers --------------------------------------------
@@ -194,3 +218,55 @@ def test_openai_backend_retries_with_backoff() -> None:
     finally:
         server.shutdown()
     assert "vllm" in BACKENDS
+
+
+# --- prefix groups: the passes of an anchor run back to back ----------------------------------
+
+
+def _pass(seed_id: str, pass_: str, shots: tuple[str, ...] = ("a", "b")) -> GenerationRequest:
+    return GenerationRequest(
+        seed_id=seed_id,
+        pass_=pass_,
+        prompt_id="t",
+        seed=1,
+        text=f"{seed_id} {pass_}",
+        shot_ids=shots,
+    )
+
+
+def test_prefix_groups_keep_first_seen_order() -> None:
+    requests = [
+        _pass("x", "positive"),
+        _pass("y", "positive"),
+        _pass("x", "negative"),
+        _pass("y", "negative", shots=("c",)),  # other shots: no shared prefix
+    ]
+    assert prefix_groups(requests) == [[0, 2], [1], [3]]
+
+
+def test_openai_backend_sends_a_group_back_to_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = get_backend("openai", "m", base_url="http://127.0.0.1:9/v1", chat=False)
+    events: list[tuple[str, str, int]] = []
+    lock = threading.Lock()
+
+    def one(request: GenerationRequest, sampling: SamplingParams) -> str:
+        with lock:
+            events.append(("start", request.text or "", threading.get_ident()))
+        time.sleep(0.02)
+        with lock:
+            events.append(("end", request.text or "", threading.get_ident()))
+        return request.text or ""
+
+    monkeypatch.setattr(backend, "_one", one)
+    requests = [_pass(s, p) for p in ("positive", "negative") for s in "abcd"]
+    assert backend.generate(requests, SamplingParams()) == [r.text for r in requests]
+    for s in "abcd":
+        order = [e for e in events if e[1].startswith(s)]
+        assert [(e[0], e[1].split()[1]) for e in order] == [
+            ("start", "positive"),
+            ("end", "positive"),
+            ("start", "negative"),
+            ("end", "negative"),
+        ]
+        assert len({e[2] for e in order}) == 1  # one worker
+    backend.close()

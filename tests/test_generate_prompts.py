@@ -75,13 +75,39 @@ def test_chat_prompt_uses_the_tokenizer_template() -> None:
         shots=shots[:2],
         seed=1,
     )
-    assert request.is_chat and len(request.messages or ()) == 5 and request.stop == ()
+    assert request.is_chat and len(request.messages or ()) == 10 and request.stop == ()
+    assert request.prompt_id == "nli-positive-chat-v3"
     text = render_prompt(request, tiny_tokenizer(CHATML))
-    assert text.count("<|im_start|>user") == 3 and text.endswith("<|im_start|>assistant\n")
-    assert "Premise (Hausa): Yara suna wasa a waje." in text and "Hausa sentence" in text
+    assert text.startswith("<|im_start|>system\n") and text.count("<|im_start|>user") == 5
+    assert text.endswith("(an entailment).<|im_end|>\n<|im_start|>assistant\n")
+    assert "Premise (Hausa): Yara suna wasa a waje.\nWrite one Hausa sentence" in text
     assert f"<|im_start|>assistant\n{shots[0].positive}<|im_end|>" in text
+    assert f"<|im_start|>assistant\n{shots[1].negative}<|im_end|>" in text
     with pytest.raises(ValueError, match="no chat template"):
         render_prompt(request, tiny_tokenizer(None))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_passes_share_all_but_the_last_tokens(chat: bool) -> None:
+    """Same shots: the positive and negative prompts differ only after the premise."""
+    shots, _ = load_pool()
+    builder = PromptBuilder(chat=chat)
+    kw = {"seed_id": "s", "anchor": SEED.text, "anchor_lang": "hau", "out_lang": "hau"}
+    pos, neg = (
+        builder.request(pass_=p, shots=shots[:3], seed=1, **kw) for p in ("positive", "negative")
+    )
+    tok = tiny_tokenizer(CHATML)
+    a, b = render_prompt(pos, tok), render_prompt(neg, tok)
+    shared = _common_prefix(a, b)
+    assert a[:shared].endswith(
+        "Premise (Hausa): Yara suna wasa a waje.\n"
+        + ("Write one Hausa sentence that is definitely " if chat else "")
+    )
+    assert max(len(a), len(b)) - shared < 120 and shared > 0.8 * len(a)
 
 
 def test_completion_prompt_for_base_models() -> None:
@@ -99,8 +125,8 @@ def test_completion_prompt_for_base_models() -> None:
     text = render_prompt(request, tiny_tokenizer(CHATML))  # completion text is used verbatim
     assert text == request.text and "<|im_start|>" not in text
     assert text.endswith("Premise (Hausa): Yara suna wasa a waje.\nContradiction (English):")
-    assert text.count("Contradiction (English):") == 4 and "Entailment" not in text
-    assert request.stop == ("\n",) and request.prompt_id == "nli-negative-completion-v1"
+    assert text.count("Contradiction (English):") == 4 and text.count("Entailment (English):") == 3
+    assert request.stop == ("\n",) and request.prompt_id == "nli-negative-completion-v3"
     joint = builder.request(
         seed_id="s",
         pass_="joint",
@@ -122,6 +148,10 @@ def test_icl_strategy_is_seeded_and_mode_aware(tmp_path: Path) -> None:
     c = mono.plan(SEED, ["positive", "negative"], anchor_seed=7, attempt=1)
     assert a == b and a != c
     assert [len(r.shot_ids) for r in a] == [4, 4] and a[0].seed != a[1].seed
+    assert a[0].shot_ids == a[1].shot_ids != c[0].shot_ids  # shared per attempt (prefix reuse)
+    own = make_strategy("icl", StrategyContext(chat=False, k=4, options={"shared_shots": False}))
+    d = own.plan(SEED, ["positive", "negative"], anchor_seed=7, attempt=0)
+    assert d[0].shot_ids != d[1].shot_ids and [r.seed for r in d] == [r.seed for r in a]
     assert a[0].text and "Entailment (Hausa):" in a[0].text
     cross = make_strategy("icl", StrategyContext(chat=False, k=2, mode="crosslingual"))
     assert "Entailment (English):" in (

@@ -52,7 +52,18 @@ def smollm2():
     backend.close()
 
 
-def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2: Backend) -> None:
+@pytest.fixture(scope="module")
+def smollm2_one_slot():
+    """One slot: with several, continuous batching can change float rounding (llama.cpp)."""
+    from tripletforge.generate.backends import get_backend
+
+    backend = get_backend("llamacpp", "smollm2-135m", parallel=1, threads=1)
+    yield backend
+    backend.close()
+
+
+def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2_one_slot: Backend) -> None:
+    smollm2 = smollm2_one_slot
     seeds = _seed_file(tmp_path, [*SEEDS[:5], "", SEEDS[0]])
     out = tmp_path / "triplets.jsonl"
     config = GenerationConfig(
@@ -79,7 +90,7 @@ def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2: Backend) -> 
     for row in rows:
         assert set(TRIPLET_COLUMNS) | set(TRIPLET_PROVENANCE_COLUMNS) <= set(row)
         assert row["backend"] == "llamacpp" and row["model_id"] == "smollm2-135m"
-        assert len(row["model_sha256"]) == 64 and row["prompt_id"].endswith("chat-v1")
+        assert len(row["model_sha256"]) == 64 and row["prompt_id"].endswith("chat-v3")
         assert len(row["shot_ids"]["positive"]) == 2 and row["sampling"]["max_tokens"] == 24
         assert row["positive"] and row["negative"] and row["anchor"] in SEEDS
         assert row["raw_positive"] is not None and row["positive_lang"] == "eng"
@@ -97,6 +108,27 @@ def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2: Backend) -> 
         assert sorted(map(json.dumps, map(_strip_time, resumed))) == sorted(
             map(json.dumps, map(_strip_time, everything))
         )
+
+
+def test_llamacpp_runs_the_passes_of_an_anchor_on_one_slot(smollm2: Backend) -> None:
+    """Pinned slots: each negative pass reuses its positive pass's prompt from the KV cache."""
+    from tripletforge.data.schemas import Seed
+    from tripletforge.generate.strategies import StrategyContext, derive_seed, make_strategy
+
+    strategy = make_strategy("icl", StrategyContext(chat=True, k=2))
+    requests = []
+    for text in SEEDS[3:]:
+        seed = Seed(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
+        requests += strategy.plan(
+            seed, ["positive", "negative"], anchor_seed=derive_seed(9, text), attempt=0
+        )
+    prompt, cached = smollm2.prompt_tokens, smollm2.cached_tokens  # type: ignore[attr-defined]
+    outputs = smollm2.generate(requests, SamplingParams(temperature=0.7, max_tokens=4))
+    assert len(outputs) == len(requests) == 6
+    prompt = smollm2.prompt_tokens - prompt  # type: ignore[attr-defined]
+    cached = smollm2.cached_tokens - cached  # type: ignore[attr-defined]
+    # every negative pass finds its ~250-token shared prefix in the slot's cache
+    assert cached >= 3 * 150 and prompt > 0
 
 
 class _Scripted(Backend):

@@ -1,10 +1,17 @@
 """NLI-framed prompts in two formats: chat messages and plain completion text.
 
 A chat prompt is a list of messages that the backend renders with the model's own chat
-template (tokenizer or GGUF metadata). A completion prompt is plain text for base models
-(Gemma-3-270M base): few-shot blocks ``Premise (Hausa): …`` / ``Entailment (Hausa): …`` ending
-on the label to complete, with a newline stop. Both ask for one pass (entailment or
-contradiction) or, optionally, both at once (``joint``).
+template (tokenizer or GGUF metadata): a short system message defining entailment and
+contradiction, then per shot two exchanges (its entailment, then its contradiction, answered
+with the bare sentence), then the premise with, last, the instruction of the pass.
+A completion prompt is plain text for base models (Gemma-3-270M base):
+the same few-shot triplets as ``Premise (Hausa): …`` / ``Entailment (Hausa): …`` /
+``Contradiction (Hausa): …`` blocks ending on the label to complete, with a newline stop.
+
+Layout (``v3``): everything that depends on the pass comes last, so the positive and negative
+passes of an anchor (same shots) share all of their prompt but the last few tokens; a backend
+that keeps the KV cache of a prompt (llama.cpp slots, vLLM prefix caching) processes the shared
+part once per anchor. The optional ``joint`` pass asks for both sentences at once.
 """
 
 from __future__ import annotations
@@ -17,12 +24,17 @@ from tripletforge.data.languages import get_language
 from tripletforge.generate.pool import Example
 from tripletforge.generate.requests import GenerationRequest, Pass
 
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v3"
 
 _RELATION = {
     "positive": ("Entailment", "definitely true if the premise is true (an entailment)"),
     "negative": ("Contradiction", "definitely false if the premise is true (a contradiction)"),
 }
+_SYSTEM = (
+    "You write natural language inference data. An entailment is a sentence that is definitely "
+    "true if the premise is true; a contradiction is a sentence that is definitely false if the "
+    "premise is true. Reply with the sentence only."
+)
 
 
 def language_name(code: str) -> str:
@@ -47,8 +59,48 @@ def _instruction(pass_: Pass, out_lang: str) -> str:
     return f"Write one {name} sentence that is {_RELATION[pass_][1]}. Reply with the sentence only."
 
 
-def _user(pass_: Pass, anchor: str, anchor_lang: str, out_lang: str) -> str:
-    return f"Premise ({language_name(anchor_lang)}): {anchor}\n{_instruction(pass_, out_lang)}"
+def _shot_block(shot: Example) -> str:
+    """One few-shot triplet; the same text in every pass (the shared prompt prefix)."""
+    name = language_name(shot.out_lang)
+    return (
+        f"Premise ({language_name(shot.lang)}): {shot.anchor}\n"
+        f"Entailment ({name}): {shot.positive}\n"
+        f"Contradiction ({name}): {shot.negative}\n"
+    )
+
+
+def _ask(pass_: Pass, out_lang: str) -> str:
+    name = language_name(out_lang)
+    return f"Write one {name} sentence that is {_RELATION[pass_][1]}."
+
+
+def chat_messages(
+    pass_: Pass, anchor: str, anchor_lang: str, out_lang: str, shots: Sequence[Example]
+) -> tuple[dict[str, str], ...]:
+    """System definition, few-shot exchanges, then the anchor's question (pass-specific last).
+
+    Each shot is two exchanges (entailment, then contradiction) whatever the pass, so the
+    passes of an anchor share every message but the last line of the last one. ``joint``
+    shows each shot as one exchange answered with both lines.
+    """
+    messages: list[dict[str, str]] = [{"role": "system", "content": _SYSTEM}]
+    for shot in shots:
+        premise = f"Premise ({language_name(shot.lang)}): {shot.anchor}\n"
+        if pass_ == "joint":
+            messages.append(
+                {"role": "user", "content": premise + _instruction("joint", shot.out_lang)}
+            )
+            messages.append({"role": "assistant", "content": _answer("joint", shot)})
+            continue
+        messages.append({"role": "user", "content": premise + _ask("positive", shot.out_lang)})
+        messages.append({"role": "assistant", "content": shot.positive})
+        messages.append({"role": "user", "content": _ask("negative", shot.out_lang)})
+        messages.append({"role": "assistant", "content": shot.negative})
+    question = _instruction(pass_, out_lang) if pass_ == "joint" else _ask(pass_, out_lang)
+    messages.append(
+        {"role": "user", "content": f"Premise ({language_name(anchor_lang)}): {anchor}\n{question}"}
+    )
+    return tuple(messages)
 
 
 def _answer(pass_: Pass, shot: Example) -> str:
@@ -57,46 +109,21 @@ def _answer(pass_: Pass, shot: Example) -> str:
     return shot.positive if pass_ == "positive" else shot.negative
 
 
-def chat_messages(
-    pass_: Pass, anchor: str, anchor_lang: str, out_lang: str, shots: Sequence[Example]
-) -> tuple[dict[str, str], ...]:
-    """Few-shot chat: one user/assistant exchange per shot, then the anchor's question."""
-    messages: list[dict[str, str]] = []
-    for shot in shots:
-        messages.append(
-            {"role": "user", "content": _user(pass_, shot.anchor, shot.lang, shot.out_lang)}
-        )
-        messages.append({"role": "assistant", "content": _answer(pass_, shot)})
-    messages.append({"role": "user", "content": _user(pass_, anchor, anchor_lang, out_lang)})
-    return tuple(messages)
-
-
 def completion_text(
     pass_: Pass, anchor: str, anchor_lang: str, out_lang: str, shots: Sequence[Example]
 ) -> tuple[str, tuple[str, ...]]:
     """Few-shot plain text ending on the label to complete, and its stop strings."""
-    if pass_ == "joint":
-        header = (
-            "Each premise is followed by a sentence that is definitely true if the premise is "
-            "true (entailment) and one that is definitely false (contradiction).\n\n"
-        )
-    else:
-        header = f"Each premise is followed by a sentence that is {_RELATION[pass_][1]}.\n\n"
-    blocks = []
-    for shot in shots:
-        name = language_name(shot.out_lang)
-        block = f"Premise ({language_name(shot.lang)}): {shot.anchor}\n"
-        if pass_ in ("positive", "joint"):
-            block += f"Entailment ({name}): {shot.positive}\n"
-        if pass_ in ("negative", "joint"):
-            block += f"Contradiction ({name}): {shot.negative}\n"
-        blocks.append(block)
+    header = (
+        "Each premise is followed by a sentence that is definitely true if the premise is true "
+        "(entailment) and one that is definitely false if the premise is true (contradiction).\n\n"
+    )
+    blocks = "\n".join(_shot_block(s) for s in shots) + ("\n" if shots else "")
     label = "Contradiction" if pass_ == "negative" else "Entailment"
     final = (
         f"Premise ({language_name(anchor_lang)}): {anchor}\n{label} ({language_name(out_lang)}):"
     )
     stop = ("\n\n", "\nPremise") if pass_ == "joint" else ("\n",)
-    return header + "\n".join(blocks) + ("\n" if blocks else "") + final, stop
+    return header + blocks + final, stop
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
 
 #: backend name → "module:Class" (imported on first use).
 BACKENDS: dict[str, str] = {
@@ -48,4 +48,12 @@ def get_backend(name: str, model: str, **options: Any) -> Backend:
     return backend_class(name)(model, **options)
 
 
-__all__ = ["BACKENDS", "Backend", "backend_class", "cut_at_stop", "get_backend", "register_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "backend_class",
+    "cut_at_stop",
+    "get_backend",
+    "prefix_groups",
+    "register_backend",
+]

@@ -18,6 +18,19 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
+def prefix_groups(requests: Sequence[GenerationRequest]) -> list[list[int]]:
+    """Request indices grouped by shared prompt prefix, in first-seen order.
+
+    The passes of one anchor attempt (same ``seed_id``, shots and adapter) differ only in their
+    last few prompt tokens. A backend that runs a group back to back on one KV-cache slot
+    processes the shared prefix once; groups are independent and can run concurrently.
+    """
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault((r.seed_id, r.shot_ids, r.adapter), []).append(i)
+    return list(groups.values())
+
+
 class Backend(ABC):
     """Generates one completion per request; the runner never sees model internals.
 

@@ -1,18 +1,23 @@
 """GGUF generators in-process through ``xllamacpp`` (llama.cpp server core, no HTTP client).
 
-Requests go to the server's slots concurrently (continuous batching), each with its own seed,
-so an output depends on its request only, not on what it was batched with.
+Requests go to the server's slots concurrently (continuous batching), each with its own seed.
+With ``parallel=1`` an output depends on its request only; with several slots, what a prompt
+is batched with can change float rounding on CPU and so, rarely, a sampled token.
+Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) run
+back to back on one pinned slot, whose KV cache still holds the prefix: only the last few
+tokens are processed.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
 from tripletforge.generate.generators import model_sha256, resolve_gguf
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
@@ -53,7 +58,12 @@ def start_server(
 
 
 class LlamaCppBackend(Backend):
-    """Runs a GGUF file (built-in name such as ``smollm2-135m`` or a path) with llama.cpp."""
+    """Runs a GGUF file (built-in name such as ``smollm2-135m`` or a path) with llama.cpp.
+
+    ``parallel`` slots decode concurrently; ``pin_slots`` (default) runs each prefix group on
+    one slot so that its shared prefix is reused from the KV cache. :attr:`prompt_tokens` and
+    :attr:`cached_tokens` count the prompt tokens processed and those reused from the cache.
+    """
 
     name = "llamacpp"
 
@@ -66,6 +76,7 @@ class LlamaCppBackend(Backend):
         threads: int | None = None,
         gpu_layers: int = 0,
         chat: bool | None = None,
+        pin_slots: bool = True,
     ) -> None:
         super().__init__()
         path = resolve_gguf(model)
@@ -76,6 +87,9 @@ class LlamaCppBackend(Backend):
         self.model_sha256 = model_sha256(path)
         self.supports_chat = bool(gguf_chat_template(path)) if chat is None else chat
         self.parallel = parallel
+        self.pin_slots = pin_slots
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
         self._server = start_server(
             path,
             parallel=parallel,
@@ -85,8 +99,16 @@ class LlamaCppBackend(Backend):
         )
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="llamacpp")
 
-    def _one(self, request: GenerationRequest, sampling: SamplingParams) -> str:
+    def _one(
+        self,
+        request: GenerationRequest,
+        sampling: SamplingParams,
+        slot: int = -1,
+        reuse: bool = True,
+    ) -> str:
         body: dict[str, Any] = {
+            "id_slot": slot,
+            "cache_prompt": reuse,
             "max_tokens": sampling.max_tokens,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
@@ -102,6 +124,9 @@ class LlamaCppBackend(Backend):
         if "error" in result or not result.get("choices"):
             raise RuntimeError(f"llama.cpp failed: {result.get('error', result)}")
         self.tokens_generated += int(result.get("usage", {}).get("completion_tokens", 0))
+        timings = result.get("timings") or {}
+        self.prompt_tokens += int(timings.get("prompt_n", 0))
+        self.cached_tokens += int(timings.get("cache_n", 0))
         choice = result["choices"][0]
         text = choice["message"]["content"] if request.messages is not None else choice["text"]
         return cut_at_stop(text or "", request.stop)
@@ -110,9 +135,35 @@ class LlamaCppBackend(Backend):
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
         self._no_adapters(requests)
-        order = sorted(range(len(requests)), key=lambda i: requests[i].approx_length())
-        futures = {i: self._pool.submit(self._one, requests[i], sampling) for i in order}
-        return [futures[i].result() for i in range(len(requests))]
+        if not self.pin_slots:
+            order = sorted(range(len(requests)), key=lambda i: requests[i].approx_length())
+            futures = {i: self._pool.submit(self._one, requests[i], sampling) for i in order}
+            return [futures[i].result() for i in range(len(requests))]
+        # longest groups first (balances the slots); a group runs in order on its worker's slot
+        groups = deque(
+            sorted(
+                prefix_groups(requests),
+                key=lambda g: -sum(requests[i].approx_length() for i in g),
+            )
+        )
+        results = [""] * len(requests)
+
+        def worker(slot: int) -> None:
+            while True:
+                try:
+                    group = groups.popleft()  # atomic: workers share the queue
+                except IndexError:
+                    return
+                # the first request of a group computes its whole prompt (reusing whatever an
+                # earlier group left in the slot would make outputs depend on chunking); the
+                # others reuse its prefix, always from the same state
+                for n, i in enumerate(group):
+                    results[i] = self._one(requests[i], sampling, slot, reuse=n > 0)
+
+        workers = [self._pool.submit(worker, s) for s in range(min(self.parallel, len(groups)))]
+        for future in workers:
+            future.result()
+        return results
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

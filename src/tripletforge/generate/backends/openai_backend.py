@@ -4,6 +4,10 @@ Chat prompts go to ``/v1/chat/completions`` (the server applies the chat templat
 prompts to ``/v1/completions``. A request's adapter is sent as the model name (how vLLM
 serves LoRA adapters). Failed requests (connection errors, timeouts, HTTP 408/409/429 and 5xx)
 are retried with exponential back-off and jitter; other HTTP errors fail at once.
+
+Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) are
+sent back to back by one worker, so a server with prompt caching (llama.cpp picks the idle slot
+holding the longest common prefix; vLLM's prefix caching) processes the shared part once.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -103,8 +107,16 @@ class OpenAIBackend(Backend):
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
-        futures = [self._pool.submit(self._one, r, sampling) for r in requests]
-        return [f.result() for f in futures]
+        groups = prefix_groups(requests)
+        results = [""] * len(requests)
+
+        def run(group: list[int]) -> None:
+            for i in group:
+                results[i] = self._one(requests[i], sampling)
+
+        for future in [self._pool.submit(run, g) for g in groups]:
+            future.result()
+        return results
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -1,5 +1,10 @@
 """Hugging Face causal LMs: batched ``generate`` with left padding, requests sorted by length.
 
+With ``prefix_cache`` (default) the requests that share a prompt prefix (the passes of one
+anchor, see :func:`prefix_groups`) go to the same batch; the shared prefix is run once per
+group, its KV cache copied to each member, and ``generate`` processes only the short
+pass-specific suffixes (left-padded after the prefix; positions follow the attention mask).
+
 The model is a local folder, a hub id, a built-in generator name or a ``.gguf`` file
 (dequantised on load with ``GgufConfig(dequantize=True)``). Sampling is seeded per batch with
 the seed of the batch's first request, so a run is reproducible from its seed; for outputs
@@ -13,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
 from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
@@ -60,6 +65,7 @@ class TransformersBackend(Backend):
         chat: bool | None = None,
         model_obj: Any = None,
         tokenizer: Any = None,
+        prefix_cache: bool = True,
     ) -> None:
         super().__init__()
         self.model_id = model
@@ -72,15 +78,21 @@ class TransformersBackend(Backend):
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.batch_size = batch_size
+        self.prefix_cache = prefix_cache
+        self.prompt_tokens = 0  # prompt tokens run through the model (padding included)
         self.supports_chat = has_chat_template(self.tokenizer) if chat is None else chat
 
-    def _batch(
-        self, prompts: list[str], stop: tuple[str, ...], seed: int, sampling: SamplingParams
+    def _run(
+        self,
+        input_ids: Any,
+        attention_mask: Any,
+        stop: tuple[str, ...],
+        seed: int,
+        sampling: SamplingParams,
+        past_key_values: Any = None,
     ) -> list[str]:
         import torch
 
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        enc = {k: v.to(self.model.device) for k, v in enc.items()}
         sample = sampling.temperature > 0
         kwargs: dict[str, Any] = {
             "max_new_tokens": sampling.max_tokens,
@@ -91,10 +103,15 @@ class TransformersBackend(Backend):
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p)
         if stop:
             kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        if past_key_values is not None:
+            kwargs["past_key_values"] = past_key_values
+        device = self.model.device
         torch.manual_seed(seed)
         with torch.inference_mode():
-            out = self.model.generate(**enc, **kwargs)
-        new = out[:, enc["input_ids"].shape[1] :]
+            out = self.model.generate(
+                input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), **kwargs
+            )
+        new = out[:, input_ids.shape[1] :]
         ends = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
         texts = []
         for row in new.tolist():
@@ -105,31 +122,107 @@ class TransformersBackend(Backend):
             )
         return texts
 
+    def _batch(
+        self, ids: list[list[int]], stop: tuple[str, ...], seed: int, sampling: SamplingParams
+    ) -> list[str]:
+        """Left-pad the prompts to the longest and generate."""
+        import torch
+
+        width = max(map(len, ids))
+        input_ids = torch.full((len(ids), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(input_ids)
+        for row, seq in enumerate(ids):
+            input_ids[row, width - len(seq) :] = torch.tensor(seq)
+            mask[row, width - len(seq) :] = 1
+        self.prompt_tokens += input_ids.numel()
+        return self._run(input_ids, mask, stop, seed, sampling)
+
+    def _batch_shared(
+        self,
+        groups: list[list[list[int]]],
+        stop: tuple[str, ...],
+        seed: int,
+        sampling: SamplingParams,
+    ) -> list[str]:
+        """Run each group's common token prefix once, then generate from the suffixes."""
+        import torch
+
+        lcps = []
+        for members in groups:
+            first, limit, n = members[0], min(map(len, members)) - 1, 0  # >= 1 suffix token
+            while n < limit and all(m[n] == first[n] for m in members[1:]):
+                n += 1
+            lcps.append(n)
+        width = max(lcps)
+        if width == 0:
+            return self._batch([m for members in groups for m in members], stop, seed, sampling)
+        pad = self.tokenizer.pad_token_id
+        prefix = torch.full((len(groups), width), pad, dtype=torch.long)
+        prefix_mask = torch.zeros_like(prefix)
+        for g, (members, n) in enumerate(zip(groups, lcps, strict=True)):
+            if n:
+                prefix[g, width - n :] = torch.tensor(members[0][:n])
+                prefix_mask[g, width - n :] = 1
+        device = self.model.device
+        with torch.inference_mode():
+            cache = self.model(
+                input_ids=prefix.to(device),
+                attention_mask=prefix_mask.to(device),
+                position_ids=(prefix_mask.cumsum(-1) - 1).clamp(min=0).to(device),
+                use_cache=True,
+                logits_to_keep=1,
+            ).past_key_values
+        rows = [g for g, members in enumerate(groups) for _ in members]
+        cache.batch_select_indices(torch.tensor(rows, device=device))
+        suffixes = [m[n:] for members, n in zip(groups, lcps, strict=True) for m in members]
+        tail = max(map(len, suffixes))
+        input_ids = torch.full((len(rows), width + tail), pad, dtype=torch.long)
+        mask = torch.zeros_like(input_ids)
+        input_ids[:, :width], mask[:, :width] = prefix[rows], prefix_mask[rows]
+        for row, seq in enumerate(suffixes):
+            input_ids[row, width + tail - len(seq) :] = torch.tensor(seq)
+            mask[row, width + tail - len(seq) :] = 1
+        self.prompt_tokens += prefix.numel() + len(rows) * tail
+        return self._run(input_ids, mask, stop, seed, sampling, past_key_values=cache)
+
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
         self._no_adapters(requests)
         prompts = [render_prompt(r, self.tokenizer) for r in requests]
-        lengths = [
-            len(ids) for ids in self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
-        ]
+        ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        # units that share a prefix and stop strings (single requests without prefix_cache)
+        units: list[list[int]] = []
+        for group in (
+            prefix_groups(requests) if self.prefix_cache else [[i] for i in range(len(requests))]
+        ):
+            by_stop: dict[tuple[str, ...], list[int]] = {}
+            for i in group:
+                by_stop.setdefault(requests[i].stop, []).append(i)
+            units += by_stop.values()
         # group by stop strings, then sort by length so that padding is minimal
-        order = sorted(range(len(requests)), key=lambda i: (requests[i].stop, lengths[i]))
-        results: list[str] = [""] * len(requests)
-        start = 0
-        while start < len(order):
-            stop = requests[order[start]].stop
-            batch = [order[start]]
-            while (
-                len(batch) < self.batch_size
-                and start + len(batch) < len(order)
-                and requests[order[start + len(batch)]].stop == stop
+        units.sort(key=lambda u: (requests[u[0]].stop, max(len(ids[i]) for i in u)))
+        batches: list[list[list[int]]] = []
+        for unit in units:
+            last = batches[-1] if batches else None
+            if (
+                last is not None
+                and requests[last[0][0]].stop == requests[unit[0]].stop
+                and sum(map(len, last)) + len(unit) <= self.batch_size
             ):
-                batch.append(order[start + len(batch)])
-            texts = self._batch(
-                [prompts[i] for i in batch], stop, requests[batch[0]].seed, sampling
-            )
-            for i, text in zip(batch, texts, strict=True):
+                last.append(unit)
+            else:
+                batches.append([unit])
+        results: list[str] = [""] * len(requests)
+        for batch in batches:
+            order = [i for unit in batch for i in unit]
+            stop, seed = requests[order[0]].stop, requests[order[0]].seed
+            if self.prefix_cache:
+                texts = self._batch_shared(
+                    [[ids[i] for i in unit] for unit in batch], stop, seed, sampling
+                )
+            else:
+                texts = self._batch([ids[i] for i in order], stop, seed, sampling)
+            for i, text in zip(order, texts, strict=True):
                 results[i] = text
-            start += len(batch)
         return results

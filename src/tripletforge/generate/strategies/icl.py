@@ -15,9 +15,11 @@ from tripletforge.generate.strategies.base import StrategyContext, derive_seed
 class ICLStrategy:
     """In-context learning from a pool (shipped SNLI sample or the user's own triplets).
 
-    Shots are drawn without replacement per request from a RNG seeded by (anchor seed, pass,
-    attempt); when the pool has examples in the anchor's language only those are used, and an
-    example whose anchor is the seed itself is never shown.
+    Shots are drawn without replacement from a RNG seeded by (anchor seed, attempt), so the
+    passes of one attempt show the same shots and share their prompt prefix (the backend
+    processes it once); with ``options["shared_shots"] = False`` each pass draws its own, seeded
+    by (anchor seed, pass, attempt). When the pool has examples in the anchor's language only
+    those are used, and an example whose anchor is the seed itself is never shown.
     """
 
     name = "icl"
@@ -28,6 +30,7 @@ class ICLStrategy:
         self.ctx = ctx
         self.pool, self.pool_report = load_pool(ctx.pool or BUILTIN_POOL)
         self.builder = PromptBuilder(chat=ctx.chat)
+        self.shared_shots = bool(ctx.options.get("shared_shots", True))
 
     def shots(self, seed: Seed, rng: random.Random) -> list[Example]:
         """Sample k examples for one request."""
@@ -39,8 +42,10 @@ class ICLStrategy:
         self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]:
         requests = []
+        shared = derive_seed(anchor_seed, "shots", attempt)
         for pass_ in passes:
             request_seed = derive_seed(anchor_seed, pass_, attempt)
+            shots_seed = shared if self.shared_shots else request_seed
             requests.append(
                 self.builder.request(
                     seed_id=seed.seed_id,
@@ -48,7 +53,7 @@ class ICLStrategy:
                     anchor=seed.text,
                     anchor_lang=seed.lang,
                     out_lang=self.ctx.out_lang(seed.lang),
-                    shots=self.shots(seed, random.Random(request_seed)),
+                    shots=self.shots(seed, random.Random(shots_seed)),
                     seed=request_seed,
                 )
             )
