@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from tripletforge.cli import adapters, evaluate, filter, generate, merge, models, train
+from tripletforge.cli import report as report_cli
+from tripletforge.cli import run as run_cli
 
 app = typer.Typer(
     name="tripletforge",
@@ -13,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for _module in (models, generate, adapters, filter, train, merge, evaluate):
+for _module in (models, generate, adapters, filter, train, merge, evaluate, run_cli, report_cli):
     _module.register(app)
 
 

@@ -27,10 +27,23 @@ def _module_signature(path: Path) -> dict[str, Any]:
     tokenizer = next((p for p in (path / "tokenizer.json",) if p.exists()), None)
     if tokenizer is None:
         tokenizer = next(path.glob("*/tokenizer.json"), None)
-    signature["tokenizer"] = (
-        hashlib.sha256(tokenizer.read_bytes()).hexdigest() if tokenizer else None
-    )
+    signature["tokenizer"] = _tokenizer_hash(tokenizer) if tokenizer else None
     return signature
+
+
+def _tokenizer_hash(path: Path) -> str:
+    """Hash of a tokenizer.json without its runtime truncation/padding settings.
+
+    Encoding with a max length (as training does) stores those settings in the saved file;
+    they do not change the vocabulary, so a fine-tuned model still merges with its base.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k not in ("truncation", "padding")}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def check_compatible(paths: Sequence[str]) -> None:

@@ -1,0 +1,386 @@
+"""The one-config pipeline's YAML, validated up front with pydantic.
+
+A run is a matrix: languages × arms × data sizes, plus the base encoder as the baseline.
+Each arm is where the training triplets come from:
+
+- ``synthetic``: LLM-generated with a strategy (``icl``, ``compose``, ``xlora``);
+- ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
+  hard negatives mined from the English side (the ``mine`` stage);
+- ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
+
+Errors name the field and the fix (:func:`format_config_error`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tripletforge.filter.config import FilterConfig
+
+SAMPLE = "sample"  # the SIB-200 sample shipped in the package
+STRATEGIES = ("icl", "compose", "xlora")
+ArmKind = Literal["synthetic", "parallel", "triplets"]
+
+
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used; the message names each bad field and the fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateSettings(_Strict):
+    """Generation settings shared by the synthetic arms (``GenerationConfig`` fields)."""
+
+    backend: str = "llamacpp"
+    model: str = "smollm2-135m"
+    k: int = Field(3, ge=0)
+    pool: str = "snli-en"
+    mode: Literal["monolingual", "crosslingual"] = "monolingual"
+    joint: bool = False
+    prompt_format: Literal["auto", "chat", "completion"] = "auto"
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(64, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    chunk_size: int = Field(16, ge=1)
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ArmConfig(_Strict):
+    """One arm of the comparison: where its training triplets come from."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: ArmKind = "synthetic"
+    strategy: str | None = None  # synthetic: icl | compose | xlora (default: the arm's name)
+    generate: dict[str, Any] = Field(
+        default_factory=dict, description="per-arm overrides of the `generate:` section"
+    )
+    strategy_options: dict[str, Any] = Field(default_factory=dict)
+    root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped)")
+    split: str = Field("train", description="parallel: split the pairs come from")
+    target_lang: str = Field("eng", description="parallel: language of the positives")
+    path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> ArmConfig:
+        if self.kind == "synthetic":
+            self.strategy = self.strategy or self.name
+            if self.strategy not in STRATEGIES:
+                raise ValueError(
+                    f"strategy {self.strategy!r} is unknown; set `strategy:` to one of "
+                    f"{', '.join(STRATEGIES)} (or `kind: parallel` / `kind: triplets` for "
+                    "non-synthetic data)"
+                )
+            if self.strategy == "xlora" and self.generate.get("mode") != "crosslingual":
+                raise ValueError(
+                    "strategy 'xlora' writes English positives; add `generate: {mode: "
+                    "crosslingual}` to this arm"
+                )
+            if self.strategy in ("compose", "xlora") and not self.strategy_options:
+                raise ValueError(
+                    f"strategy {self.strategy!r} needs adapters; add `strategy_options: "
+                    "{positive_adapter: DIR, negative_adapter: DIR}` (see docs/adapters.md)"
+                )
+            unknown = set(self.generate) - set(GenerateSettings.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"unknown generate settings {sorted(unknown)}; allowed: "
+                    f"{', '.join(GenerateSettings.model_fields)}"
+                )
+        elif self.kind == "triplets" and not self.path:
+            raise ValueError("an arm of kind 'triplets' needs `path:` (a triplet file or folder)")
+        elif self.kind == "parallel" and self.split in ("test", "devtest"):
+            raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
+        return self
+
+
+class MineSettings(_Strict):
+    """Hard-negative mining for the ``parallel`` arms (``MineConfig`` fields)."""
+
+    model: str | None = Field(None, description="mining encoder (default: the run's encoder)")
+    range_min: int = Field(10, ge=0)
+    range_max: int = Field(50, ge=1)
+    relative_margin: float | None = 0.05
+    batch_size: int = Field(64, ge=1)
+
+
+class TrainSettings(_Strict):
+    """Training settings (``TrainConfig`` fields except model, files and output)."""
+
+    loss: Literal["mnrl", "cached_mnrl", "gist", "cached_gist"] = "mnrl"
+    scale: float = Field(20.0, gt=0)
+    pooling: Literal["model", "mean", "cls", "avg_first_last"] = "model"
+    freeze_embeddings: bool = True
+    max_seq_length: int = Field(64, ge=8)
+    batch_size: int = Field(32, ge=2)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="-1: epochs decide")
+    learning_rate: float = Field(5e-5, gt=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint interval (resume granularity)")
+    threads: int | None = Field(None, ge=1, description="torch threads (default: torch's)")
+
+
+class DevSettings(_Strict):
+    """The dev data α is chosen on (never a test split)."""
+
+    kind: Literal["sib200", "semrel"] = "sib200"
+    root: str = Field(SAMPLE, description="sib200: folder ('sample' = shipped); semrel: root")
+    split: Literal["dev"] = "dev"
+
+
+class MergeSettings(_Strict):
+    """WiSE-FT merge with the base encoder, α searched on dev data only."""
+
+    enabled: bool = True
+    grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0], min_length=1)
+    no_regression: bool = True
+    dev: DevSettings = DevSettings()
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_range(cls, grid: list[float]) -> list[float]:
+        bad = [a for a in grid if not 0.0 <= a <= 1.0]
+        if bad:
+            raise ValueError(f"α values {bad} are outside [0, 1]; use weights between 0 and 1")
+        return grid
+
+
+class EvaluateSettings(_Strict):
+    """Which suite and data sets each language is evaluated on."""
+
+    suite: str = Field("builtin", description="built-in suite name or YAML path")
+    datasets: list[str] = Field(
+        default_factory=lambda: ["sib200-{lang}-*"],
+        description="glob patterns of data-set names; {lang} is the language",
+    )
+    main_task: Literal["auto", "sts", "retrieval", "bitext"] = "auto"
+    batch_size: int = Field(32, ge=1)
+    limit: int | None = Field(None, ge=1)
+
+
+class PipelineConfig(_Strict):
+    """A whole run: ``tripletforge run CONFIG.yaml``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    runs_dir: str = Field("runs", description="runs are written to RUNS_DIR/NAME")
+    data_root: str | None = Field(None, description="folder {data_root} refers to")
+    seed: int = 0
+    languages: list[str] = Field(min_length=1)
+    seeds: dict[str, str] = Field(
+        default_factory=dict,
+        description="lang → seed file; languages not listed use the shipped SIB-200 train split",
+    )
+    anchors: int = Field(100, ge=1, description="seeds (or pairs) used per language and arm")
+    sizes: list[int] = Field(min_length=1, description="training-set sizes (triplets)")
+    encoder: str = "e5-small"
+    arms: list[ArmConfig] = Field(min_length=1)
+    generate: GenerateSettings = GenerateSettings()
+    filter: FilterConfig = FilterConfig()
+    leakage_check: bool = True
+    mine: MineSettings = MineSettings()
+    train: TrainSettings = TrainSettings()
+    merge: MergeSettings = MergeSettings()
+    evaluate: EvaluateSettings = EvaluateSettings()
+    imports: list[str] = Field(
+        default_factory=list, description="modules imported first (plugins: backends, filters)"
+    )
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: list[str]) -> list[str]:
+        from tripletforge.data.languages import UnknownLanguageError, get_language
+
+        for code in languages:
+            try:
+                get_language(code)
+            except UnknownLanguageError as exc:
+                raise ValueError(
+                    f"unknown language code {code!r}; use an ISO 639-3 code such as 'hau' "
+                    "(or register it: tripletforge.data.languages.register_language)"
+                ) from exc
+        if len(set(languages)) != len(languages):
+            raise ValueError("a language is listed twice; list each language once")
+        return languages
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"sizes must be positive triplet counts, got {sizes}")
+        return sorted(set(sizes))
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> PipelineConfig:
+        names = [a.name for a in self.arms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"arm names {dupes} appear twice; give each arm a unique `name:`")
+        if "base" in names:
+            raise ValueError("arm name 'base' is reserved for the baseline; rename that arm")
+        extra = sorted(set(self.seeds) - set(self.languages))
+        if extra:
+            raise ValueError(f"seeds given for {extra}, which are not in `languages:`")
+        if self.anchors < max(self.sizes):
+            raise ValueError(
+                f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
+                "so that enough triplets can be made for every size"
+            )
+        if min(self.sizes) < self.train.batch_size:
+            raise ValueError(
+                f"smallest size ({min(self.sizes)}) is below one batch "
+                f"(train.batch_size = {self.train.batch_size}); lower train.batch_size"
+            )
+        return self
+
+    # --- derived settings -------------------------------------------------------------
+
+    def arm(self, name: str) -> ArmConfig:
+        return next(a for a in self.arms if a.name == name)
+
+    def generate_for(self, arm: ArmConfig) -> GenerateSettings:
+        """The arm's generation settings: the shared section with its overrides."""
+        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate)
+
+    def run_dir(self, base: str | Path | None = None) -> Path:
+        root = Path(base) if base is not None else Path(self.runs_dir)
+        return root / self.name
+
+    def resolve(self, value: str) -> str:
+        """Replace ``{data_root}`` in a path."""
+        if "{data_root}" in value:
+            if self.data_root is None:
+                raise ConfigError(
+                    f"{value!r} uses {{data_root}} but `data_root:` is not set; add "
+                    "`data_root: DIR` or pass --data-root"
+                )
+            value = value.replace("{data_root}", self.data_root)
+        return value
+
+    def hash(self) -> str:
+        return config_hash(self.model_dump(mode="json"))
+
+
+def config_hash(data: Any) -> str:
+    """SHA-256 (first 16 hex digits) of canonical JSON."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _loc(parts: tuple[Any, ...], data: Any) -> str:
+    out = ""
+    node = data
+    for part in parts:
+        if isinstance(part, int):
+            label = ""
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                label = f"={node[part].get('name')}" if node[part].get("name") else ""
+            out += f"[{part}{label}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return out or "<top>"
+
+
+def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
+    owners: dict[str, type[BaseModel]] = {
+        "arms": ArmConfig,
+        "generate": GenerateSettings,
+        "filter": FilterConfig,
+        "mine": MineSettings,
+        "train": TrainSettings,
+        "merge": MergeSettings,
+        "dev": DevSettings,
+        "evaluate": EvaluateSettings,
+    }
+    owner: type[BaseModel] = PipelineConfig
+    for part in parts[:-1]:
+        if isinstance(part, str) and part in owners:
+            owner = owners[part]
+    return owner
+
+
+def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:
+    """One line per problem: ``source: field: what is wrong; the fix``."""
+    lines = [f"invalid pipeline config {source}:"]
+    for item in error.errors():
+        loc = _loc(tuple(item["loc"]), data)
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            owner = _owner(tuple(item["loc"]))
+            msg = f"unknown field; remove it or use one of: {', '.join(owner.model_fields)}"
+        elif item["type"] == "missing":
+            msg = f"required field is missing; add `{item['loc'][-1]}: ...`"
+        elif item["type"] == "literal_error":
+            msg = f"{msg} (got {item.get('input')!r})"
+        elif item["type"] in ("int_parsing", "float_parsing", "bool_parsing", "list_type"):
+            msg = f"{msg} (got {item.get('input')!r}); fix the value's type"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
+    """Validate a mapping (raises :class:`ConfigError`)."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"invalid pipeline config {source}: expected a mapping with name, languages, "
+            "sizes and arms"
+        )
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_config_error(exc, source, data)) from None
+
+
+QUICKSTART = "quickstart"
+
+
+def builtin_configs() -> list[str]:
+    """Names of the configs shipped in ``tripletforge/resources/configs``."""
+    folder = resources.files("tripletforge") / "resources" / "configs"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def read_config_data(source: str | Path) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a config file or built-in config, and its label."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        text, label = path.read_text(encoding="utf-8"), str(path)
+    elif str(source) in builtin_configs():
+        ref = resources.files("tripletforge") / "resources" / "configs" / f"{source}.yaml"
+        text, label = ref.read_text(encoding="utf-8"), f"built-in:{source}"
+    else:
+        raise ConfigError(
+            f"config {str(source)!r} is neither a file nor a built-in config "
+            f"({', '.join(builtin_configs())}); check the path"
+        )
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid pipeline config {label}: not valid YAML: {exc}") from None
+    return data, label
+
+
+def load_config(source: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Load and validate a YAML config (path or built-in name) with top-level overrides."""
+    data, label = read_config_data(source)
+    if isinstance(data, dict) and overrides:
+        data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    return parse_config(data, label)

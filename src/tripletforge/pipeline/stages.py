@@ -1,0 +1,376 @@
+"""The pipeline's stages: thin wrappers over the stage libraries, one function per stage.
+
+Each function takes the run context, the stage and its folder, does the work with the
+library (``generate_triplets``, ``run_filters``, ``mine_negatives``, ``train_encoder``,
+``search_alpha`` + ``merge_models``, ``evaluate_model``) and returns its outputs and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripletforge.data.jsonl import read_jsonl
+from tripletforge.pipeline.dev import dev_scorer, dev_texts, sib200_root
+
+if TYPE_CHECKING:
+    from tripletforge.pipeline.runner import RunContext, Stage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageOutput:
+    """What a stage wrote (name → path) and its figures for the manifest and the report."""
+
+    outputs: dict[str, Path]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# --- sources of triplets -----------------------------------------------------------------
+
+
+def seed_file(ctx: RunContext, lang: str) -> Path:
+    """The seed file of a language: configured, else the shipped SIB-200 train split."""
+    if lang in ctx.config.seeds:
+        return Path(ctx.config.resolve(ctx.config.seeds[lang]))
+    from tripletforge.data.readers import sib200_folder
+
+    root = sib200_root("sample")
+    try:
+        return sib200_folder(root, lang) / "train.tsv"
+    except (FileNotFoundError, ValueError):
+        return root / lang / "train.tsv"  # not shipped: preflight names the fix
+
+
+def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """LLM triplets for one language and synthetic arm (resumable, append-only)."""
+    from tripletforge.generate import GenerationConfig, generate_triplets
+
+    arm = ctx.config.arm(stage.arm)
+    settings = ctx.config.generate_for(arm)
+    out = folder / "triplets.jsonl"
+    config = GenerationConfig(
+        seeds=stage.inputs["seeds"],
+        out=out,
+        lang=stage.lang,
+        strategy=str(arm.strategy),
+        seed=ctx.config.seed,
+        limit=ctx.config.anchors,
+        progress=ctx.progress,
+        strategy_options=arm.strategy_options,
+        **settings.model_dump(exclude={"backend_options"}),
+        backend_options=settings.backend_options,
+    )
+    backend = ctx.backend(settings)
+    stats = generate_triplets(config, backend=backend)
+    metrics = {
+        "seeds": stats.seeds,
+        "already_done": stats.already_done,
+        "written_now": stats.written,
+        "rejected_now": stats.rejected,
+        "rejections": dict(stats.rejections),
+        "requests": stats.requests,
+        "tokens_generated": stats.tokens_generated,
+        "seed_report": stats.seed_report.summary() if stats.seed_report else None,
+        "seed_rows_skipped": stats.seed_report.skipped_by_reason if stats.seed_report else {},
+        "triplets": _count_lines(out),
+        "rejected_anchors": _count_lines(config.rejected_path),
+    }
+    return StageOutput({"triplets": out, "rejected": config.rejected_path}, metrics)
+
+
+def _count_lines(path: Path) -> int:
+    rows, _ = read_jsonl(path) if path.exists() else ([], None)
+    return len(rows)
+
+
+def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
+    from tripletforge.data.readers import read_flores_parallel
+    from tripletforge.data.schemas import seed_id_for
+    from tripletforge.filter.files import write_triplets
+    from tripletforge.train.mine import MineConfig, mine_negatives
+
+    arm = ctx.config.arm(stage.arm)
+    data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
+    n = min(ctx.config.anchors, len(data))
+    pairs = [
+        {
+            "anchor": src,
+            "positive": tgt,
+            "lang": stage.lang,
+            "positive_lang": arm.target_lang,
+            "seed_id": seed_id_for(src, stage.lang),
+            "strategy": "parallel",
+        }
+        for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
+    ]
+    mine = ctx.config.mine
+    config = MineConfig(
+        range_min=mine.range_min,
+        range_max=mine.range_max,
+        relative_margin=mine.relative_margin,
+        batch_size=mine.batch_size,
+    )
+    model = ctx.encoder(mine.model or ctx.config.encoder)
+    rows = mine_negatives(pairs, list(data.target), model, config)
+    out = write_triplets(rows, folder / "triplets.jsonl")
+    skipped = data.report.skipped_by_reason if data.report is not None else {}
+    metrics = {
+        "pairs": len(pairs),
+        "triplets": len(rows),
+        "no_negative": len(pairs) - len(rows),
+        "corpus": len(data.target),
+        "source_rows_skipped": skipped,
+    }
+    return StageOutput({"triplets": out}, metrics)
+
+
+def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Ready triplets (a file or XL-LoRA folder): this language's rows, first ``anchors``."""
+    from tripletforge.filter.files import read_triplets, write_triplets
+
+    rows, report = read_triplets(stage.inputs["source"])
+    mine = [r for r in rows if r.get("lang") in (None, stage.lang)]
+    kept = mine[: ctx.config.anchors]
+    out = write_triplets(kept, folder / "triplets.jsonl")
+    metrics = {
+        "rows_read": report.rows_read,
+        "bad_rows": report.skipped_by_reason,
+        "other_languages": len(rows) - len(mine),
+        "triplets": len(kept),
+    }
+    return StageOutput({"triplets": out}, metrics)
+
+
+# --- filter ------------------------------------------------------------------------------
+
+
+def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
+    """Every sentence of the language's evaluation and dev data (for the leakage check)."""
+    sets: dict[str, list[str]] = {}
+    for item in ctx.eval_data(lang):
+        data = item.data
+        sets[item.spec.name] = [
+            s
+            for attr in ("source", "target", "sentence1", "sentence2")
+            for s in getattr(data, attr, None) or []
+        ]
+    if ctx.config.merge.enabled:
+        sets[f"merge-dev-{lang}"] = dev_texts(ctx.config.merge.dev, lang, ctx.config.resolve)
+    return sets
+
+
+def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """The filter funnel, then the leakage check against the eval and dev sets."""
+    from tripletforge.filter import FunnelStep, read_triplets, run_filters
+    from tripletforge.filter.base import build_filter
+    from tripletforge.filter.files import write_triplets
+    from tripletforge.filter.leakage import check_leakage
+
+    config = ctx.config.filter
+    rows, report = read_triplets(stage.inputs["triplets"])
+    filters = []
+    for name in config.active_filters():
+        if name == "teacher_margin":
+            from tripletforge.filter.teacher_margin import TeacherMarginFilter
+
+            filters.append(TeacherMarginFilter(config, ctx.encoder(str(config.teacher))))
+        else:
+            filters.append(build_filter(name, config))
+    result = run_filters(rows, config, filters)
+    kept = result.kept
+    leakage = None
+    if ctx.config.leakage_check:
+        leak = check_leakage(kept, eval_sentences(ctx, stage.lang))
+        leakage = leak.summary()
+        step = FunnelStep("leakage", rows_in=len(kept), rows_out=len(leak.kept))
+        step.reasons = dict(leakage["by_eval_set"])
+        rejected_idx = {x.row for x in leak.leaks}
+        for i in sorted(rejected_idx):
+            result.rejected.append(kept[i] | {"filter": "leakage", "reason": "in eval/dev set"})
+        result.funnel.append(step)
+        kept = leak.kept
+        result.kept = kept
+    out = write_triplets(kept, folder / "kept.jsonl")
+    rejected = write_triplets(result.rejected, folder / "rejected.jsonl")
+    funnel = result.save_funnel(folder / "funnel.json")
+    metrics = {
+        "rows_in": result.rows_in,
+        "rows_out": len(kept),
+        "bad_rows": report.skipped_by_reason,
+        "funnel": result.to_dict()["steps"],
+        "leakage": leakage,
+    }
+    return StageOutput({"kept": out, "rejected": rejected, "funnel": funnel}, metrics)
+
+
+# --- train, merge, evaluate --------------------------------------------------------------
+
+
+def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints)."""
+    from tripletforge.filter.files import write_triplets
+    from tripletforge.train import TrainConfig, train_encoder
+
+    rows, _ = read_jsonl(stage.inputs["triplets"])
+    size = int(stage.size or 0)
+    subset = rows[:size]
+    settings = ctx.config.train
+    if len(subset) < settings.batch_size:
+        raise ValueError(
+            f"only {len(subset)} triplets survived filtering, fewer than one batch "
+            f"({settings.batch_size}); raise `anchors:` or lower train.batch_size"
+        )
+    data = folder / "train.jsonl"
+    tmp = write_triplets(subset, folder / ".train.jsonl.tmp")
+    tmp.replace(data)  # atomic: a kill never leaves a partial training file
+    if settings.threads:
+        import torch
+
+        torch.set_num_threads(settings.threads)
+    config = TrainConfig(
+        model=ctx.model_path(ctx.config.encoder),
+        train_files=[data],
+        output_dir=folder / "model",
+        seed=ctx.config.seed,
+        resume=True,
+        save_total_limit=1,
+        logging_steps=max(1, settings.save_steps // 5),
+        **settings.model_dump(exclude={"threads"}),
+    )
+    out = train_encoder(config)
+    prov = read_jsonl_like(out / "tripletforge_training.json")
+    metrics = {
+        "requested": size,
+        "rows": len(subset),
+        "shortfall": max(0, size - len(subset)),
+        "global_step": prov.get("global_step"),
+        "train_loss": prov.get("train_loss"),
+        "resumed_from": prov.get("resumed_from"),
+        "data_sha256": prov.get("data_sha256"),
+    }
+    return StageOutput({"model": out, "data": data}, metrics)
+
+
+def read_jsonl_like(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """WiSE-FT with the base encoder; α chosen on dev data only (no-regression)."""
+    from tripletforge.merge import merge_models, search_alpha
+
+    settings = ctx.config.merge
+    scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
+    base = ctx.model_path(ctx.config.encoder)
+    tuned = str(stage.inputs["model"])
+    result = search_alpha(base, tuned, scorer, settings.grid, settings.no_regression)
+    search = result.to_dict()
+    provenance = {"search": search, "dev_files": dev_files, "dev_kind": settings.dev.kind}
+    out = folder / "model"
+    if result.alpha in (0.0, 1.0):
+        # The merge is one of its ends: point at it instead of writing a copy.
+        same = base if result.alpha == 0.0 else tuned
+        (folder / "same_as.txt").write_text(str(same) + "\n")
+        out = folder / "same_as.txt"
+    else:
+        merge_models("linear", [tuned], out, base=base, alpha=result.alpha, provenance=provenance)
+    best = search["scores"][str(result.alpha)]
+    metrics = {
+        "alpha": result.alpha,
+        "grid": result.grid,
+        "no_regression": settings.no_regression,
+        "dev_kind": settings.dev.kind,
+        "dev_metric": "spearman" if settings.dev.kind == "semrel" else "ndcg@10",
+        "dev_files": dev_files,
+        "dev_scores": search["scores"],
+        "dev_mean": search["mean"],
+        "admissible": search["admissible"],
+        "dev_base": search["scores"]["0.0"],
+        "dev_finetuned": search["scores"].get("1.0"),
+        "dev_chosen": best,
+    }
+    return StageOutput({"model": out}, metrics)
+
+
+def merged_model_path(output: Path) -> str:
+    """The merged model folder (or the end it equals, for α = 0 or 1)."""
+    if output.is_file():
+        return output.read_text().strip()
+    return str(output)
+
+
+def summarize(result: Any, lang: str, main_task: str) -> dict[str, Any]:
+    """Main metric (×100), per-data-set headlines and geometry of one evaluation."""
+    tasks = {r.task for r in result.datasets}
+    if main_task == "auto":
+        main_task = next((t for t in ("sts", "retrieval", "bitext") if t in tasks), "retrieval")
+    main = [r for r in result.datasets if r.task == main_task]
+
+    def mean(values: list[float]) -> float | None:
+        values = [v for v in values if v is not None and not math.isnan(v)]
+        return sum(values) / len(values) if values else None
+
+    score = mean([r.headline for r in main])
+    return {
+        "lang": lang,
+        "main_task": main_task,
+        "main": None if score is None else round(100 * score, 3),
+        "datasets": {r.name: round(100 * r.headline, 3) for r in result.datasets},
+        "tasks": {
+            t: round(100 * (mean([r.headline for r in result.datasets if r.task == t]) or 0), 3)
+            for t in sorted(tasks)
+        },
+        "alignment": mean([r.geometry.get("alignment") for r in main]),
+        "uniformity": mean([r.geometry.get("uniformity") for r in main]),
+        "fingerprint": result.fingerprint,
+    }
+
+
+def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Evaluate the trained (and merged) model — or the base encoder — on the eval suite."""
+    from tripletforge.evaluate import evaluate_model
+
+    models: dict[str, str] = {}
+    if stage.arm == "base":
+        models["base"] = ctx.model_path(ctx.config.encoder)
+    else:
+        models["trained"] = str(stage.inputs["model"])
+        if "merged" in stage.inputs:
+            models["merged"] = merged_model_path(Path(stage.inputs["merged"]))
+    settings = ctx.config.evaluate
+    outputs: dict[str, Path] = {}
+    metrics: dict[str, Any] = {}
+    for label, model in models.items():
+        result = evaluate_model(
+            model,
+            ctx.suite(),
+            datasets=ctx.eval_patterns(stage.lang),
+            data_root=ctx.config.data_root,
+            batch_size=settings.batch_size,
+            limit=settings.limit,
+            model_id=f"{stage.unit}:{label}",
+            progress=ctx.progress,
+            console=ctx.console,
+        )
+        json_path, _ = result.write(folder / label)
+        outputs[label] = json_path
+        metrics[label] = summarize(result, stage.lang, settings.main_task)
+    return StageOutput(outputs, metrics)
+
+
+def clear(folder: Path) -> None:
+    """Remove a stage folder's contents (a fresh start)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)

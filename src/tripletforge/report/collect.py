@@ -1,0 +1,187 @@
+"""Read a run folder's manifests into the numbers the report shows (each with its manifest)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tripletforge.pipeline.manifest import MANIFEST
+
+
+@dataclass
+class Score:
+    """One evaluated model of one unit: main metric ×100 and geometry."""
+
+    lang: str
+    arm: str
+    size: int | None
+    model: str  # base | trained | merged
+    main: float | None
+    main_task: str
+    alignment: float | None
+    uniformity: float | None
+    datasets: dict[str, float]
+    manifest: str  # path relative to the run folder
+
+
+@dataclass
+class Funnel:
+    """Rows through one (language, arm): source counts, then each filter step."""
+
+    lang: str
+    arm: str
+    source_stage: str
+    anchors: int | None
+    generated: int | None
+    steps: list[dict[str, Any]]
+    kept: int
+    manifest: str
+    source_manifest: str | None
+
+
+@dataclass
+class Merge:
+    lang: str
+    arm: str
+    size: int
+    alpha: float
+    dev_metric: str
+    dev_scores: dict[str, dict[str, float]]
+    manifest: str
+
+
+@dataclass
+class RunData:
+    """Everything the report needs from one run folder."""
+
+    run_dir: Path
+    name: str
+    config: dict[str, Any]
+    scores: list[Score] = field(default_factory=list)
+    funnels: list[Funnel] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+    trains: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    stages: list[dict[str, Any]] = field(default_factory=list)  # key, status, seconds, manifest
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(dict.fromkeys(s.lang for s in self.scores))
+
+    @property
+    def arms(self) -> list[str]:
+        return list(dict.fromkeys(s.arm for s in self.scores if s.arm != "base"))
+
+    @property
+    def sizes(self) -> list[int]:
+        return sorted({s.size for s in self.scores if s.size is not None})
+
+    def score(self, lang: str, arm: str, size: int | None, model: str) -> Score | None:
+        for s in self.scores:
+            if (s.lang, s.arm, s.size, s.model) == (lang, arm, size, model):
+                return s
+        return None
+
+    def merge(self, lang: str, arm: str, size: int) -> Merge | None:
+        return next((m for m in self.merges if (m.lang, m.arm, m.size) == (lang, arm, size)), None)
+
+
+def _size(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Collect every complete manifest under ``run_dir`` (unreadable ones are listed)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist")
+    config_path = run_dir / "config.yaml"
+    config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
+    data = RunData(run_dir, str(config.get("name") or run_dir.name), config or {})
+    manifests: dict[str, dict[str, Any]] = {}
+    for path in sorted(run_dir.rglob(MANIFEST)):
+        rel = path.relative_to(run_dir).as_posix()
+        try:
+            manifest = json.loads(path.read_text())
+            manifest["stage"]
+        except (OSError, ValueError, KeyError, TypeError):
+            data.unreadable.append(rel)
+            continue
+        manifests[rel] = manifest
+        data.stages.append(
+            {
+                "key": f"{manifest.get('unit')}/{manifest['stage']}",
+                "stage": manifest["stage"],
+                "status": manifest.get("status"),
+                "seconds": manifest.get("seconds"),
+                "manifest": rel,
+                "error": manifest.get("error"),
+            }
+        )
+    sources: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for rel, m in manifests.items():
+        if m.get("status") != "complete":
+            continue
+        lang, arm, size = m.get("lang"), m.get("arm"), _size(m.get("size"))
+        metrics = m.get("metrics") or {}
+        stage = m["stage"]
+        if stage == "evaluate":
+            for model, summary in metrics.items():
+                data.scores.append(
+                    Score(
+                        lang=lang,
+                        arm=arm,
+                        size=size,
+                        model=model,
+                        main=summary.get("main"),
+                        main_task=summary.get("main_task", "?"),
+                        alignment=summary.get("alignment"),
+                        uniformity=summary.get("uniformity"),
+                        datasets=summary.get("datasets") or {},
+                        manifest=rel,
+                    )
+                )
+        elif stage == "merge":
+            data.merges.append(
+                Merge(
+                    lang, arm, int(size or 0), float(metrics.get("alpha", 0.0)),
+                    metrics.get("dev_metric", "?"), metrics.get("dev_scores") or {}, rel,
+                )
+            )  # fmt: skip
+        elif stage == "train":
+            data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
+        elif stage in ("generate", "mine", "import"):
+            sources[(lang, arm)] = (rel, m)
+    for rel, m in manifests.items():
+        if m["stage"] != "filter" or m.get("status") != "complete":
+            continue
+        lang, arm = m.get("lang"), m.get("arm")
+        metrics = m.get("metrics") or {}
+        source_rel, source = sources.get((lang, arm), (None, {}))
+        smetrics = source.get("metrics") or {}
+        anchors = smetrics.get("seeds") or smetrics.get("pairs") or smetrics.get("rows_read")
+        data.funnels.append(
+            Funnel(
+                lang=lang,
+                arm=arm,
+                source_stage=source.get("stage", "?"),
+                anchors=anchors,
+                generated=smetrics.get("triplets"),
+                steps=metrics.get("funnel") or [],
+                kept=int(metrics.get("rows_out", 0)),
+                manifest=rel,
+                source_manifest=source_rel,
+            )
+        )
+    order = {"base": 0, "trained": 1, "merged": 2}
+    data.scores.sort(
+        key=lambda s: (s.lang, s.arm != "base", s.arm, s.size or 0, order.get(s.model, 9))
+    )
+    return data

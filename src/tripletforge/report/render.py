@@ -1,0 +1,264 @@
+"""The report's tables (every number links to its manifest) as Markdown and as one HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from tripletforge.report.collect import RunData
+
+#: A table cell: text and, for a number, the manifest it comes from (relative to the run).
+Cell = tuple[str, str | None]
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    note: str = ""
+
+
+def _num(value: float | None, manifest: str | None, digits: int = 1) -> Cell:
+    if value is None:
+        return ("–", None)
+    return (f"{value:.{digits}f}", manifest)
+
+
+def _text(value: object) -> Cell:
+    return (str(value), None)
+
+
+def results_table(data: RunData) -> Table:
+    """Main metric of the base, each trained model and its merge, with α and Δ vs base."""
+    rows: list[list[Cell]] = []
+    for lang in data.languages:
+        base = data.score(lang, "base", None, "base")
+        base_main = base.main if base else None
+        rows.append(
+            [_text(lang), _text("base"), _text("–"),
+             _num(base_main, base.manifest if base else None), _text("–"), _text("–"),
+             _text("–"), _num(base.alignment if base else None, base.manifest if base else None, 3),
+             _num(base.uniformity if base else None, base.manifest if base else None, 3)]
+        )  # fmt: skip
+        for arm in data.arms:
+            for size in data.sizes:
+                trained = data.score(lang, arm, size, "trained")
+                merged = data.score(lang, arm, size, "merged")
+                merge = data.merge(lang, arm, size)
+                if trained is None and merge is None:
+                    continue
+                best = merged or trained
+                delta = (
+                    best.main - base_main
+                    if best and best.main is not None and base_main is not None
+                    else None
+                )
+                train = data.trains.get((lang, arm, size)) or {}
+                trained_rows = train.get("rows")
+                size_cell: Cell = (str(size), None)
+                if isinstance(trained_rows, int) and trained_rows < size:
+                    size_cell = (f"{size} (only {trained_rows})", train.get("manifest"))
+                rows.append(
+                    [
+                        _text(lang),
+                        _text(arm),
+                        size_cell,
+                        _num(trained.main if trained else None, trained and trained.manifest),
+                        _num(merged.main if merged else None, merged and merged.manifest),
+                        _num(merge.alpha if merge else None, merge and merge.manifest, 2),
+                        (f"{delta:+.1f}", best.manifest) if delta is not None else ("–", None),
+                        _num(best.alignment if best else None, best and best.manifest, 3),
+                        _num(best.uniformity if best else None, best and best.manifest, 3),
+                    ]
+                )
+    tasks = sorted({s.main_task for s in data.scores})
+    return Table(
+        "Results",
+        ["lang", "arm", "size", "trained", "merged", "α", "Δ vs base", "align", "unif"],
+        rows,
+        note=(
+            f"Main metric ×100 ({', '.join(tasks)}) on the evaluation suite; merged = WiSE-FT "
+            "with the base, α chosen on dev data only; Δ compares the merged model (or the "
+            "trained one without merge) with the base; alignment/uniformity (raw, lower is "
+            "better) of that model. Each number links to the manifest that produced it. "
+            "'48 (only 20)': fewer triplets survived the filters than the size asked for."
+        ),
+    )
+
+
+def datasets_table(data: RunData) -> Table:
+    """Every data set's headline score for every evaluated model."""
+    names = sorted({n for s in data.scores for n in s.datasets})
+    rows = []
+    for s in data.scores:
+        rows.append(
+            [_text(s.lang), _text(s.arm), _text(s.size if s.size is not None else "–"),
+             _text(s.model)]
+            + [_num(s.datasets.get(n), s.manifest) for n in names]
+        )  # fmt: skip
+    return Table("Per data set (×100)", ["lang", "arm", "size", "model", *names], rows)
+
+
+def merge_table(data: RunData) -> Table:
+    """Every dev score of every α tried (the merge stage's search)."""
+    grid = sorted({float(a) for m in data.merges for a in m.dev_scores}, key=float)
+    rows = []
+    for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size)):
+        cells: list[Cell] = [
+            _text(m.lang),
+            _text(m.arm),
+            _text(m.size),
+            _num(m.alpha, m.manifest, 2),
+        ]
+        for alpha in grid:
+            scores = m.dev_scores.get(str(alpha)) or {}
+            cells.append(_num(scores.get(m.lang), m.manifest))
+        rows.append(cells)
+    metric = next((m.dev_metric for m in data.merges), "dev")
+    header = ["lang", "arm", "size", "chosen α", *(f"α={a:g}" for a in grid)]
+    return Table(f"Merge search (dev {metric} ×100 by α)", header, rows)
+
+
+def funnel_table(data: RunData) -> Table:
+    """Anchors → triplets → each filter → kept, per (language, arm)."""
+    steps = list(dict.fromkeys(s["filter"] for f in data.funnels for s in f.steps))
+    rows = []
+    for f in data.funnels:
+        by_name = {s["filter"]: s for s in f.steps}
+        rows.append(
+            [_text(f.lang), _text(f.arm), _num(f.anchors, f.source_manifest, 0),
+             _num(f.generated, f.source_manifest, 0)]
+            + [_num(by_name[s]["rows_out"] if s in by_name else None, f.manifest, 0)
+               for s in steps]
+            + [_num(f.kept, f.manifest, 0)]
+        )  # fmt: skip
+    return Table(
+        "Filter funnel (rows left after each step)",
+        ["lang", "arm", "anchors", "source", *steps, "kept"],
+        rows,
+    )
+
+
+def timing_table(data: RunData) -> Table:
+    totals: dict[str, float] = {}
+    for s in data.stages:
+        if s["seconds"] is not None:
+            totals[s["stage"]] = totals.get(s["stage"], 0.0) + float(s["seconds"])
+    rows = [[_text(k), _num(v, None)] for k, v in totals.items()]
+    rows.append([_text("total"), _num(sum(totals.values()), None)])
+    return Table("Time per stage (s, last run of each)", ["stage", "seconds"], rows)
+
+
+def all_tables(data: RunData) -> list[Table]:
+    tables = [results_table(data), datasets_table(data)]
+    if data.merges:
+        tables.append(merge_table(data))
+    if data.funnels:
+        tables.append(funnel_table(data))
+    tables.append(timing_table(data))
+    return tables
+
+
+def _md_cell(cell: Cell, prefix: str) -> str:
+    text, link = cell
+    text = text.replace("|", "\\|")
+    return f"[{text}]({prefix}{link})" if link else text
+
+
+def to_markdown(data: RunData, tables: list[Table], plots: dict[str, tuple[Path, str]],
+                out_dir: Path) -> str:  # fmt: skip
+    """The Markdown report (links and images relative to ``out_dir``)."""
+    prefix = _relative_prefix(out_dir, data.run_dir)
+    lines = [f"# tripletforge run `{data.name}`", ""]
+    if data.config.get("description"):
+        lines += [str(data.config["description"]), ""]
+    lines += [
+        f"- languages: {', '.join(data.config.get('languages', data.languages))}",
+        f"- arms: {', '.join(a.get('name', '?') for a in data.config.get('arms', []))}",
+        f"- sizes: {', '.join(str(s) for s in data.config.get('sizes', data.sizes))}",
+        f"- encoder: `{data.config.get('encoder', '?')}`; seed {data.config.get('seed', '?')}",
+        "",
+    ]
+    failed = [s for s in data.stages if s["status"] == "failed"]
+    if failed:
+        lines += ["**Failed stages:**", ""]
+        lines += [f"- [{s['key']}]({prefix}{s['manifest']}): {s['error']}" for s in failed]
+        lines.append("")
+    if data.unreadable:
+        lines += [f"Unreadable manifests (skipped): {', '.join(data.unreadable)}", ""]
+    for table in tables:
+        lines += [f"## {table.title}", ""]
+        if table.note:
+            lines += [table.note, ""]
+        if not table.rows:
+            lines += ["(nothing yet)", ""]
+            continue
+        lines.append("| " + " | ".join(table.header) + " |")
+        lines.append("|" + "|".join("---" for _ in table.header) + "|")
+        lines += ["| " + " | ".join(_md_cell(c, prefix) for c in row) + " |" for row in table.rows]
+        lines.append("")
+    if plots:
+        lines += ["## Plots", ""]
+        for path, title in plots.values():
+            lines += [f"### {title}", "", f"![{title}]({path.relative_to(out_dir).as_posix()})", ""]
+    return "\n".join(lines)
+
+
+def _relative_prefix(out_dir: Path, run_dir: Path) -> str:
+    try:
+        depth = len(out_dir.resolve().relative_to(run_dir.resolve()).parts)
+        return "../" * depth
+    except ValueError:
+        return run_dir.resolve().as_posix() + "/"
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f3f3} td:first-child,td:nth-child(2){text-align:left}
+a{color:#0550ae;text-decoration:none} a:hover{text-decoration:underline}
+img{max-width:100%;border:1px solid #eee} .note{color:#555;font-size:.9em}
+"""
+
+
+def to_html(data: RunData, tables: list[Table], plots: dict[str, tuple[Path, str]],
+            out_dir: Path) -> str:  # fmt: skip
+    """One self-contained HTML page: tables with links to manifests, images inlined."""
+    prefix = _relative_prefix(out_dir, data.run_dir)
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>tripletforge run {esc(data.name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>tripletforge run <code>{esc(data.name)}</code></h1>",
+    ]
+    if data.config.get("description"):
+        parts.append(f"<p>{esc(str(data.config['description']))}</p>")
+    for s in (s for s in data.stages if s["status"] == "failed"):
+        href = esc(prefix + s["manifest"])
+        parts.append(f"<p>failed: <a href='{href}'>{esc(s['key'])}</a>: {esc(str(s['error']))}</p>")
+    for table in tables:
+        parts.append(f"<h2>{esc(table.title)}</h2>")
+        if table.note:
+            parts.append(f"<p class='note'>{esc(table.note)}</p>")
+        parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in table.header) + "</tr>")
+        for row in table.rows:
+            cells = []
+            for text, link in row:
+                inner = f"<a href='{esc(prefix + link)}'>{esc(text)}</a>" if link else esc(text)
+                cells.append(f"<td>{inner}</td>")
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</table>")
+    if plots:
+        parts.append("<h2>Plots</h2>")
+        for path, title in plots.values():
+            encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(
+                f"<h3>{esc(title)}</h3><img alt='{esc(title)}' "
+                f"src='data:image/png;base64,{encoded}'>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts)

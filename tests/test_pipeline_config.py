@@ -1,0 +1,91 @@
+"""Pipeline config validation: every error names the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tripletforge.cli.main import app
+from tripletforge.pipeline import ConfigError, Runner, load_config, parse_config
+
+GOOD: dict[str, Any] = {
+    "name": "t",
+    "languages": ["hau"],
+    "anchors": 64,
+    "sizes": [32, 64],
+    "arms": [{"name": "icl"}, {"name": "parallel", "kind": "parallel"}],
+}
+
+
+def _error(**changes: Any) -> str:
+    data = {**GOOD, **changes}
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "bad.yaml")
+    return str(info.value)
+
+
+def test_good_config_and_quickstart_validate() -> None:
+    config = parse_config(GOOD)
+    assert config.arm("icl").strategy == "icl" and config.merge.enabled
+    quick = load_config("quickstart")
+    assert quick.languages == ["hau"] and {a.kind for a in quick.arms} == {"synthetic", "parallel"}
+    assert quick.merge.dev.split == "dev" and quick.evaluate.suite == "builtin"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "fix"),
+    [
+        ({"sizes": None}, "sizes:", "add `sizes: ...`"),
+        ({"train": {"batchsize": 8}}, "train.batchsize:", "batch_size"),
+        ({"arms": [{"name": "foo"}]}, "arms[0=foo]:", "set `strategy:`"),
+        (
+            {"arms": [{"name": "xl", "strategy": "xlora", "strategy_options": {"a": 1}}]},
+            "arms[0=xl]:",
+            "generate: {mode: crosslingual}",
+        ),
+        ({"anchors": 10}, "<top>:", "raise `anchors:`"),
+        ({"languages": ["xyz"]}, "languages:", "ISO 639-3"),
+        ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
+        ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
+        ({"arms": [{"name": "p", "kind": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
+        ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
+    ],
+)
+def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> None:
+    message = _error(**changes)
+    assert "bad.yaml" in message
+    assert field in message and fix in message, message
+
+
+def test_preflight_names_missing_files(tmp_path: Path) -> None:
+    config = parse_config(
+        GOOD
+        | {
+            "languages": ["mar"],
+            "runs_dir": str(tmp_path),
+            "arms": [
+                {"name": "icl"},
+                {"name": "real", "kind": "triplets", "path": str(tmp_path / "none.jsonl")},
+            ],
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        Runner(config, progress=False).run()
+    message = str(info.value)
+    assert "seeds.mar:" in message and "`seeds: {mar: FILE}`" in message
+    assert "evaluate.datasets:" in message and "arms[real].path:" in message
+    assert "merge.dev:" in message
+
+
+def test_cli_reports_config_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nlanguages: [hau]\nsizes: [8]\narms: [{name: icl}]\nfilters: {}\n")
+    result = CliRunner().invoke(app, ["run", str(bad)])
+    assert result.exit_code == 2
+    assert "filters: unknown field" in result.output and "filter" in result.output
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2 and "neither a file nor a built-in config" in result.output

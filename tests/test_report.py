@@ -1,0 +1,118 @@
+"""The run report from hand-written manifests: links, plots, HTML, bad manifests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tripletforge.cli.main import app
+from tripletforge.pipeline.manifest import write_manifest
+from tripletforge.report import build_report
+
+
+def _summary(main: float, align: float = 0.5, unif: float = -1.5) -> dict:
+    return {
+        "main": main,
+        "main_task": "sts",
+        "alignment": align,
+        "uniformity": unif,
+        "datasets": {"semrel-hau-dev": main},
+    }
+
+
+def _stage(run: Path, unit: str, stage: str, metrics: dict, status: str = "complete") -> None:
+    lang, arm, *size = unit.split("/")
+    write_manifest(
+        run / unit / stage,
+        {
+            "stage": stage,
+            "unit": unit,
+            "lang": lang,
+            "arm": arm,
+            "size": int(size[0]) if size else None,
+            "status": status,
+            "metrics": metrics,
+            "seconds": 1.5,
+            "error": "boom" if status == "failed" else None,
+        },
+    )
+
+
+def fake_run(run: Path) -> Path:
+    (run / "config.yaml").parent.mkdir(parents=True, exist_ok=True)
+    (run / "config.yaml").write_text(
+        "name: fake\nlanguages: [hau]\nsizes: [10, 20]\narms: [{name: icl}, {name: real}]\n"
+    )
+    _stage(run, "hau/base", "evaluate", {"base": _summary(20.0, 0.6, -1.0)})
+    for arm, gain in (("icl", 5.0), ("real", 8.0)):
+        _stage(run, f"hau/{arm}", "generate", {"seeds": 30, "triplets": 26})
+        _stage(
+            run,
+            f"hau/{arm}",
+            "filter",
+            {
+                "rows_out": 21,
+                "funnel": [
+                    {"filter": "length", "rows_in": 26, "rows_out": 24},
+                    {"filter": "leakage", "rows_in": 24, "rows_out": 21},
+                ],
+            },
+        )
+        for size in (10, 20):
+            score = 20.0 + gain * size / 20
+            _stage(run, f"hau/{arm}/{size}", "train", {"rows": size})
+            _stage(
+                run,
+                f"hau/{arm}/{size}",
+                "merge",
+                {"alpha": 0.5, "dev_metric": "spearman",
+                 "dev_scores": {"0.0": {"hau": 30.0}, "0.5": {"hau": 33.0}}},
+            )  # fmt: skip
+            _stage(
+                run,
+                f"hau/{arm}/{size}",
+                "evaluate",
+                {"trained": _summary(score), "merged": _summary(score + 1, 0.4, -1.2)},
+            )
+    _stage(run, "hau/extra/10", "train", {}, status="failed")
+    (run / "hau" / "broken").mkdir(parents=True)
+    (run / "hau" / "broken" / "manifest.json").write_text("{not json")
+    return run
+
+
+def test_report_tables_link_every_number_to_its_manifest(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "fake")
+    paths = build_report(run)
+    text = paths.markdown.read_text()
+    assert "[29.0](../hau/real/20/evaluate/manifest.json)" in text  # merged, size 20
+    assert "[0.50](../hau/icl/10/merge/manifest.json)" in text  # chosen α
+    assert "[+9.0](../hau/real/20/evaluate/manifest.json)" in text  # Δ vs base
+    assert "hau/extra/10/train" in text and "boom" in text  # failed stage listed
+    assert paths.data.unreadable == ["hau/broken/manifest.json"]
+    results = text.split("## Results")[1].split("##")[0]
+    for line in results.splitlines():
+        if line.startswith("| hau"):
+            numbers = re.findall(r"(?<![\[\w.])[-+]?\d+\.\d+(?![\w\]])", line)
+            assert not numbers, f"unlinked number in {line}"
+    for link in re.findall(r"\]\((\.\./[^)]+)\)", text):
+        assert (paths.markdown.parent / link).resolve().exists(), link
+    assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
+    for png in paths.plots.values():
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    page = paths.html.read_text()
+    assert page.count("data:image/png;base64,") == 4 and "src='plots/" not in page
+    assert "href='../hau/real/20/evaluate/manifest.json'" in page
+    assert paths.headlines() == ["hau (sts ×100): base 20.0; icl@20 25.0 (merged α=0.5: 26.0); "
+                                 "real@20 28.0 (merged α=0.5: 29.0)"]  # fmt: skip
+
+
+def test_report_cli(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "fake")
+    result = CliRunner().invoke(app, ["report", str(run), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").exists()
+    assert "skipped 1 unreadable manifest" in result.output
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
