@@ -19,7 +19,12 @@ from tripletforge.adapters import (  # noqa: E402
     train_adapter,
 )
 from tripletforge.adapters.compose import load_lora  # noqa: E402
-from tripletforge.adapters.train import IGNORE_INDEX, collate, encode_prompt_pair  # noqa: E402
+from tripletforge.adapters.train import (  # noqa: E402
+    IGNORE_INDEX,
+    TRAIN_LOG_FILE,
+    collate,
+    encode_prompt_pair,
+)
 
 PAIRS = [
     PromptPair("A man is playing a guitar on stage.", "A man is making music."),
@@ -181,9 +186,17 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_lm: Path, tmp_path: P
     assert full.keys() == cut.keys()
     for key in full:
         torch.testing.assert_close(full[key], cut[key], rtol=0, atol=1e-6)
+    # the step log survives the resume: one row per step, times for every step
+    for folder in ("full", "cut"):
+        rows = (tmp_path / folder / TRAIN_LOG_FILE).read_text().splitlines()
+        assert rows[0] == "step,loss,lr,seconds" and len(rows) == 7
+        assert all(float(row.split(",")[3]) > 0 for row in rows[1:])
+    prov = read_provenance(tmp_path / "cut")
+    assert len(prov["step_seconds"]) == 6 and prov["peak_rss_mb"] > 0
+    assert resumed.mean_step_seconds is not None and resumed.peak_rss_mb > 0
     # a finished run is not trained again
     again = train_adapter(str(tiny_lm), PAIRS, tmp_path / "cut", train=settings, **kwargs)
-    assert again.resumed_from == 6
+    assert again.resumed_from == 6 and len(again.step_seconds) == 6
     # a checkpoint from other data is refused
     (tmp_path / "cut" / "tripletforge_adapter.json").unlink()
     with pytest.raises(RuntimeError, match="other data"):
@@ -294,3 +307,22 @@ def test_merge_adapter_saves_a_plain_model_with_the_same_outputs(
         )
         base = AutoModelForCausalLM.from_pretrained(tiny_lm)(**ids).logits
     assert not torch.allclose(base, merged(**ids).logits)
+
+
+def test_loss_curve_plot(tiny_lm: Path, tmp_path: Path) -> None:
+    from tripletforge.adapters.report import plot_loss_curves, read_loss_curve
+
+    for name in ("a", "b"):
+        train_adapter(
+            str(tiny_lm),
+            TEXT,
+            tmp_path / name,
+            kind="language",
+            train=_settings(max_steps=4),
+            progress=False,
+        )
+    curve = read_loss_curve(tmp_path / "a")
+    assert len(curve.losses) == 4 and len(curve.seconds) == 4
+    assert curve.smoothed(2)[1] == pytest.approx(sum(curve.losses[:2]) / 2)
+    png = plot_loss_curves([tmp_path / "a", tmp_path / "b"], tmp_path / "plot" / "loss.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -140,3 +140,24 @@ def test_strategy_option_errors(trained: dict[str, Path]) -> None:
                 chat=False, options={"positive_adapter": "/nope", "negative_adapter": "/nope"}
             ),
         )
+
+
+def test_generate_cli_passes_strategy_options(trained: dict[str, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text(PAIRS[0].premise + "\n")
+    out = tmp_path / "cli.jsonl"
+    args = ["generate", "--seeds", str(seeds), "--out", str(out), "--lang", "hau"]
+    args += ["--strategy", "xlora", "--mode", "crosslingual", "--backend", "transformers"]
+    args += ["--model", str(trained["base"]), "--temperature", "0", "--max-tokens", "16"]
+    args += ["--max-attempts", "1", "--no-progress", "-B", "device=cpu"]
+    args += ["-S", f"positive_adapter={trained['positive']}"]
+    args += ["--strategy-option", f"negative_adapter={trained['negative']}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text().splitlines()[0])
+    assert (row["positive"], row["negative"]) == (PAIRS[0].hypothesis, NEGATIVES[0])
+    assert row["strategy"] == "xlora"

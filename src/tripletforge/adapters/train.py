@@ -14,9 +14,13 @@ the same weights as an uninterrupted one. The output folder is a standard PEFT a
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import resource
 import shutil
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +47,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 PROVENANCE_FILE = "tripletforge_adapter.json"
+#: Per-step training log written next to the adapter: ``step,loss,lr,seconds``.
+TRAIN_LOG_FILE = "train_log.csv"
 IGNORE_INDEX = -100
 _STATE_FILE = "state.pt"
 
@@ -65,10 +71,37 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     resumed_from: int = 0
     skipped_examples: int = 0
+    step_seconds: list[float] = field(default_factory=list)  # wall time of each step
+    peak_rss_mb: float | None = None
 
     @property
     def final_loss(self) -> float | None:
         return self.losses[-1] if self.losses else None
+
+    @property
+    def mean_step_seconds(self) -> float | None:
+        """Mean wall seconds per step, without the first step (warm-up) when there are more."""
+        times = self.step_seconds[1:] or self.step_seconds
+        return sum(times) / len(times) if times else None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def write_train_log(
+    path: str | Path, losses: Sequence[float], lrs: Sequence[float], seconds: Sequence[float]
+) -> None:
+    """Write the per-step ``step,loss,lr,seconds`` CSV (missing values stay empty)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["step", "loss", "lr", "seconds"])
+        for i, loss in enumerate(losses):
+            lr = f"{lrs[i]:.6g}" if i < len(lrs) else ""
+            sec = f"{seconds[i]:.4f}" if i < len(seconds) else ""
+            writer.writerow([i + 1, f"{loss:.6f}", lr, sec])
 
 
 def encode_prompt_pair(
@@ -228,7 +261,13 @@ def train_adapter(
         and previous.get("steps") == total_steps
     ):
         return TrainResult(
-            output_dir, total_steps, previous.get("losses", []), total_steps, skipped
+            output_dir,
+            total_steps,
+            previous.get("losses", []),
+            total_steps,
+            skipped,
+            previous.get("step_seconds", []),
+            previous.get("peak_rss_mb"),
         )
 
     torch.manual_seed(train.seed)
@@ -243,7 +282,7 @@ def train_adapter(
         num_training_steps=total_steps,
     )
 
-    start, losses = 0, []
+    start, losses, lrs, seconds = 0, [], [], []
     checkpoints = _checkpoints(ckpt_root) if resume else []
     if not resume:
         shutil.rmtree(ckpt_root, ignore_errors=True)
@@ -262,6 +301,7 @@ def train_adapter(
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
         start, losses = state["step"], list(state["losses"])
+        lrs, seconds = list(state.get("lrs", [])), list(state.get("step_seconds", []))
 
     def micro_batch(index: int) -> dict[str, torch.Tensor]:
         epoch, offset = divmod(index, micro_per_epoch)
@@ -274,6 +314,8 @@ def train_adapter(
     bar = tqdm(total=total_steps, initial=start, desc=f"{kind} adapter", disable=not progress)
     try:
         for step in range(start, total_steps):
+            began = time.perf_counter()
+            lrs.append(float(optimizer.param_groups[0]["lr"]))
             step_loss = 0.0
             for micro in range(train.grad_accum):
                 loss = model(**micro_batch(step * train.grad_accum + micro)).loss
@@ -284,6 +326,7 @@ def train_adapter(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(step_loss)
+            seconds.append(time.perf_counter() - began)
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.4f}")
             done = step + 1
@@ -301,6 +344,8 @@ def train_adapter(
                         "rng": torch.get_rng_state(),
                         "step": done,
                         "losses": losses,
+                        "lrs": lrs,
+                        "step_seconds": seconds,
                         "fingerprint": fingerprint,
                     },
                     train.keep_checkpoints,
@@ -311,6 +356,8 @@ def train_adapter(
         bar.close()
 
     model.save_pretrained(output_dir)
+    peak = peak_rss_mb()
+    write_train_log(output_dir / TRAIN_LOG_FILE, losses, lrs, seconds)
     provenance = {
         "kind": kind,
         "polarity": polarity,
@@ -322,6 +369,7 @@ def train_adapter(
             "sha256": data_hash,
             "examples": len(examples),
             "used": n,
+            "skipped_too_long": skipped,
             "sources": list(sources),
         },
         "lora": asdict(lora),
@@ -331,6 +379,11 @@ def train_adapter(
         "resumed_from": start,
         "final_loss": losses[-1] if losses else None,
         "losses": losses,
+        "step_seconds": [round(x, 4) for x in seconds],
+        "train_seconds": round(sum(seconds), 2),  # all steps, across resumes
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "peak_rss_mb": round(peak, 1),
         "fingerprint": fingerprint,
         "versions": library_versions(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -338,4 +391,4 @@ def train_adapter(
     (output_dir / PROVENANCE_FILE).write_text(
         json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return TrainResult(output_dir, total_steps, losses, start, skipped)
+    return TrainResult(output_dir, total_steps, losses, start, skipped, seconds, peak)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -86,8 +87,19 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
     resume: Annotated[bool, typer.Option(help="Resume from the latest checkpoint.")] = True,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")
+    ] = None,
+    log_every: Annotated[
+        int, typer.Option(help="Print loss and s/step every N steps (0: off).")
+    ] = 0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Train one LoRA adapter; the output folder loads with ``PeftModel.from_pretrained``."""
+    """Train one LoRA adapter; the output folder loads with ``PeftModel.from_pretrained``.
+
+    Besides the adapter, the folder gets ``train_log.csv`` (step, loss, lr, seconds) and
+    ``tripletforge_adapter.json`` (provenance, losses, step times, peak RSS).
+    """
     from tripletforge.adapters import data as ad
     from tripletforge.adapters.config import LoraSettings, TrainSettings
     from tripletforge.adapters.train import train_adapter
@@ -134,6 +146,26 @@ def train(
     examples = _subset(examples, limit, seed)
     console.print(f"{kind.value} adapter on {base}: {len(examples)} examples → {out}")
 
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    window: list[tuple[float, float]] = []
+    last = [time.perf_counter()]
+
+    def log_step(step: int, loss: float) -> None:
+        now = time.perf_counter()
+        window.append((loss, now - last[0]))
+        last[0] = now
+        if log_every and step % log_every == 0:
+            losses, secs = zip(*window, strict=True)
+            console.print(
+                f"step {step}: loss {loss:.4f} (mean of last {len(window)}: "
+                f"{sum(losses) / len(losses):.4f}), {sum(secs) / len(secs):.2f} s/step",
+                highlight=False,
+            )
+            window.clear()
+
     modules: str | list[str] = target_modules
     if target_modules != "all-linear":
         modules = [m.strip() for m in target_modules.split(",") if m.strip()]
@@ -158,12 +190,18 @@ def train(
         ),
         resume=resume,
         sources=sources,
+        progress=progress,
+        on_step=log_step,
     )
     first = result.losses[0] if result.losses else float("nan")
+    per_step = result.mean_step_seconds
+    rss = result.peak_rss_mb
     console.print(
         f"done: {result.steps} steps (resumed from {result.resumed_from}), loss {first:.4f} → "
-        f"{result.final_loss or float('nan'):.4f}, skipped {result.skipped_examples} too long; "
-        f"adapter in {result.output_dir}"
+        f"{result.final_loss or float('nan'):.4f}, skipped {result.skipped_examples} too long, "
+        f"{f'{per_step:.2f}' if per_step is not None else '?'} s/step, "
+        f"peak RSS {f'{rss:.0f}' if rss is not None else '?'} MiB; adapter in {result.output_dir}",
+        highlight=False,
     )
 
 
@@ -188,6 +226,19 @@ def compose(
         task, lang_target, lang_english, out, lam=lam, method=method.value, base_model=base
     )
     console.print(f"composed adapter ({method.value}, λ={lam}) in {path}")
+
+
+@app.command("plot")
+def plot(
+    adapters: Annotated[list[Path], typer.Argument(help="Adapter folders (one curve each).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output PNG.")],
+    window: Annotated[int, typer.Option(help="Moving-average window in steps.")] = 10,
+    title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
+) -> None:
+    """Plot the training loss curves of adapters (from their ``train_log.csv``) into a PNG."""
+    from tripletforge.adapters.report import plot_loss_curves
+
+    console.print(f"loss curves in {plot_loss_curves(adapters, out, window=window, title=title)}")
 
 
 @app.command("merge")

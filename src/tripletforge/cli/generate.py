@@ -62,14 +62,45 @@ def generate(
             help="Backend setting key=value, repeatable (base_url=..., threads=2, parallel=8).",
         ),
     ] = [],  # noqa: B006  (typer needs a literal default)
+    strategy_option: Annotated[
+        list[str],
+        typer.Option(
+            "--strategy-option",
+            "-S",
+            help="Strategy setting key=value, repeatable (compose/xlora: positive_adapter=DIR, "
+            "negative_adapter=DIR, lambda=1.0, lang_target=DIR or JSON {lang: DIR}).",
+        ),
+    ] = [],  # noqa: B006  (typer needs a literal default)
+    engine: Annotated[
+        str, typer.Option(help="local (one process) | ray (Ray Data actors; pip install ray).")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="ray: actors, each with its own backend.")] = 2,
+    worker_cpus: Annotated[float, typer.Option(help="ray: CPUs per actor.")] = 1.0,
+    worker_gpus: Annotated[
+        float | None, typer.Option(help="ray: GPUs per actor (default 1 for vllm, else 0).")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="ray: cluster address (auto, ray://head:10001); default: local."),
+    ] = None,
 ) -> None:
     """Generate (anchor, entailment, contradiction) triplets from seed sentences."""
     from rich.console import Console
 
     from tripletforge.generate import GenerationConfig, generate_triplets
+    from tripletforge.generate.distributed import WorkerFailed
 
     console = Console(stderr=True)
+    if engine not in ("local", "ray"):
+        console.print(f"error: --engine must be local or ray, not {engine!r}", highlight=False)
+        raise typer.Exit(2)
     try:
+        strategy_options = _options(strategy_option)
+        backend_options = _options(backend_option)
+        if backend == "vllm":
+            from tripletforge.generate.backends.vllm_backend import lora_engine_options
+
+            backend_options = lora_engine_options(strategy, strategy_options) | backend_options
         config = GenerationConfig(
             seeds=seeds,
             out=out,
@@ -91,10 +122,17 @@ def generate(
             chunk_size=chunk_size,
             parquet=parquet,
             progress=progress,
-            backend_options=_options(backend_option),
+            backend_options=backend_options,
+            strategy_options=strategy_options,
         )
-        stats = generate_triplets(config)
-    except (ValueError, FileNotFoundError, ModuleNotFoundError, ImportError) as exc:
+        if engine == "ray":
+            from tripletforge.generate.distributed import RayOptions, generate_triplets_ray
+
+            options = RayOptions(workers, worker_cpus, worker_gpus, ray_address)
+            stats = generate_triplets_ray(config, options)
+        else:
+            stats = generate_triplets(config)
+    except (ValueError, FileNotFoundError, ModuleNotFoundError, ImportError, WorkerFailed) as exc:
         console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(2) from exc
     report = stats.seed_report
