@@ -50,11 +50,15 @@ def test_training_lowers_loss_and_saves_loadable_model(
 ) -> None:
     before_model = SentenceTransformer(str(tiny_encoder_dir), device="cpu")
     before = mnrl_loss(before_model, triplets)
-    out = train_encoder(config(tiny_encoder_dir, triplets, tmp_path / "m", max_steps=12))
+    out = train_encoder(
+        config(tiny_encoder_dir, triplets, tmp_path / "m", max_steps=12, max_seq_length=16)
+    )
     trained = SentenceTransformer(str(out), device="cpu")  # plain load, no trust_remote_code
     assert mnrl_loss(trained, triplets) < before
     assert trained.prompts["query"] == "query: " and trained.default_prompt_name == "query"
     assert trained.encode(["Yara suna wasa."]).shape == (1, 32)
+    # the training cap (16) is not saved: the model keeps its base's limit for inference
+    assert trained.max_seq_length == before_model.max_seq_length != 16
     prov = json.loads((out / PROVENANCE_FILE).read_text())
     assert prov["rows"] == 36 and prov["global_step"] == 12 and prov["seed"] == 42
     assert prov["training_prompt"] == "query: " and len(prov["data_sha256"]) == 64

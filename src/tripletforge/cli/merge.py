@@ -51,6 +51,10 @@ def merge(
         bool,
         typer.Option(help="--search: no language may fall below the base model's dev score."),
     ] = True,
+    tolerance: Annotated[
+        float,
+        typer.Option(help="--search: dev points (×100) a language may lose and still count."),
+    ] = 0.0,
 ) -> None:
     """Merge sentence-transformers models of the same architecture into one standard folder."""
     from tripletforge.merge import merge_models
@@ -76,7 +80,9 @@ def merge(
 
         files = semrel_dev_files(semrel_root, lang)
         scorer = SpearmanScorer(load_dev_sets(files))
-        result = search_alpha(base, models[0], scorer, no_regression=no_regression)
+        result = search_alpha(
+            base, models[0], scorer, no_regression=no_regression, tolerance=tolerance
+        )
         alpha = result.alpha
         provenance = {
             "search": result.to_dict(),

@@ -29,7 +29,10 @@ class TrainConfig(BaseModel):
     # model
     pooling: Pooling = Field("model", description="'model' keeps the model's own pooling")
     freeze_embeddings: bool = Field(True, description="freeze the word-embedding matrix")
-    max_seq_length: int = Field(64, ge=8)
+    max_seq_length: int = Field(64, ge=8, description="max tokens per text while training")
+    save_max_seq_length: int | None = Field(
+        None, ge=8, description="max tokens saved with the model (None: the base model's)"
+    )
     prompt: str | None = Field(
         None, description="prefix for all training texts; None = the model's default prompt"
     )

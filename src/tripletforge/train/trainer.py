@@ -85,6 +85,8 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
 def prepare_model(config: TrainConfig) -> SentenceTransformer:
     """Load the model with the configured pooling, sequence length and frozen parts."""
     model = set_pooling(load_model(config.model), config.pooling)
+    # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
+    model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
     if config.freeze_embeddings:
         freeze_word_embeddings(model)
@@ -256,11 +258,13 @@ def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Pa
     out = config.output_dir
     if not trainer.is_world_process_zero():  # under DDP, rank 0 alone writes the model
         return out
+    trainer.model.max_seq_length = model.inference_max_seq_length
     trainer.model.save(str(out))
     final_eval = evaluator(trainer.model) if evaluator is not None else None
     provenance = {
         "config": config.model_dump(mode="json"),
         "training_prompt": prompt,
+        "saved_max_seq_length": model.inference_max_seq_length,
         "data_sha256": data_hash(rows),
         "rows": len(rows),
         "read_reports": [r.summary() for r in reports],
