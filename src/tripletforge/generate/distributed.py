@@ -6,8 +6,8 @@ The driver reads the seeds and skips finished anchors exactly like the local run
 streams the pending ones through ``ray.data.from_items(...).map_batches(GenerationWorker,
 compute=ActorPoolStrategy(size=workers))``. Each actor builds the backend and the strategy
 once and turns a batch of ``chunk_size`` anchors into finished rows with the local runner's
-planning, parsing and provenance code (:func:`run_chunk`), so an anchor gives the same row on
-either engine (per-anchor seeds; backends that seed each request).
+chunk code (:func:`tripletforge.generate.runner.run_chunk`), so an anchor gives the same
+row on either engine (per-anchor seeds; backends that seed each request).
 
 The driver is the single appender: every batch is appended and fsynced as soon as it comes
 back, and a ``seed_id`` is written at most once per run (Ray may re-run a batch after a worker
@@ -28,20 +28,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender
-from tripletforge.data.schemas import ReadReport, Seed
-from tripletforge.data.seeds import read_seeds
-from tripletforge.generate.backends import Backend, get_backend
+from tripletforge.data.schemas import Seed
+from tripletforge.generate.backends import get_backend
 from tripletforge.generate.runner import (
     GenerationConfig,
     GenerationStats,
-    _Anchor,
-    _attempt,
     _progress,
-    _provenance,
-    export_parquet,
-    finished_seed_ids,
+    finish_run,
+    make_context,
+    plan_run,
+    record_chunk,
+    run_chunk,
 )
-from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
 
 #: Environment variables forwarded to the workers of a Ray cluster (a local instance inherits
 #: the driver's environment anyway).
@@ -81,52 +79,6 @@ class RayOptions:
         if self.gpus_per_worker is not None:
             return self.gpus_per_worker
         return 1.0 if backend == "vllm" else 0.0
-
-
-def make_context(config: GenerationConfig, backend: Backend) -> tuple[StrategyContext, Strategy]:
-    """The strategy of a run, in the prompt format the backend's model supports."""
-    if config.prompt_format == "chat" and not backend.supports_chat:
-        raise ValueError(f"model {config.model!r} has no chat template: use completion format")
-    chat = (
-        backend.supports_chat if config.prompt_format == "auto" else config.prompt_format == "chat"
-    )
-    ctx = StrategyContext(
-        chat=chat, mode=config.mode, k=config.k, pool=config.pool, options=config.strategy_options
-    )
-    return ctx, make_strategy(config.strategy, ctx)
-
-
-def run_chunk(
-    seeds: Sequence[Seed],
-    config: GenerationConfig,
-    ctx: StrategyContext,
-    strategy: Strategy,
-    backend: Backend,
-    stats: GenerationStats,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One chunk of anchors through all attempts: (triplet rows, rejected rows).
-
-    The same steps and row layout as :func:`tripletforge.generate.runner.generate_triplets`.
-    """
-    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id)) for seed in seeds]
-    sampling = config.sampling()
-    for attempt in range(config.max_attempts):
-        _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
-    rows, bad = [], []
-    for anchor in chunk:
-        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.seed.lang))
-        if anchor.missing():
-            bad.append({"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance})
-        else:
-            rows.append(
-                {
-                    "anchor": anchor.seed.text,
-                    "positive": anchor.parts["positive"].text,
-                    "negative": anchor.parts["negative"].text,
-                    **provenance,
-                }
-            )
-    return rows, bad
 
 
 class GenerationWorker:
@@ -236,18 +188,7 @@ def generate_triplets_ray(
     if options.workers < 1:
         raise ValueError("workers must be >= 1")
     start = time.perf_counter()
-    seeds, seed_report = read_seeds(config.seeds, config.lang, config.max_seed_chars)
-    if config.limit is not None:
-        seeds = seeds[: config.limit]
-    output_report = ReadReport(str(config.out))
-    done = finished_seed_ids(config, output_report)
-    pending = [s for s in seeds if s.seed_id not in done]
-    stats = GenerationStats(
-        seed_report=seed_report,
-        output_report=output_report,
-        seeds=len(seeds),
-        already_done=len(seeds) - len(pending),
-    )
+    pending, done, stats = plan_run(config)
     if pending:
         started = init_ray(options)
         try:
@@ -261,10 +202,7 @@ def generate_triplets_ray(
                 import ray
 
                 ray.shutdown()
-    stats.elapsed_s = time.perf_counter() - start
-    if config.parquet:
-        stats.parquet_path = export_parquet(config.out)
-    return stats
+    return finish_run(config, stats, start)
 
 
 def _drive(
@@ -296,12 +234,7 @@ def _drive(
                     continue
                 done.add(str(seed_id))
                 (rows if bool(ok) else bad).append(json.loads(str(row)))
-            out.write_many(rows)
-            rejected.write_many(bad)
-            stats.anchors += len(rows) + len(bad)
-            stats.written += len(rows)
-            stats.rejected += len(bad)
-            stats.elapsed_s = time.perf_counter() - start
+            record_chunk(rows, bad, out, rejected, stats, start)
             bar.update(
                 task,
                 advance=len(rows) + len(bad),

@@ -27,7 +27,7 @@ from tripletforge.data.seeds import MAX_SEED_CHARS, SeedReport, read_seeds
 from tripletforge.generate.backends import Backend, get_backend
 from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
 from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
-from tripletforge.generate.strategies import StrategyContext, derive_seed, make_strategy
+from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
 
 
 class GenerationConfig(BaseModel):
@@ -244,9 +244,9 @@ def _progress(enabled: bool, total: int) -> Any:
     )
 
 
-def generate_triplets(config: GenerationConfig, backend: Backend | None = None) -> GenerationStats:
-    """Run generation for ``config``; pass a built ``backend`` to reuse a loaded model."""
-    start = time.perf_counter()
+def plan_run(config: GenerationConfig) -> tuple[list[Seed], set[str], GenerationStats]:
+    """Seeds still to do (resume: finished and rejected seed ids are skipped), the done set,
+    and the run's stats so far."""
     seeds, seed_report = read_seeds(config.seeds, config.lang, config.max_seed_chars)
     if config.limit is not None:
         seeds = seeds[: config.limit]
@@ -259,32 +259,88 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
         seeds=len(seeds),
         already_done=len(seeds) - len(pending),
     )
+    return pending, done, stats
+
+
+def finish_run(config: GenerationConfig, stats: GenerationStats, start: float) -> GenerationStats:
+    """Final timing and the optional Parquet export."""
+    stats.elapsed_s = time.perf_counter() - start
+    if config.parquet:
+        stats.parquet_path = export_parquet(config.out)
+    return stats
+
+
+def record_chunk(
+    rows: list[dict[str, Any]], bad: list[dict[str, Any]], out: Any, rejected: Any,
+    stats: GenerationStats, start: float,
+) -> None:  # fmt: skip
+    """Append a chunk's triplet and rejected rows and count them."""
+    out.write_many(rows)
+    rejected.write_many(bad)
+    stats.anchors += len(rows) + len(bad)
+    stats.written += len(rows)
+    stats.rejected += len(bad)
+    stats.elapsed_s = time.perf_counter() - start
+
+
+def make_context(config: GenerationConfig, backend: Backend) -> tuple[StrategyContext, Strategy]:
+    """The strategy of a run, in the prompt format the backend's model supports."""
+    if config.prompt_format == "chat" and not backend.supports_chat:
+        raise ValueError(f"model {config.model!r} has no chat template: use completion format")
+    chat = (
+        backend.supports_chat if config.prompt_format == "auto" else config.prompt_format == "chat"
+    )
+    ctx = StrategyContext(
+        chat=chat, mode=config.mode, k=config.k, pool=config.pool, options=config.strategy_options
+    )
+    return ctx, make_strategy(config.strategy, ctx)
+
+
+def run_chunk(
+    seeds: Sequence[Seed],
+    config: GenerationConfig,
+    ctx: StrategyContext,
+    strategy: Strategy,
+    backend: Backend,
+    stats: GenerationStats,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One chunk of anchors through all attempts: (triplet rows, rejected rows).
+
+    Both engines (local :func:`generate_triplets` and the Ray workers) run chunks through this.
+    """
+    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id)) for seed in seeds]
+    sampling = config.sampling()
+    for attempt in range(config.max_attempts):
+        _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
+    rows, bad = [], []
+    for anchor in chunk:
+        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.seed.lang))
+        if anchor.missing():
+            bad.append({"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance})
+        else:
+            rows.append(
+                {
+                    "anchor": anchor.seed.text,
+                    "positive": anchor.parts["positive"].text,
+                    "negative": anchor.parts["negative"].text,
+                    **provenance,
+                }
+            )
+    return rows, bad
+
+
+def generate_triplets(config: GenerationConfig, backend: Backend | None = None) -> GenerationStats:
+    """Run generation for ``config``; pass a built ``backend`` to reuse a loaded model."""
+    start = time.perf_counter()
+    pending, _, stats = plan_run(config)
     if not pending:
-        stats.elapsed_s = time.perf_counter() - start
-        if config.parquet:
-            stats.parquet_path = export_parquet(config.out)
-        return stats
+        return finish_run(config, stats, start)
     own_backend = backend is None
     if backend is None:
         backend = get_backend(config.backend, config.model, **config.backend_options)
     tokens_before = backend.tokens_generated
     try:
-        if config.prompt_format == "chat" and not backend.supports_chat:
-            raise ValueError(f"model {config.model!r} has no chat template: use completion format")
-        chat = (
-            backend.supports_chat
-            if config.prompt_format == "auto"
-            else config.prompt_format == "chat"
-        )
-        ctx = StrategyContext(
-            chat=chat,
-            mode=config.mode,
-            k=config.k,
-            pool=config.pool,
-            options=config.strategy_options,
-        )
-        strategy = make_strategy(config.strategy, ctx)
-        sampling = config.sampling()
+        ctx, strategy = make_context(config, backend)
         with (
             JsonlAppender(config.out) as out,
             JsonlAppender(config.rejected_path) as rejected,
@@ -292,43 +348,14 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
         ):
             task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
             for first in range(0, len(pending), config.chunk_size):
-                chunk = [
-                    _Anchor(seed, derive_seed(config.seed, seed.seed_id))
-                    for seed in pending[first : first + config.chunk_size]
-                ]
-                for attempt in range(config.max_attempts):
-                    _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
-                rows, bad = [], []
-                for anchor in chunk:
-                    out_lang = ctx.out_lang(anchor.seed.lang)
-                    provenance = _provenance(anchor, config, backend, out_lang)
-                    if anchor.missing():
-                        bad.append(
-                            {"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance}
-                        )
-                    else:
-                        rows.append(
-                            {
-                                "anchor": anchor.seed.text,
-                                "positive": anchor.parts["positive"].text,
-                                "negative": anchor.parts["negative"].text,
-                                **provenance,
-                            }
-                        )
-                out.write_many(rows)
-                rejected.write_many(bad)
-                stats.anchors += len(chunk)
-                stats.written += len(rows)
-                stats.rejected += len(bad)
+                chunk = pending[first : first + config.chunk_size]
+                rows, bad = run_chunk(chunk, config, ctx, strategy, backend, stats)
                 stats.tokens_generated = backend.tokens_generated - tokens_before
-                stats.elapsed_s = time.perf_counter() - start
+                record_chunk(rows, bad, out, rejected, stats, start)
                 bar.update(
                     task, advance=len(chunk), rate=stats.triplets_per_s, rejected=stats.rejected
                 )
     finally:
         if own_backend:
             backend.close()
-    stats.elapsed_s = time.perf_counter() - start
-    if config.parquet:
-        stats.parquet_path = export_parquet(config.out)
-    return stats
+    return finish_run(config, stats, start)
