@@ -75,11 +75,9 @@ def merge(
             raise typer.BadParameter("--search needs method 'linear', --base and one --model")
         if semrel_root is None or not lang:
             raise typer.BadParameter("--search needs --semrel-root and at least one --lang")
-        from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
         from tripletforge.merge.search import search_alpha
 
-        files = semrel_dev_files(semrel_root, lang)
-        scorer = SpearmanScorer(load_dev_sets(files))
+        scorer, files = _semrel_scorer(semrel_root, lang)
         result = search_alpha(
             base, models[0], scorer, no_regression=no_regression, tolerance=tolerance
         )
@@ -106,14 +104,18 @@ def merge(
         console.print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
 
 
+def _semrel_scorer(semrel_root: Path, lang: list[str]):
+    """The SemRel2024 dev scorer of ``lang`` and the dev files it reads."""
+    from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
+
+    files = semrel_dev_files(semrel_root, lang)
+    return SpearmanScorer(load_dev_sets(files)), files
+
+
 def _select_checkpoints(run_dir: Path, semrel_root: Path | None, lang: list[str] | None):
     from tripletforge.merge.checkpoints import select_checkpoints
 
-    scorer = None
-    if semrel_root is not None and lang:
-        from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
-
-        scorer = SpearmanScorer(load_dev_sets(semrel_dev_files(semrel_root, lang)))
+    scorer = _semrel_scorer(semrel_root, lang)[0] if semrel_root is not None and lang else None
     try:
         return select_checkpoints(run_dir, scorer=scorer, languages=lang)
     except (FileNotFoundError, ValueError) as error:
