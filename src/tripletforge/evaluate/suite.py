@@ -21,12 +21,12 @@ else against the suite file's folder.
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from tripletforge.yaml_source import builtin_names, read_yaml_source
 
 Task = Literal["sts", "bitext", "retrieval"]
 DEFAULT_DATA_ROOT = "../shared/data"
@@ -233,8 +233,7 @@ def format_validation_error(error: ValidationError, source: str) -> str:
 
 def builtin_suites() -> list[str]:
     """Names of the suites shipped in ``tripletforge/resources/suites``."""
-    folder = resources.files("tripletforge") / "resources" / "suites"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return builtin_names("suites")
 
 
 def parse_suite(data: Any, source: str = "<suite>", base_dir: Path | None = None) -> Suite:
@@ -251,23 +250,13 @@ def parse_suite(data: Any, source: str = "<suite>", base_dir: Path | None = None
 
 
 def load_suite(source: str | Path) -> Suite:
-    """Load a suite from a YAML file or by built-in name (e.g. ``shared-dev``)."""
-    path = Path(source).expanduser()
-    if path.is_file():
-        text, base = path.read_text(encoding="utf-8"), path.resolve().parent
-        label = str(path)
-    elif str(source) in builtin_suites():
-        ref = resources.files("tripletforge") / "resources" / "suites" / f"{source}.yaml"
-        # A built-in suite's own `data_root` is relative to the packaged suites folder.
-        text, base = ref.read_text(encoding="utf-8"), Path(str(ref)).parent
-        label = f"built-in:{source}"
-    else:
-        raise SuiteError(
-            f"suite {str(source)!r} is neither a file nor a built-in suite "
-            f"({', '.join(builtin_suites()) or 'none'})"
-        )
+    """Load a suite from a YAML file or by built-in name (e.g. ``shared-dev``).
+
+    A suite's relative ``data_root`` starts from the folder of its file (for a built-in suite,
+    the packaged suites folder).
+    """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SuiteError(f"invalid suite {label}: not valid YAML: {exc}") from None
-    return parse_suite(data, label, base)
+        found = read_yaml_source(source, "suites", "suite")
+    except ValueError as exc:
+        raise SuiteError(str(exc)) from None
+    return parse_suite(found.data, found.label, found.base_dir)

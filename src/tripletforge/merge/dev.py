@@ -3,6 +3,8 @@
 SemRel2024 dev files are found by their exact names (``<lang>_dev_with_labels.csv`` under
 ``Track_A`` then ``Track_C``), so a test split lying next to them is never read. Files given
 by hand go through :func:`require_dev_split`, which refuses anything named as a test split.
+Two scorers turn dev data into ``{lang: score}``: :class:`SpearmanScorer` (STS pairs) and
+:class:`RetrievalScorer` (parallel sentences as retrieval, e.g. SIB-200 dev).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripletforge.data.readers import read_semrel
-from tripletforge.data.schemas import PairSet
+from tripletforge.data.schemas import BitextSet, PairSet
 from tripletforge.evaluate.sts import sts_scores
 
 if TYPE_CHECKING:
@@ -77,4 +79,33 @@ class SpearmanScorer:
             first = emb[[index[t] for t in pairs.sentence1]]
             second = emb[[index[t] for t in pairs.sentence2]]
             scores[lang] = 100.0 * sts_scores(first, second, pairs.scores)["spearman"]
+        return scores
+
+
+class RetrievalScorer:
+    """Callable ``model → {lang: nDCG@10 ×100}``: dev queries in ``lang``, English corpus."""
+
+    def __init__(self, dev_sets: dict[str, BitextSet], k: int = 10, batch_size: int = 64) -> None:
+        self.dev_sets = dev_sets
+        self.k = k
+        self.batch_size = batch_size
+
+    def __call__(self, model: SentenceTransformer) -> dict[str, float]:
+        from tripletforge.evaluate.retrieval import dedupe_corpus, retrieval_scores
+
+        prompts = getattr(model, "prompts", {}) or {}
+        q_prompt = "query" if "query" in prompts else None
+        d_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+        scores = {}
+        for lang, pairs in self.dev_sets.items():
+            corpus, relevant = dedupe_corpus(pairs.target)
+            q = model.encode(
+                pairs.source, prompt_name=q_prompt, batch_size=self.batch_size,
+                convert_to_numpy=True,
+            )  # fmt: skip
+            c = model.encode(
+                corpus, prompt_name=d_prompt, batch_size=self.batch_size, convert_to_numpy=True
+            )
+            metrics = retrieval_scores(q, c, relevant, k=self.k)
+            scores[lang] = 100.0 * metrics[f"ndcg@{self.k}"]
         return scores

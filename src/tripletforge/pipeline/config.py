@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tripletforge.filter.config import FilterConfig
+from tripletforge.yaml_source import builtin_names, read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
 STRATEGIES = ("icl", "compose", "xlora")
@@ -352,30 +351,16 @@ QUICKSTART = "quickstart"
 
 def builtin_configs() -> list[str]:
     """Names of the configs shipped in ``tripletforge/resources/configs``."""
-    folder = resources.files("tripletforge") / "resources" / "configs"
-    return sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
-    )
+    return builtin_names("configs")
 
 
 def read_config_data(source: str | Path) -> tuple[dict[str, Any], str]:
     """The raw mapping of a config file or built-in config, and its label."""
-    path = Path(source).expanduser()
-    if path.is_file():
-        text, label = path.read_text(encoding="utf-8"), str(path)
-    elif str(source) in builtin_configs():
-        ref = resources.files("tripletforge") / "resources" / "configs" / f"{source}.yaml"
-        text, label = ref.read_text(encoding="utf-8"), f"built-in:{source}"
-    else:
-        raise ConfigError(
-            f"config {str(source)!r} is neither a file nor a built-in config "
-            f"({', '.join(builtin_configs())}); check the path"
-        )
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid pipeline config {label}: not valid YAML: {exc}") from None
-    return data, label
+        found = read_yaml_source(source, "configs", "config")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return found.data, found.label
 
 
 def load_config(source: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
