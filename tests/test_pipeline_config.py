@@ -50,6 +50,7 @@ def test_good_config_and_quickstart_validate() -> None:
         ({"anchors": 10}, "<top>:", "raise `anchors:`"),
         ({"languages": ["xyz"]}, "languages:", "ISO 639-3"),
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
+        ({"merge": {"tolerance": -1}}, "merge.tolerance:", "greater than or equal to 0"),
         ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
         ({"arms": [{"name": "p", "kind": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
         ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
@@ -59,6 +60,15 @@ def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> 
     message = _error(**changes)
     assert "bad.yaml" in message
     assert field in message and fix in message, message
+
+
+def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
+    from tripletforge.pipeline.runner import _merge_params
+
+    default = _merge_params(parse_config(GOOD))
+    assert "tolerance" not in default  # runs made before the setting keep their merge stages
+    slack = _merge_params(parse_config({**GOOD, "merge": {"tolerance": 1.0}}))
+    assert slack == {**default, "tolerance": 1.0}
 
 
 def test_preflight_names_missing_files(tmp_path: Path) -> None:

@@ -143,6 +143,9 @@ class MergeSettings(_Strict):
     enabled: bool = True
     grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0], min_length=1)
     no_regression: bool = True
+    tolerance: float = Field(
+        0.0, ge=0, description="no-regression slack: allowed dev drop per language (points)"
+    )
     dev: DevSettings = DevSettings()
 
     @field_validator("grid")

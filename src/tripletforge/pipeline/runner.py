@@ -165,6 +165,14 @@ def _files_input(paths: Callable[[], list[str]]) -> Callable[[], Path]:
     return get
 
 
+def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
+    # tolerance 0 (the default) is left out so runs made before the setting existed still match
+    params = cfg.merge.model_dump(mode="json")
+    if not cfg.merge.tolerance:
+        params.pop("tolerance")
+    return params
+
+
 def build_plan(ctx: RunContext) -> list[Stage]:
     """Every stage of the run, in dependency order."""
     cfg = ctx.config
@@ -217,7 +225,7 @@ def build_plan(ctx: RunContext) -> list[Stage]:
                 if cfg.merge.enabled:
                     merge = Stage(
                         "merge", lang, arm.name, size,
-                        {"merge": cfg.merge.model_dump(mode="json"), "encoder": cfg.encoder},
+                        {"merge": _merge_params(cfg), "encoder": cfg.encoder},
                         S.run_merge,
                         needs={"model": (train, "model")},
                         external={"encoder": encoder},

@@ -275,7 +275,9 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
-    result = search_alpha(base, tuned, scorer, settings.grid, settings.no_regression)
+    result = search_alpha(
+        base, tuned, scorer, settings.grid, settings.no_regression, settings.tolerance
+    )
     search = result.to_dict()
     provenance = {"search": search, "dev_files": dev_files, "dev_kind": settings.dev.kind}
     out = folder / "model"
