@@ -45,6 +45,64 @@ TINY_CORPUS = [
 ]
 
 
+#: English anchors for generation tests (short, varied, no duplicates).
+ENGLISH_SEEDS = [
+    "A man is riding a bicycle down the street.",
+    "Two children are playing with a ball in the park.",
+    "A woman is cooking dinner in the kitchen.",
+    "A dog sleeps on the sofa.",
+    "An old man reads a newspaper on a bench.",
+    "Three people are climbing a mountain.",
+]
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def tiny_tokenizer(chat_template: str | None = None):
+    """A byte-level BPE tokenizer trained on the fly (optionally with a chat template)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "</s>", "<|im_start|>", "<|im_end|>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = [*TINY_CORPUS, "Premise (Hausa): Entailment Contradiction English sentence true false"]
+    tok.train_from_iterator(corpus * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>")
+    if chat_template:
+        fast.chat_template = chat_template
+    return fast
+
+
+def tiny_chat_llama(hidden: int = 64, heads: int = 4, max_positions: int = 512):
+    """A random 2-layer Llama and its chat-template tokenizer: ``(model, tokenizer)``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = tiny_tokenizer(CHATML)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=2,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real development data in ../shared/data (skips the test when absent)."""

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from test_generate_prompts import CHATML, tiny_tokenizer
+from conftest import tiny_chat_llama
 from tripletforge.generate.backends import BACKENDS, backend_class, get_backend, prefix_groups
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
@@ -53,23 +53,7 @@ def _has(module: str) -> bool:
 
 @pytest.fixture(scope="module")
 def tiny_lm():
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = tiny_tokenizer(CHATML)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    return LlamaForCausalLM(config).eval(), tokenizer
+    return tiny_chat_llama(hidden=64, heads=4, max_positions=512)
 
 
 def test_transformers_backend_batches_sorted_left_padded(tiny_lm) -> None:

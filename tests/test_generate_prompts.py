@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHATML, tiny_tokenizer
 from tripletforge.data.schemas import Seed
 from tripletforge.generate.pool import load_pool
 from tripletforge.generate.prompts import PromptBuilder, render_prompt
@@ -17,35 +18,7 @@ from tripletforge.generate.strategies import (
     make_strategy,
 )
 
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 SEED = Seed(text="Yara suna wasa a waje.", lang="hau", seed_id="s-1")
-
-
-def tiny_tokenizer(chat_template: str | None = None):
-    """A byte-level BPE tokenizer trained on the fly (optionally with a chat template)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    from conftest import TINY_CORPUS
-
-    specials = ["<pad>", "</s>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    corpus = [*TINY_CORPUS, "Premise (Hausa): Entailment Contradiction English sentence true false"]
-    tok.train_from_iterator(corpus * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>")
-    if chat_template:
-        fast.chat_template = chat_template
-    return fast
 
 
 def test_pool_shipped_and_user(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ENGLISH_SEEDS
 from tripletforge.cli.main import app
 from tripletforge.data.jsonl import read_jsonl
 from tripletforge.data.schemas import TRIPLET_COLUMNS, TRIPLET_PROVENANCE_COLUMNS, seed_id_for
@@ -23,14 +24,7 @@ from tripletforge.generate.backends import Backend
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
 pytest.importorskip("xllamacpp")
-SEEDS = [
-    "A man is riding a bicycle down the street.",
-    "Two children are playing with a ball in the park.",
-    "A woman is cooking dinner in the kitchen.",
-    "A dog sleeps on the sofa.",
-    "An old man reads a newspaper on a bench.",
-    "Three people are climbing a mountain.",
-]
+SEEDS = ENGLISH_SEEDS
 
 
 def _seed_file(tmp_path: Path, lines: Sequence[str]) -> Path:

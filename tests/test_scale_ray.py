@@ -11,20 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ENGLISH_SEEDS, tiny_chat_llama
 from tripletforge.cli.main import app
 from tripletforge.data.jsonl import read_jsonl
 from tripletforge.data.schemas import TRIPLET_COLUMNS, TRIPLET_PROVENANCE_COLUMNS, seed_id_for
 from tripletforge.generate import GenerationConfig, distributed, generate_triplets
 from tripletforge.generate.distributed import RayOptions, generate_triplets_ray
 
-SEEDS = [
-    "A man is riding a bicycle down the street.",
-    "Two children are playing with a ball in the park.",
-    "A woman is cooking dinner in the kitchen.",
-    "A dog sleeps on the sofa.",
-    "An old man reads a newspaper on a bench.",
-    "Three people are climbing a mountain.",
-]
+SEEDS = ENGLISH_SEEDS
 BACKEND = {"threads": 1, "parallel": 2}
 
 
@@ -93,26 +87,9 @@ def local_ray() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random 2-layer Llama with a chat template, saved as a transformers folder."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from test_generate_prompts import CHATML, tiny_tokenizer
-
-    tokenizer = tiny_tokenizer(CHATML)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
+    model, tokenizer = tiny_chat_llama(hidden=32, heads=2, max_positions=1024)
     path = tmp_path_factory.mktemp("tiny-lm")
-    LlamaForCausalLM(config).save_pretrained(path)
+    model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
