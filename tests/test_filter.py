@@ -120,6 +120,19 @@ def test_funnel_counts_and_rejects() -> None:
     assert run.to_dict()["rows_out"] == 1
 
 
+def test_funnel_counts_reason_kinds_not_values() -> None:
+    """Rejections that differ only in the measured value share one funnel reason."""
+    anchor = "A long anchor sentence that goes on and on about many things today."
+    rows = [t(anchor, "Short.", "Another sentence that is long enough here."),
+            t(anchor, "Tiny one.", "Another sentence that is long enough too.")]  # fmt: skip
+    run = run_filters(rows, FilterConfig(teacher=None, max_length_ratio=3.0))
+    assert run.funnel[0].reasons == {"positive/anchor length ratio > 3.0": 2}
+    assert {r["reason"] for r in run.rejected} == {
+        "positive/anchor length ratio > 3.0 (11.2)",
+        "positive/anchor length ratio > 3.0 (7.4)",
+    }
+
+
 def test_filter_cli_writes_kept_rejects_and_funnel(tmp_path: Path, tiny_encoder_dir: Path) -> None:
     inp = tmp_path / "in.jsonl"
     rows = [GOOD, GOOD, t("Hi", "Hello there", "Go away"), {"anchor": "no positive"}]

@@ -27,7 +27,7 @@ class LengthFilter:
         for key in ("positive", "negative"):
             ratio = max(lengths[key], lengths["anchor"]) / min(lengths[key], lengths["anchor"])
             if ratio > self.max_ratio:
-                return f"{key}/anchor length ratio {ratio:.1f} > {self.max_ratio}"
+                return f"{key}/anchor length ratio > {self.max_ratio} ({ratio:.1f})"
         return None
 
     def __call__(self, rows: Sequence[Row]) -> list[str | None]:

@@ -54,5 +54,5 @@ class TeacherMarginFilter:
         out: list[str | None] = []
         for m in self.margins(rows):
             keep = m > self.margin
-            out.append(None if keep else f"teacher margin {m:.3f} <= {self.margin}")
+            out.append(None if keep else f"teacher margin <= {self.margin} ({m:.3f})")
         return out
