@@ -43,7 +43,8 @@ def _stage(run: Path, unit: str, stage: str, metrics: dict, status: str = "compl
 def fake_run(run: Path) -> Path:
     (run / "config.yaml").parent.mkdir(parents=True, exist_ok=True)
     (run / "config.yaml").write_text(
-        "name: fake\nlanguages: [hau]\nsizes: [10, 20]\narms: [{name: icl}, {name: real}]\n"
+        "name: fake\nlanguages: [hau]\nsizes: [10, 20]\n"
+        "arms: [{name: icl}, {name: real}, {name: extra}]\n"
     )
     _stage(run, "hau/base", "evaluate", {"base": _summary(20.0, 0.6, -1.0)})
     for arm, gain in (("icl", 5.0), ("real", 8.0)):
@@ -62,7 +63,8 @@ def fake_run(run: Path) -> Path:
         )
         for size in (10, 20):
             score = 20.0 + gain * size / 20
-            _stage(run, f"hau/{arm}/{size}", "train", {"rows": size})
+            rows = 15 if (arm, size) == ("icl", 20) else size  # fewer survived than asked
+            _stage(run, f"hau/{arm}/{size}", "train", {"rows": rows})
             _stage(
                 run,
                 f"hau/{arm}/{size}",
@@ -77,6 +79,9 @@ def fake_run(run: Path) -> Path:
                 {"trained": _summary(score), "merged": _summary(score + 1, 0.4, -1.2)},
             )
     _stage(run, "hau/extra/10", "train", {}, status="failed")
+    # units no longer in the config (an arm removed, a size changed): left out, counted
+    _stage(run, "hau/old/10", "evaluate", {"trained": _summary(77.7)})
+    _stage(run, "hau/icl/40", "evaluate", {"trained": _summary(77.7)})
     (run / "hau" / "broken").mkdir(parents=True)
     (run / "hau" / "broken" / "manifest.json").write_text("{not json")
     return run
@@ -91,6 +96,13 @@ def test_report_tables_link_every_number_to_its_manifest(tmp_path: Path) -> None
     assert "[+9.0](../hau/real/20/evaluate/manifest.json)" in text  # Δ vs base
     assert "hau/extra/10/train" in text and "boom" in text  # failed stage listed
     assert paths.data.unreadable == ["hau/broken/manifest.json"]
+    assert paths.data.stale == [
+        "hau/icl/40/evaluate/manifest.json",
+        "hau/old/10/evaluate/manifest.json",
+    ]
+    assert "77.7" not in text and "Left out: 2 manifest(s)" in text
+    assert "[20 (only 15)](../hau/icl/20/train/manifest.json)" in text
+    assert paths.data.trained_rows("hau", "icl", 20) == 15
     results = text.split("## Results")[1].split("##")[0]
     for line in results.splitlines():
         if line.startswith("| hau"):

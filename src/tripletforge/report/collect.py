@@ -67,6 +67,12 @@ class RunData:
     trains: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     stages: list[dict[str, Any]] = field(default_factory=list)  # key, status, seconds, manifest
     unreadable: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # manifests of units not in config.yaml
+
+    def trained_rows(self, lang: str, arm: str, size: int) -> int:
+        """Triplets the model of ``size`` was trained on (fewer when fewer survived)."""
+        rows = (self.trains.get((lang, arm, size)) or {}).get("rows")
+        return min(rows, size) if isinstance(rows, int) else size
 
     @property
     def languages(self) -> list[str]:
@@ -97,6 +103,28 @@ def _size(value: Any) -> int | None:
         return None
 
 
+def _in_config(config: dict[str, Any]):
+    """A test ``(lang, arm, size) → bool``: is the unit part of the run's current config?
+
+    A unit dropped from the config (an arm removed, a size changed) keeps its old manifests on
+    disk; they are listed as stale rather than reported. Missing keys allow everything.
+    """
+    langs = set(config.get("languages") or [])
+    arms = {a.get("name") for a in config.get("arms") or [] if isinstance(a, dict)}
+    sizes = {_size(s) for s in config.get("sizes") or []}
+
+    def test(lang: Any, arm: Any, size: int | None) -> bool:
+        if langs and lang not in langs:
+            return False
+        if arm == "base":
+            return size is None
+        if arms and arm not in arms:
+            return False
+        return size is None or not sizes or size in sizes
+
+    return test
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Collect every complete manifest under ``run_dir`` (unreadable ones are listed)."""
     run_dir = Path(run_dir)
@@ -106,6 +134,7 @@ def load_run(run_dir: str | Path) -> RunData:
     config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
     data = RunData(run_dir, str(config.get("name") or run_dir.name), config or {})
     manifests: dict[str, dict[str, Any]] = {}
+    in_config = _in_config(data.config)
     for path in sorted(run_dir.rglob(MANIFEST)):
         rel = path.relative_to(run_dir).as_posix()
         try:
@@ -113,6 +142,9 @@ def load_run(run_dir: str | Path) -> RunData:
             manifest["stage"]
         except (OSError, ValueError, KeyError, TypeError):
             data.unreadable.append(rel)
+            continue
+        if not in_config(manifest.get("lang"), manifest.get("arm"), _size(manifest.get("size"))):
+            data.stale.append(rel)
             continue
         manifests[rel] = manifest
         data.stages.append(

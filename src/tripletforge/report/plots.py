@@ -22,6 +22,15 @@ def _best(data: RunData, lang: str, arm: str, model: str) -> float | None:
     return None
 
 
+def arm_colors(data: RunData) -> dict[str, str]:
+    """One colour per arm, the same in every plot (the base is grey)."""
+    palette = plt.get_cmap("tab10").colors
+    colors = {"base": "#7f7f7f"}
+    for i, arm in enumerate(data.arms):
+        colors[arm] = matplotlib.colors.to_hex(palette[[0, 1, 2, 3, 4, 5, 6, 8, 9][i % 9]])
+    return colors
+
+
 def _task_label(data: RunData) -> str:
     tasks = sorted({s.main_task for s in data.scores})
     names = {"sts": "Spearman ×100", "retrieval": "nDCG@10 ×100", "bitext": "accuracy ×100"}
@@ -33,20 +42,24 @@ def plot_by_arm(data: RunData, path: Path) -> Path | None:
     langs = data.languages
     if not langs:
         return None
-    series: list[tuple[str, list[float | None]]] = [
-        ("base", [_best_base(data, lang) for lang in langs])
+    colors = arm_colors(data)
+    series: list[tuple[str, str, bool, list[float | None]]] = [
+        ("base", "base", False, [_best_base(data, lang) for lang in langs])
     ]
     for arm in data.arms:
-        series.append((arm, [_best(data, lang, arm, "trained") for lang in langs]))
+        series.append((arm, arm, False, [_best(data, lang, arm, "trained") for lang in langs]))
         merged = [_best(data, lang, arm, "merged") for lang in langs]
         if any(v is not None for v in merged):
-            series.append((f"{arm} + merge", merged))
+            series.append((f"{arm} + merge", arm, True, merged))
     fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(langs) * len(series) / 2 + 2), 3.6))
     width = 0.8 / len(series)
-    for i, (label, values) in enumerate(series):
+    for i, (label, arm, is_merge, values) in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(langs))]
         ys = [v if v is not None else 0.0 for v in values]
-        bars = ax.bar(xs, ys, width, label=label, hatch="//" if "merge" in label else None)
+        bars = ax.bar(
+            xs, ys, width, label=label, color=colors[arm], alpha=0.6 if is_merge else 1.0,
+            hatch="//" if is_merge else None, edgecolor="white" if is_merge else None,
+        )  # fmt: skip
         for bar, value in zip(bars, values, strict=True):
             if value is not None:
                 ax.annotate(
@@ -56,8 +69,8 @@ def plot_by_arm(data: RunData, path: Path) -> Path | None:
     ax.set_xticks(range(len(langs)), langs)
     ax.set_ylabel(_task_label(data))
     size = max(data.sizes) if data.sizes else "?"
-    ax.set_title(f"Main metric per language by arm ({size} triplets)")
-    ax.legend(fontsize=8, ncols=2)
+    ax.set_title(f"Main metric by arm (largest size: {size})")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 
@@ -67,28 +80,39 @@ def _best_base(data: RunData, lang: str) -> float | None:
 
 
 def plot_scaling(data: RunData, path: Path) -> Path | None:
-    """Main metric against training-set size, one line per arm, a panel per language."""
+    """Main metric against the triplets actually trained on, one line per arm and language.
+
+    A size that got fewer triplets than asked (too few survived the filters) is drawn at the
+    number it got; sizes that trained on the same rows are one point.
+    """
     langs = data.languages
     if not langs or not data.sizes:
         return None
+    colors = arm_colors(data)
     fig, axes = plt.subplots(1, len(langs), figsize=(4.2 * len(langs), 3.4), squeeze=False)
     for ax, lang in zip(axes[0], langs, strict=True):
+        ticks: set[int] = set()
         for arm in data.arms:
             for model, style in (("trained", "-o"), ("merged", "--s")):
-                points = [
-                    (s, sc.main)
-                    for s in data.sizes
-                    if (sc := data.score(lang, arm, s, model)) is not None and sc.main is not None
-                ]
+                points: dict[int, float] = {}
+                for size in data.sizes:
+                    score = data.score(lang, arm, size, model)
+                    if score is not None and score.main is not None:
+                        points.setdefault(data.trained_rows(lang, arm, size), score.main)
                 if points:
                     label = arm if model == "trained" else f"{arm} + merge"
-                    ax.plot(*zip(*points, strict=True), style, label=label)
+                    xs = sorted(points)
+                    ax.plot(xs, [points[x] for x in xs], style, label=label, color=colors[arm],
+                            alpha=0.6 if model == "merged" else 1.0)  # fmt: skip
+                    ticks.update(xs)
         base = _best_base(data, lang)
         if base is not None:
-            ax.axhline(base, color="grey", linestyle=":", label="base")
+            ax.axhline(base, color=colors["base"], linestyle=":", label="base")
         ax.set_title(lang)
-        ax.set_xlabel("training triplets")
-        ax.set_xticks(data.sizes)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
+        ax.minorticks_off()
+        ax.set_xlabel("training triplets (after filtering)")
         ax.set_ylabel(_task_label(data))
         ax.legend(fontsize=7)
     fig.suptitle("Data-size scaling")
@@ -105,11 +129,13 @@ def plot_geometry(data: RunData, path: Path) -> Path | None:
     for s in points:
         label = "base" if s.arm == "base" else (s.arm + (" + merge" if s.model == "merged" else ""))
         groups.setdefault(label, []).append(s)
-    markers = "o^sDvP*X"
-    for i, (label, items) in enumerate(groups.items()):
+    colors = arm_colors(data)
+    for label, items in groups.items():
+        merged = label.endswith(" + merge")
         ax.scatter(
-            [s.uniformity for s in items], [s.alignment for s in items],
-            label=label, marker=markers[i % len(markers)], s=40,
+            [s.uniformity for s in items], [s.alignment for s in items], label=label,
+            marker="s" if merged else ("*" if label == "base" else "o"), s=40,
+            color=colors.get(items[0].arm, "black"), alpha=0.6 if merged else 1.0,
         )  # fmt: skip
         for s in items:
             text = s.lang if s.size is None else f"{s.lang}/{s.size}"
@@ -126,6 +152,9 @@ def plot_funnel(data: RunData, path: Path) -> Path | None:
     if not data.funnels:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    colors = arm_colors(data)
+    dashes = ["-", "--", ":", "-."]
+    styles = {lang: dashes[i % len(dashes)] for i, lang in enumerate(data.languages)}
     labels: list[str] = []
     for f in data.funnels:
         names = ["anchors", "triplets"] + [s["filter"] for s in f.steps]
@@ -133,7 +162,10 @@ def plot_funnel(data: RunData, path: Path) -> Path | None:
         pairs = [(n, c) for n, c in zip(names, counts, strict=True) if c is not None]
         if len(pairs) > len(labels):
             labels = [n for n, _ in pairs]
-        ax.plot(range(len(pairs)), [c for _, c in pairs], "-o", label=f"{f.lang}/{f.arm}")
+        ax.plot(
+            range(len(pairs)), [c for _, c in pairs], marker="o", label=f"{f.lang}/{f.arm}",
+            color=colors.get(f.arm, "black"), linestyle=styles.get(f.lang, "-"),
+        )  # fmt: skip
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel("rows")
     ax.set_ylim(bottom=0)

@@ -56,11 +56,11 @@ def results_table(data: RunData) -> Table:
                     if best and best.main is not None and base_main is not None
                     else None
                 )
-                train = data.trains.get((lang, arm, size)) or {}
-                trained_rows = train.get("rows")
+                trained_rows = data.trained_rows(lang, arm, size)
                 size_cell: Cell = (str(size), None)
-                if isinstance(trained_rows, int) and trained_rows < size:
-                    size_cell = (f"{size} (only {trained_rows})", train.get("manifest"))
+                if trained_rows < size:
+                    manifest = (data.trains.get((lang, arm, size)) or {}).get("manifest")
+                    size_cell = (f"{size} (only {trained_rows})", manifest)
                 rows.append(
                     [
                         _text(lang),
@@ -189,6 +189,12 @@ def to_markdown(data: RunData, tables: list[Table], plots: dict[str, tuple[Path,
         lines.append("")
     if data.unreadable:
         lines += [f"Unreadable manifests (skipped): {', '.join(data.unreadable)}", ""]
+    if data.stale:
+        lines += [
+            f"Left out: {len(data.stale)} manifest(s) of units that are no longer in "
+            f"config.yaml (e.g. {data.stale[0]}).",
+            "",
+        ]
     for table in tables:
         lines += [f"## {table.title}", ""]
         if table.note:
@@ -240,6 +246,11 @@ def to_html(data: RunData, tables: list[Table], plots: dict[str, tuple[Path, str
     for s in (s for s in data.stages if s["status"] == "failed"):
         href = esc(prefix + s["manifest"])
         parts.append(f"<p>failed: <a href='{href}'>{esc(s['key'])}</a>: {esc(str(s['error']))}</p>")
+    if data.stale:
+        parts.append(
+            f"<p class='note'>Left out: {len(data.stale)} manifest(s) of units that are no "
+            f"longer in config.yaml (e.g. {esc(data.stale[0])}).</p>"
+        )
     for table in tables:
         parts.append(f"<h2>{esc(table.title)}</h2>")
         if table.note:
