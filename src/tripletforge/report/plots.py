@@ -110,13 +110,33 @@ def plot_scaling(data: RunData, path: Path) -> Path | None:
             ax.axhline(base, color=colors["base"], linestyle=":", label="base")
         ax.set_title(lang)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
+        shown = _spread_ticks(sorted(ticks), keep=set(data.sizes))
+        ax.set_xticks(shown, [str(t) for t in shown])
         ax.minorticks_off()
         ax.set_xlabel("training triplets (after filtering)")
         ax.set_ylabel(_task_label(data))
-        ax.legend(fontsize=7)
+    handles: dict[str, object] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    axes[0][-1].legend(
+        list(handles.values()), list(handles), fontsize=7, loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+    )  # fmt: skip
     fig.suptitle("Data-size scaling")
     return _save(fig, path)
+
+
+def _spread_ticks(ticks: list[int], keep: set[int], gap: float = 1.15) -> list[int]:
+    """Ticks far enough apart on a log axis to stay legible (the configured sizes win)."""
+    shown: list[int] = []
+    for tick in ticks:
+        if shown and tick < shown[-1] * gap:
+            if tick in keep and shown[-1] not in keep:
+                shown[-1] = tick
+            continue
+        shown.append(tick)
+    return shown
 
 
 def plot_geometry(data: RunData, path: Path) -> Path | None:
