@@ -109,10 +109,6 @@ class CachingEncoder:
         self.progress = progress
         self.stats = EncodeStats()
 
-    def has_prompt(self, name: str) -> bool:
-        """Whether the model defines a prompt called ``name``."""
-        return name in (getattr(self.model, "prompts", None) or {})
-
     def prompt_text(self, prompt_name: str | None) -> str:
         """The prompt actually prepended for ``prompt_name`` (None → the model's default)."""
         prompts = getattr(self.model, "prompts", None) or {}

@@ -6,6 +6,8 @@ below its rivals (pessimistic), so a constant encoder scores ~0, not 1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from tripletforge.evaluate.sts import normalize_rows
@@ -46,3 +48,11 @@ def retrieval_scores(
     """Metrics at ``k`` plus ``n`` (queries) and ``corpus_size``."""
     ranks = relevant_ranks(queries, corpus, np.asarray(relevant))
     return {**ranking_metrics(ranks, k), "n": len(queries), "corpus_size": len(corpus)}
+
+
+def retrieval_prompt_names(prompts: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+    """Prompt names for queries and documents among a model's ``prompts`` (None = its default)."""
+    prompts = prompts or {}
+    query = "query" if "query" in prompts else None
+    doc = next((p for p in ("passage", "document") if p in prompts), None)
+    return query, doc

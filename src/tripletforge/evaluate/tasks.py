@@ -8,7 +8,7 @@ from tripletforge.data.schemas import BitextSet, PairSet
 from tripletforge.evaluate.bitext import bitext_scores
 from tripletforge.evaluate.cache import CachingEncoder
 from tripletforge.evaluate.geometry import geometry_scores, positive_mask
-from tripletforge.evaluate.retrieval import dedupe_corpus, retrieval_scores
+from tripletforge.evaluate.retrieval import dedupe_corpus, retrieval_prompt_names, retrieval_scores
 from tripletforge.evaluate.sts import sts_scores
 from tripletforge.evaluate.suite import GeometryConfig
 
@@ -41,13 +41,6 @@ def run_bitext(
     return metrics, geometry_scores(src, tgt, max_samples=geometry.max_samples)
 
 
-def retrieval_prompts(encoder: CachingEncoder) -> tuple[str | None, str | None]:
-    """Prompt names for queries and documents: the model's own, else its default."""
-    query = "query" if encoder.has_prompt("query") else None
-    doc = next((p for p in ("passage", "document") if encoder.has_prompt(p)), None)
-    return query, doc
-
-
 def run_retrieval(
     encoder: CachingEncoder,
     bitext: BitextSet,
@@ -61,7 +54,7 @@ def run_retrieval(
         (bitext.source, bitext.target) if query_side == "source" else (bitext.target, bitext.source)
     )
     corpus, relevant = dedupe_corpus(docs)
-    q_prompt, d_prompt = retrieval_prompts(encoder)
+    q_prompt, d_prompt = retrieval_prompt_names(getattr(encoder.model, "prompts", None))
     q = encoder.encode(queries, prompt_name=q_prompt, desc=f"{label} queries")
     c = encoder.encode(corpus, prompt_name=d_prompt, desc=f"{label} corpus")
     metrics = retrieval_scores(q, c, relevant, k=k)

@@ -91,11 +91,13 @@ class RetrievalScorer:
         self.batch_size = batch_size
 
     def __call__(self, model: SentenceTransformer) -> dict[str, float]:
-        from tripletforge.evaluate.retrieval import dedupe_corpus, retrieval_scores
+        from tripletforge.evaluate.retrieval import (
+            dedupe_corpus,
+            retrieval_prompt_names,
+            retrieval_scores,
+        )
 
-        prompts = getattr(model, "prompts", {}) or {}
-        q_prompt = "query" if "query" in prompts else None
-        d_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+        q_prompt, d_prompt = retrieval_prompt_names(getattr(model, "prompts", None))
         scores = {}
         for lang, pairs in self.dev_sets.items():
             corpus, relevant = dedupe_corpus(pairs.target)
