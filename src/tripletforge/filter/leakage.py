@@ -105,6 +105,12 @@ def read_eval_spec(spec: str | Path) -> Any | None:
     return read_dataset(fmt, path=path)
 
 
+def dataset_sentences(data: Any) -> list[str]:
+    """Every sentence of a data set object (a ``PairSet``'s pairs, a ``BitextSet``'s sides)."""
+    return [s for attr in ("sentence1", "sentence2", "source", "target")
+            for s in getattr(data, attr, None) or []]  # fmt: skip
+
+
 def eval_sentences(spec: str | Path) -> list[str]:
     """All sentences of an evaluation set: ``FORMAT:PATH`` via the readers, else a file.
 
@@ -113,8 +119,7 @@ def eval_sentences(spec: str | Path) -> list[str]:
     """
     data = read_eval_spec(spec)
     if data is not None:
-        return [s for attr in ("sentence1", "sentence2", "source", "target")
-                for s in getattr(data, attr, None) or []]  # fmt: skip
+        return dataset_sentences(data)
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:

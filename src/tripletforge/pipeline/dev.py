@@ -31,12 +31,10 @@ def sib200_root(root: str) -> Path:
 
 def dev_texts(dev: DevSettings, lang: str, resolve=str) -> list[str]:
     """Every sentence of a language's dev data (for the leakage check)."""
+    from tripletforge.filter.leakage import dataset_sentences
+
     data, _ = _dev_sets(dev, [lang], resolve)
-    out: list[str] = []
-    for item in data.values():
-        for attr in ("source", "target", "sentence1", "sentence2"):
-            out.extend(getattr(item, attr, None) or [])
-    return out
+    return [text for item in data.values() for text in dataset_sentences(item)]
 
 
 def _dev_sets(dev: DevSettings, languages: list[str], resolve=str) -> tuple[dict, list[str]]:

@@ -153,14 +153,9 @@ def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
     """Every sentence of the language's evaluation and dev data (for the leakage check)."""
-    sets: dict[str, list[str]] = {}
-    for item in ctx.eval_data(lang):
-        data = item.data
-        sets[item.spec.name] = [
-            s
-            for attr in ("source", "target", "sentence1", "sentence2")
-            for s in getattr(data, attr, None) or []
-        ]
+    from tripletforge.filter.leakage import dataset_sentences
+
+    sets = {item.spec.name: dataset_sentences(item.data) for item in ctx.eval_data(lang)}
     if ctx.config.merge.enabled:
         sets[f"merge-dev-{lang}"] = dev_texts(ctx.config.merge.dev, lang, ctx.config.resolve)
     return sets
