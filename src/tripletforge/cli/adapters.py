@@ -103,8 +103,14 @@ def train(
     from tripletforge.adapters import data as ad
     from tripletforge.adapters.config import LoraSettings, TrainSettings
     from tripletforge.adapters.train import train_adapter
+    from tripletforge.data.languages import UnknownLanguageError, canonical_code
     from tripletforge.data.schemas import ReadReport
 
+    if lang:
+        try:
+            lang = canonical_code(lang)
+        except UnknownLanguageError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--lang") from None
     sources: list[str] = []
     reports: list[ReadReport] = []
     examples: list

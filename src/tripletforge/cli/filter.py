@@ -26,7 +26,9 @@ def filter_command(
         bool, typer.Option("--no-teacher", help="skip the teacher margin")
     ] = False,
     margin: Annotated[float | None, typer.Option(help="teacher margin")] = None,
-    copy_similarity: Annotated[float | None, typer.Option(help="copy threshold")] = None,
+    copy_max_edits: Annotated[
+        int | None, typer.Option(help="word edits at or below which a text copies the anchor")
+    ] = None,
     max_length_ratio: Annotated[float | None, typer.Option(help="length ratio bound")] = None,
 ) -> None:
     """Filter triplets; write OUT, OUT.rejected.jsonl (with reasons) and OUT.funnel.json."""
@@ -42,7 +44,7 @@ def filter_command(
         "filters": filters.split(",") if filters else None,
         "teacher": teacher,
         "teacher_margin": margin,
-        "copy_similarity": copy_similarity,
+        "copy_max_edits": copy_max_edits,
         "max_length_ratio": max_length_ratio,
     }
     fields |= {k: v for k, v in overrides.items() if v is not None}

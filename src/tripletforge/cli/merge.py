@@ -57,8 +57,14 @@ def merge(
     ] = 0.0,
 ) -> None:
     """Merge sentence-transformers models of the same architecture into one standard folder."""
+    from tripletforge.data.languages import UnknownLanguageError, canonical_code
+    from tripletforge.data.readers.sts import SEMREL_CODE_ALIASES
     from tripletforge.merge import merge_models
 
+    try:  # any spelling (HAU, ha-NG, SemRel's esp) → the ISO 639-3 code runs log
+        lang = [canonical_code(SEMREL_CODE_ALIASES.get(code, code)) for code in lang or []]
+    except UnknownLanguageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
     models = list(models or [])
     provenance = {}
     if from_checkpoints is not None:

@@ -49,8 +49,9 @@ class SeedReport(ReadReport):
         if self.unknown_languages:
             codes = ", ".join(sorted(self.unknown_languages))
             text += (
-                f"; unknown language codes: {codes} (see `tripletforge.data.languages`: "
-                "register_language(code, name, iso1, flores) or `languages:` in the config)"
+                f"; unknown language codes: {codes} (accepted: ISO 639-1/639-3 codes, BCP-47 "
+                "tags and FLORES codes in any case; for a language outside ISO 639 see "
+                "tripletforge.data.languages.register_language(code, name, iso1, flores))"
             )
         return text
 

@@ -1,9 +1,7 @@
-"""The filter protocol, the registry of filters and the text normaliser they share."""
+"""The filter protocol and the registry of filters (texts are compared by ``data.text``)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,14 +9,6 @@ if TYPE_CHECKING:
     from tripletforge.filter.config import FilterConfig
 
 Row = dict[str, Any]
-
-_PUNCT_OR_SPACE = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, casefold, punctuation and whitespace runs collapsed to one space, stripped."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _PUNCT_OR_SPACE.sub(" ", text).strip()
 
 
 class TripletFilter(Protocol):

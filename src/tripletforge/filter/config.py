@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_FILTERS = ["length", "copy", "langid", "dedup", "teacher_margin"]
 
@@ -24,8 +24,11 @@ class FilterConfig(BaseModel):
         description="max ratio of positive/negative length to anchor length, either way",
     )
     # copy
-    copy_similarity: float = Field(
-        0.9, ge=0.0, le=1.0, description="char-level similarity at or above which a text is a copy"
+    copy_max_edits: int = Field(
+        0,
+        ge=0,
+        description="a positive/negative within this many word-token edits of the anchor is a "
+        "copy; 0: only exact and normalised copies (see tripletforge.filter.copies)",
     )
     # langid
     langid_min_confidence: float = Field(
@@ -40,6 +43,17 @@ class FilterConfig(BaseModel):
     teacher: str | None = Field("e5-small", description="teacher encoder; None disables the filter")
     teacher_margin: float = Field(0.0, description="cos(a,p) - cos(a,n) must exceed this")
     teacher_batch_size: int = Field(64, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "copy_similarity" in data:
+            raise ValueError(
+                "copy_similarity (a character-level ratio) was replaced by copy_max_edits: the "
+                "number of word-token edits at or below which a text copies the anchor "
+                "(0, the default, rejects only exact and normalised copies)"
+            )
+        return data
 
     def active_filters(self) -> list[str]:
         """The filters that will run (the teacher filter drops out when no teacher is set)."""

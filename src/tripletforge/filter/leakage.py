@@ -1,4 +1,7 @@
-"""Leakage check: training sentences that also occur in evaluation sets (exact or normalised)."""
+"""Leakage check: training sentences that also occur in evaluation sets (exact or normalised).
+
+Normalised means equal under :func:`tripletforge.data.text.text_key`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.data.tables import TABLE_SUFFIXES, read_table_frame
-from tripletforge.filter.base import Row, normalize_text
+from tripletforge.data.text import text_key
+from tripletforge.filter.base import Row
 
 FIELDS = ("anchor", "positive", "negative")
 _TEXT_COLUMNS = (
@@ -70,7 +74,7 @@ def check_leakage(
     for name, sentences in eval_sets.items():
         for sentence in sentences:
             exact.setdefault(sentence.strip(), name)
-            normal.setdefault(normalize_text(sentence), name)
+            normal.setdefault(text_key(sentence), name)
     normal.pop("", None)
     report = LeakReport(rows_in=len(rows), removed=remove)
     leaked: set[int] = set()
@@ -80,7 +84,7 @@ def check_leakage(
             if text.strip() in exact:
                 report.leaks.append(Leak(index, key, text, "exact", exact[text.strip()]))
                 leaked.add(index)
-            elif (norm := normalize_text(text)) in normal:
+            elif (norm := text_key(text)) in normal:
                 report.leaks.append(Leak(index, key, text, "normalised", normal[norm]))
                 leaked.add(index)
     report.kept = [r for i, r in enumerate(rows) if not (remove and i in leaked)]

@@ -1,8 +1,10 @@
 """Dev-split scoring for merge selection: only dev files are ever opened.
 
 SemRel2024 dev files are found by their exact names (``<lang>_dev_with_labels.csv`` under
-``Track_A`` then ``Track_C``), so a test split lying next to them is never read. Files given
-by hand go through :func:`require_dev_split`, which refuses anything named as a test split.
+``Track_A`` then ``Track_C``; the language folder by any spelling of its code, see
+:func:`tripletforge.data.languages.match_language`), so a test split lying next to them is
+never read. Files given by hand go through :func:`require_dev_split`, which refuses anything
+named as a test split.
 Two scorers turn dev data into ``{lang: score}``: :class:`SpearmanScorer` (STS pairs) and
 :class:`RetrievalScorer` (parallel sentences as retrieval, e.g. SIB-200 dev).
 """
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tripletforge.data.languages import UnknownLanguageError, get_language, match_language
 from tripletforge.data.readers import read_semrel
+from tripletforge.data.readers.sts import SEMREL_CODE_ALIASES
 from tripletforge.data.schemas import BitextSet, PairSet
 from tripletforge.evaluate.sts import sts_scores
 
@@ -40,18 +44,36 @@ def require_dev_split(path: str | Path) -> Path:
     return path
 
 
+def _semrel_folder(track: Path, lang: str) -> str:
+    """SemRel's folder name for a language code in any spelling (``HAU``, ``ha`` → ``hau``)."""
+    if (track / lang).is_dir() or not track.is_dir():
+        return lang
+    names = {SEMREL_CODE_ALIASES.get(p.name, p.name): p.name for p in track.iterdir() if p.is_dir()}
+    ranked = match_language(SEMREL_CODE_ALIASES.get(lang, lang), list(names))
+    return names[ranked[0][0]] if ranked and len(ranked[0]) == 1 else lang
+
+
 def semrel_dev_files(semrel_root: str | Path, languages: Sequence[str]) -> dict[str, Path]:
-    """The SemRel2024 dev file of each language (``FileNotFoundError`` names what's missing)."""
+    """The SemRel2024 dev file of each language (``FileNotFoundError`` names what's missing).
+
+    Keys are ISO 639-3 codes (``HAU`` → ``hau``); SemRel's own folder names (``esp``) work too.
+    Raises :class:`~tripletforge.data.languages.UnknownLanguageError` for a code that is neither.
+    """
     root = Path(semrel_root)
     found: dict[str, Path] = {}
-    for lang in languages:
-        candidates = [
-            root / track / lang / f"{lang}_dev_with_labels.csv" for track in SEMREL_TRACKS
+    for code in languages:
+        candidates = [  # an unknown code raises here, listing the accepted spellings
+            root / track / (f := _semrel_folder(root / track, code)) / f"{f}_dev_with_labels.csv"
+            for track in SEMREL_TRACKS
         ]
+        try:
+            lang = get_language(SEMREL_CODE_ALIASES.get(code, code)).code
+        except UnknownLanguageError:
+            lang = code
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             raise FileNotFoundError(
-                f"no SemRel2024 dev file for {lang!r} under {root} (looked for "
+                f"no SemRel2024 dev file for {code!r} under {root} (looked for "
                 f"{', '.join(str(c.relative_to(root)) for c in candidates)})"
             )
         found[lang] = require_dev_split(path)

@@ -201,19 +201,21 @@ class PipelineConfig(_Strict):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str]) -> list[str]:
-        from tripletforge.data.languages import UnknownLanguageError, get_language
+        """Any spelling (``HAU``, ``ha-NG``, ``hau_Latn``) → the ISO 639-3 code used inside."""
+        from tripletforge.data.languages import canonical_code
 
-        for code in languages:
-            try:
-                get_language(code)
-            except UnknownLanguageError as exc:
-                raise ValueError(
-                    f"unknown language code {code!r}; use an ISO 639-3 code such as 'hau' "
-                    "(or register it: tripletforge.data.languages.register_language)"
-                ) from exc
-        if len(set(languages)) != len(languages):
-            raise ValueError("a language is listed twice; list each language once")
-        return languages
+        codes = [canonical_code(code) for code in languages]  # UnknownLanguageError: a ValueError
+        twice = sorted({a for a, c in zip(languages, codes, strict=True) if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"{twice} name the same language; list each language once")
+        return codes
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_languages(cls, seeds: dict[str, str]) -> dict[str, str]:
+        from tripletforge.data.languages import canonical_code
+
+        return {canonical_code(code): path for code, path in seeds.items()}
 
     @field_validator("sizes")
     @classmethod
