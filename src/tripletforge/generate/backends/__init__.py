@@ -18,7 +18,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    answer_text,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 
 #: backend name → "module:Class" (imported on first use).
 BACKENDS: dict[str, str] = {
@@ -51,9 +57,11 @@ def get_backend(name: str, model: str, **options: Any) -> Backend:
 __all__ = [
     "BACKENDS",
     "Backend",
+    "answer_text",
     "backend_class",
     "cut_at_stop",
     "get_backend",
     "prefix_groups",
     "register_backend",
+    "thinking_kwargs",
 ]

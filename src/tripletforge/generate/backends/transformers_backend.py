@@ -18,7 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
@@ -66,8 +71,10 @@ class TransformersBackend(Backend):
         model_obj: Any = None,
         tokenizer: Any = None,
         prefix_cache: bool = True,
+        thinking: bool = False,
     ) -> None:
         super().__init__()
+        self.template_kwargs = thinking_kwargs(thinking)  # reasoning off unless asked for
         self.model_id = model
         if model_obj is None:
             path = resolve_generator(model)
@@ -189,7 +196,7 @@ class TransformersBackend(Backend):
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
         self._no_adapters(requests)
-        prompts = [render_prompt(r, self.tokenizer) for r in requests]
+        prompts = [render_prompt(r, self.tokenizer, self.template_kwargs) for r in requests]
         ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
         # units that share a prefix and stop strings (single requests without prefix_cache)
         units: list[list[int]] = []

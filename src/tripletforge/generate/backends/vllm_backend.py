@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, thinking_kwargs
 from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
@@ -65,7 +65,8 @@ class VllmBackend(Backend):
 
     ``adapters`` maps names to PEFT folders (requests may name either); ``llm`` injects an
     engine object with vLLM's ``LLM`` interface instead of building one (tests, shared
-    engines). Other keyword arguments go to ``vllm.LLM``.
+    engines). ``thinking`` (default off) sets the chat template's ``enable_thinking``. Other
+    keyword arguments go to ``vllm.LLM``.
     """
 
     name = "vllm"
@@ -77,9 +78,11 @@ class VllmBackend(Backend):
         chat: bool | None = None,
         adapters: Mapping[str, str] | None = None,
         llm: Any = None,
+        thinking: bool = False,
         **llm_kwargs: Any,
     ) -> None:
         super().__init__()
+        self.template_kwargs = thinking_kwargs(thinking)  # reasoning off unless asked for
         try:
             import vllm
         except ImportError as exc:
@@ -149,7 +152,7 @@ class VllmBackend(Backend):
         if not requests:
             return []
         params = [self.sampling_params(r, sampling) for r in requests]
-        prompts = [render_prompt(r, self.tokenizer) for r in requests]
+        prompts = [render_prompt(r, self.tokenizer, self.template_kwargs) for r in requests]
         loras = [self.lora_request(r.adapter) for r in requests]
         outputs = self.llm.generate(
             prompts,
