@@ -126,7 +126,10 @@ class OpenAIBackend(Backend):
         try:
             return self._post("/chat/completions", {**body, "chat_template_kwargs": kwargs})
         except httpx.HTTPStatusError as error:
-            if error.response.status_code != 400 or "chat_template_kwargs" not in error.response.text:
+            if (
+                error.response.status_code != 400
+                or "chat_template_kwargs" not in error.response.text
+            ):
                 raise
             self.template_kwargs = None  # this server does not take them: stop sending
             return self._post("/chat/completions", body)
