@@ -90,17 +90,17 @@ _QUOTES = {
 _REASONING_NAMES = r"think|thinking|thought|thoughts|reasoning|reflection|scratchpad"
 #: the opening of a reasoning block (a tag cut off by the token limit too: ``<think``)
 _REASONING_OPEN = re.compile(
-    rf"<\s*(?:{_REASONING_NAMES})\b[^<>]*(?:>|$)|<\|(?:begin|start)_of_(?:thought|reasoning)\|>"
+    rf"<\s*(?:{_REASONING_NAMES})\b(?:[^<>]*>)?|<\|(?:begin|start)_of_(?:thought|reasoning)\|>"
     r"|◁think▷",
     re.I,
 )
 _REASONING_CLOSE = re.compile(
     rf"<\s*/\s*(?:{_REASONING_NAMES})\s*>|<\|end_of_(?:thought|reasoning)\|>|◁/think▷", re.I
 )
-#: markup no accepted text may hold: tags (also cut off at the end), special tokens, entities
+#: markup no accepted text may hold: the start of a tag, comment or special token (``<b``,
+#: ``</``, ``<!``, ``<?``, ``<|``), ``[INST]``, an HTML entity
 _MARKUP = re.compile(
-    r"</?[A-Za-z][\w.:-]*(?:\s[^<>]*)?/?>|</?[A-Za-z][\w.:-]*\s*$|<\|[^<>]*\|?>?"
-    r"|\[/?INST\]|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+    r"<[A-Za-z/!?|]|\[/?INST\]|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
 )
 _REFUSAL = re.compile(
     r"^(?:i'?m sorry|i am sorry|sorry,|i cannot|i can't|i can not|as an ai|i apologi[sz]e|"
