@@ -218,3 +218,77 @@ def test_read_triplets_formats(tmp_path: Path) -> None:
     for name in ("x.csv", "x.parquet"):
         rows, report = read_triplets(tmp_path / name)
         assert rows == [GOOD] and report.skipped_by_reason == {"empty positive": 1}
+
+
+# --- issue 13, items 1 and 2 through the CLI ----------------------------------------------------
+
+HINDI_ROWS = [
+    t("लड़का मैदान में खेल रहा है।", "लड़का खेल रहा है।", "लड़की मैदान में खेल रही है।", "hin"),
+    t("लड़की मैदान में खेल रही है।", "लड़की खेल रही है।", "लड़का मैदान में खेल रहा है।", "hin"),
+    t("वह रोज़ किताब पढ़ता है।", "वह पढ़ाई करता है।", "वह कभी किताब नहीं पढ़ता है।", "hin"),
+]
+GIRL = "The little girl is sleeping in her bed upstairs."
+
+
+def _filter_cli(tmp_path: Path, rows: list[dict], *options: str) -> tuple[list, list]:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    result = CliRunner().invoke(app, ["filter", str(src), str(out), *options])
+    assert result.exit_code == 0, result.output
+    return read_jsonl(out)[0], read_jsonl(tmp_path / "out.rejected.jsonl")[0]
+
+
+def test_filter_cli_keeps_hindi_vowel_sign_contradictions(tmp_path: Path) -> None:
+    kept, rejected = _filter_cli(tmp_path, HINDI_ROWS, "--filters", "copy,dedup")
+    assert [r["anchor"] for r in kept] == [r["anchor"] for r in HINDI_ROWS] and not rejected
+
+
+def test_filter_cli_rejects_a_vowelled_arabic_copy(tmp_path: Path) -> None:
+    rows = [t("ذهب الولد إلى المدرسة صباحا.", "ذَهَبَ الوَلَدُ إلى المَدْرَسَةِ صَباحاً.",
+              "بقي الولد في البيت.", "arb"),
+            t("ذهب الولد إلى المدرسة صباحا.", "ذهب الولد إلى المدرسة.",
+              "ذهـــب الولد إلى المدرسة صباحا", "arb")]  # fmt: skip
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert not kept
+    assert [r["reason"] for r in rejected] == [
+        "positive copies anchor (0 word edits)",
+        "negative copies anchor (0 word edits)",  # tatweel and a missing full stop
+    ]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "negative"),
+    [
+        (GIRL, "The little girl is reading in her bed upstairs."),
+        ("The old man with the grey hat is slowly walking his small brown dog along the quiet "
+         "river every single morning.", "The old man with the grey hat is slowly walking his "
+         "small brown cat along the quiet river every single morning."),  # 1 word of 20
+        ("Ali okula geliyor.", "Ali okula gelmiyor."),  # Turkish: one letter negates
+        ("Watoto wanacheza mpira nje ya nyumba.", "Watoto hawachezi mpira nje ya nyumba."),
+        ("孩子们在楼上的床上睡觉。", "孩子们在楼上的床上看书。"),
+        ("他每天去学校。", "他每天不去学校。"),
+        ("เด็กหญิงกำลังนอนอยู่บนเตียง", "เด็กหญิงกำลังอ่านหนังสืออยู่บนเตียง"),
+        ("ذهب الولد إلى المدرسة صباحا.", "ذهب الولد إلى السوق صباحا."),
+        ("ልጁ ወደ ትምህርት ቤት ሄደ።", "ልጁ ወደ ትምህርት ቤት አልሄደም።"),
+    ],
+)  # fmt: skip
+def test_filter_cli_keeps_one_word_contradictions(
+    tmp_path: Path, anchor: str, negative: str
+) -> None:
+    rows = [t(anchor, "Something else entirely.", negative)]
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert len(kept) == 1 and not rejected
+
+
+def test_filter_cli_still_rejects_exact_and_normalised_copies(tmp_path: Path) -> None:
+    rows = [t(GIRL, "A child is asleep.", GIRL),
+            t(GIRL, "A child is asleep.", "THE LITTLE GIRL IS SLEEPING IN HER BED UPSTAIRS"),
+            t(GIRL, "the little girl  is sleeping in her bed, upstairs!", "A boy runs."),
+            t("他每天去学校。", "他 每天 去 学校", "他不去。"),
+            t("เด็กหญิงกำลังนอน", "เด็กหญิง กำลังนอน", "เด็กชายวิ่ง")]  # fmt: skip
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert not kept and all("copies anchor (0 word edits)" in r["reason"] for r in rejected)
+    reading = t(GIRL, "A child is asleep.", "The little girl is reading in her bed upstairs.")
+    options = ("--filters", "copy", "--copy-max-edits", "1")
+    kept, rejected = _filter_cli(tmp_path, [reading], *options)
+    assert not kept and rejected[0]["reason"] == "negative copies anchor (1 word edits)"

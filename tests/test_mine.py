@@ -66,3 +66,39 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     assert all(r["negative"] != r["positive"] for r in rows)
     assert "skipped 1 empty pairs" in result.output
     assert "skipped 1 undecodable lines" in result.output
+
+
+def test_mine_cli_never_returns_a_variant_of_the_positive_or_anchor(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 13.9: a case/punctuation variant of the positive is not its hard negative."""
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.data.text import text_key
+    from tripletforge.filter.files import read_triplets
+
+    pairs = [
+        {"anchor": "Uwa ta dafa abinci a kicin.", "positive": "Mahaifiya ta shirya abinci."},
+        {"anchor": "Yara suna wasa a waje.", "positive": "Yara suna wasa."},
+    ]
+    variants = ["Mahaifiya ta shirya abinci", "MAHAIFIYA TA SHIRYA ABINCI!",
+                "mahaifiya ta shirya, abinci", "Uwa ta dafa abinci a kicin", "yara suna wasa",
+                "Yara suna wasa a waje"]  # fmt: skip
+    others = ["Mota ta tsaya a hanya.", "Ruwa yana zuba sosai.", "Malam yana karatu."]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    (tmp_path / "corpus.txt").write_text("\n".join(variants + others) + "\n")
+    out = tmp_path / "mined.jsonl"
+    for extra in (["--relative-margin", "-1"], []):  # with and without a margin
+        args = ["mine", str(tmp_path / "pairs.jsonl"), str(tmp_path / "corpus.txt"), str(out),
+                "--model", str(tiny_encoder_dir), "--range-min", "0", "--range-max", "6",
+                *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        rows, _ = read_triplets(out)
+        for row in rows:
+            assert text_key(row["negative"]) not in {text_key(row["positive"]),
+                                                     text_key(row["anchor"])}, row  # fmt: skip
+        if not extra:
+            continue
+        assert len(rows) == len(pairs)  # the next candidate replaces a dropped variant
