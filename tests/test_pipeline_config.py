@@ -62,6 +62,16 @@ def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> 
     assert field in message and fix in message, message
 
 
+def test_languages_and_seed_keys_in_any_spelling_become_iso_639_3(tmp_path: Path) -> None:
+    seeds = tmp_path / "sw.txt"
+    config = parse_config({**GOOD, "languages": ["HAU", "sw-KE", "kin_Latn"],
+                           "seeds": {"SWA": str(seeds)}})  # fmt: skip
+    assert config.languages == ["hau", "swh", "kin"]
+    assert config.seeds == {"swh": str(seeds)}
+    assert "name the same language" in _error(languages=["swh", "swa"])
+    assert "ISO 639-1 ('ha')" in _error(languages=["hausa"])  # the accepted spellings
+
+
 def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
     from tripletforge.pipeline.runner import _merge_params
 
