@@ -31,10 +31,10 @@ version), never from a list of characters:
    scripts (they have an ``Indic_Syllabic_Category``), Thai, Lao and Vietnamese tone and
    vowel marks, Latin, Greek, Yoruba accents (not ``Alphabetic``), Ethiopic vowel forms
    (letters), Thaana fili (combining class 0), Arabic hamza and madda (not ``Diacritic``).
-   Over the whole code space (Unicode 17 in ``regex`` 2026.11) the dropped marks are the
-   Hebrew, Arabic and Syriac pointing listed above plus five marks of two recent scripts
-   (Hanifi Rohingya tone signs U+10D24–U+10D27, Garay U+10D69) that the same properties
-   select; :func:`pointing_marks` lists them.
+   Over the whole code space (Unicode 17 in ``regex`` 2026.11) these properties select 90
+   marks: the Hebrew, Arabic and Syriac pointing, Greek ypogegrammeni (never reached: case
+   folding turns it into ι first) and five marks of two recent scripts (Hanifi Rohingya tone
+   signs U+10D24–U+10D27, Garay U+10D69), a known residue; :func:`pointing_marks` lists them.
 3. Punctuation, symbols, separators and control/format characters (categories ``P*``,
    ``S*``, ``Z*``, ``Cc``, ``Cf``, ``Cs``) become word separators; runs of separators are one
    space, none at the ends. Marks are never separators (``\\W`` would treat them as such).
