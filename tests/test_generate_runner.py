@@ -167,6 +167,37 @@ def test_rejected_anchors_go_to_side_file(tmp_path: Path) -> None:
     )  # rejected count as done
 
 
+class _Thinker(_Scripted):
+    """Thinks aloud first; cut off for seeds with 'cut', answers in markup for 'html'."""
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        outputs = []
+        for r in requests:
+            anchor = (r.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+            if "cut" in anchor:
+                outputs.append("<think>\nThe premise mentions")
+            elif "html" in anchor:
+                outputs.append(f"<think>ok</think><b>{r.pass_}</b> of it.")
+            else:
+                outputs.append(f"<think>\nThe premise.\n</think>\n\n{r.pass_} of {anchor}")
+        return outputs
+
+
+def test_reasoning_and_markup_rejections_are_counted(tmp_path: Path) -> None:
+    seeds = _seed_file(tmp_path, ["a good one.", "a cut one.", "an html one."])
+    out = tmp_path / "t.jsonl"
+    config = GenerationConfig(seeds=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1)
+    stats = generate_triplets(config, backend=_Thinker())
+    rows, _ = read_jsonl(out)
+    assert [(r["positive"], r["negative"]) for r in rows] == [
+        ("positive of a good one.", "negative of a good one.")
+    ]
+    assert stats.rejections == {"reasoning_unfinished": 6, "markup": 6}
+    assert "reasoning_unfinished: 6" in stats.summary()
+
+
 def test_cli_reports_unknown_language(tmp_path: Path) -> None:
     seeds = _seed_file(tmp_path, SEEDS[:1])
     result = CliRunner().invoke(
