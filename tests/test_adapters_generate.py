@@ -66,7 +66,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _run(trained: dict[str, Path], tmp_path: Path, strategy: str, mode: str, options: dict):
-    from tripletforge.adapters.backend import AdapterTransformersBackend
+    from tripletforge.generate.backends.transformers_backend import TransformersBackend
     from tripletforge.generate.runner import GenerationConfig, generate_triplets
     from tripletforge.generate.strategies import compose, xlora  # noqa: F401  (register)
 
@@ -86,7 +86,7 @@ def _run(trained: dict[str, Path], tmp_path: Path, strategy: str, mode: str, opt
         progress=False,
         strategy_options=options,
     )
-    backend = AdapterTransformersBackend(str(trained["base"]), device="cpu")
+    backend = TransformersBackend(str(trained["base"]), device="cpu")
     stats = generate_triplets(config, backend=backend)
     rows = [json.loads(line) for line in config.out.read_text().splitlines()]
     return stats, rows, backend

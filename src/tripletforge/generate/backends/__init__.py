@@ -23,8 +23,7 @@ from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_gro
 #: backend name → "module:Class" (imported on first use).
 BACKENDS: dict[str, str] = {
     "llamacpp": "tripletforge.generate.backends.llamacpp:LlamaCppBackend",
-    # The transformers backend with per-request PEFT adapters (compose / xlora strategies).
-    "transformers": "tripletforge.adapters.backend:AdapterTransformersBackend",
+    "transformers": "tripletforge.generate.backends.transformers_backend:TransformersBackend",
     "openai": "tripletforge.generate.backends.openai_backend:OpenAIBackend",
     "vllm": "tripletforge.generate.backends.vllm_backend:VllmBackend",
 }

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripletforge.adapters.strategy import (
+from tripletforge.data.schemas import Seed
+from tripletforge.generate.strategies import register_strategy
+from tripletforge.generate.strategies.adapter import (
     AdapterStrategy,
     composed_adapter,
     existing_adapter,
     polarity_adapters,
 )
-from tripletforge.data.schemas import Seed
-from tripletforge.generate.strategies import register_strategy
 from tripletforge.generate.strategies.base import StrategyContext
 
 

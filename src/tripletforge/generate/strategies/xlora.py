@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripletforge.adapters.strategy import AdapterStrategy, polarity_adapters
 from tripletforge.data.schemas import Seed
 from tripletforge.generate.strategies import register_strategy
+from tripletforge.generate.strategies.adapter import AdapterStrategy, polarity_adapters
 from tripletforge.generate.strategies.base import StrategyContext
 
 

@@ -3,7 +3,8 @@
 Each pass is one plain-text request: :func:`format_adapter_prompt` (the training prompt), stop
 at the first newline, and ``adapter`` = the folder of that pass's adapter (positive adapter for
 the entailment, negative adapter for the contradiction). The backend applies it
-(:class:`tripletforge.adapters.backend.AdapterTransformersBackend`).
+(``transformers``: a PEFT adapter per request; ``vllm``: a ``LoRARequest``; ``openai``: the
+served adapter's name). Adapters are trained and composed by :mod:`tripletforge.adapters`.
 """
 
 from __future__ import annotations
