@@ -99,3 +99,43 @@ def test_cli_reports_config_errors(tmp_path: Path) -> None:
     assert "filters: unknown field" in result.output and "filter" in result.output
     result = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "neither a file nor a built-in config" in result.output
+
+
+def test_strategy_facts_come_from_the_registry(tmp_path: Path, monkeypatch) -> None:
+    """A plugin strategy is accepted; adapter strategies need an adapter-capable backend."""
+    (tmp_path / "echo_strategy_plugin.py").write_text(
+        "from tripletforge.generate.strategies import ICLStrategy, register_strategy\n"
+        "@register_strategy('echo')\n"
+        "class EchoStrategy(ICLStrategy):\n"
+        "    name = 'echo'\n"
+        "    required_mode = 'crosslingual'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    arms = [{"name": "e", "strategy": "echo", "generate": {"mode": "crosslingual"}}]
+    config = parse_config(GOOD | {"imports": ["echo_strategy_plugin"], "arms": arms})
+    assert config.generate_for(config.arm("e")).strategy == "echo"
+    # the plugin's declared mode is enforced like a built-in one
+    message = _error(imports=["echo_strategy_plugin"], arms=[{"name": "e", "strategy": "echo"}])
+    assert "arms[0=e]:" in message and "generate: {mode: crosslingual}" in message
+    options = {"positive_adapter": "a", "negative_adapter": "b"}
+    xl = {"name": "xl", "strategy": "xlora", "generate": {"mode": "crosslingual"}}
+    message = _error(arms=[xl | {"strategy_options": options}])  # default backend: llamacpp
+    assert "arms[0=xl]:" in message and "cannot apply" in message and "transformers" in message
+    message = _error(arms=[xl])
+    assert "positive_adapter" in message and "strategy_options:" in message
+    message = _error(imports=["no_such_plugin_module"])
+    assert "imports: cannot import 'no_such_plugin_module'" in message
+
+
+def test_registering_a_name_twice_is_an_error() -> None:
+    from tripletforge.filter.base import register_filter
+    from tripletforge.generate.backends import BACKENDS, register_backend
+    from tripletforge.generate.strategies import register_strategy
+
+    with pytest.raises(ValueError, match="'icl' is already registered"):
+        register_strategy("icl")(type("Other", (), {}))
+    with pytest.raises(ValueError, match="'vllm' is already registered"):
+        register_backend("vllm", "somewhere:Else")
+    register_backend("vllm", BACKENDS["vllm"])  # the same registration again is harmless
+    with pytest.raises(ValueError, match="'copy' is already registered"):
+        register_filter("copy")(type("Other", (), {}))

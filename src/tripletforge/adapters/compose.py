@@ -53,6 +53,17 @@ def _scaling(config: dict[str, Any], module: str) -> float:
     return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
 
 
+def lora_rank(adapter_dir: str | Path) -> int:
+    """The largest LoRA rank of a PEFT adapter folder (``r`` and any ``rank_pattern`` value).
+
+    A composed adapter's rank is the sum of its parts' ranks. Raises ``OSError`` when the
+    folder has no ``adapter_config.json`` and ``ValueError`` when it is not valid JSON.
+    """
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
+    ranks = [int(config.get("r") or 8), *map(int, (config.get("rank_pattern") or {}).values())]
+    return max(ranks)
+
+
 def load_lora(
     adapter_dir: str | Path,
 ) -> tuple[dict[str, Any], dict[str, tuple[torch.Tensor, torch.Tensor, float]]]:

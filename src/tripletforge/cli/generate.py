@@ -97,10 +97,6 @@ def generate(
     try:
         strategy_options = _options(strategy_option)
         backend_options = _options(backend_option)
-        if backend == "vllm":
-            from tripletforge.generate.backends.vllm_backend import lora_engine_options
-
-            backend_options = lora_engine_options(strategy, strategy_options) | backend_options
         config = GenerationConfig(
             seeds=seeds,
             out=out,

@@ -30,8 +30,8 @@ from typing import Any
 from tripletforge.data.jsonl import JsonlAppender
 from tripletforge.data.schemas import Seed
 from tripletforge.generate.backends import get_backend
+from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.runner import (
-    GenerationConfig,
     GenerationStats,
     _progress,
     finish_run,
@@ -92,7 +92,7 @@ class GenerationWorker:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = GenerationConfig.model_validate(config)
         self.backend = get_backend(
-            self.config.backend, self.config.model, **self.config.backend_options
+            self.config.backend, self.config.model, **self.config.backend_kwargs()
         )
         self.ctx, self.strategy = make_context(self.config, self.backend)
 

@@ -17,60 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl
 from tripletforge.data.schemas import ReadReport, Seed
-from tripletforge.data.seeds import MAX_SEED_CHARS, SeedReport, read_seeds
+from tripletforge.data.seeds import SeedReport, read_seeds
 from tripletforge.generate.backends import Backend, get_backend
+from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
 from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
 from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
-
-
-class GenerationConfig(BaseModel):
-    """Everything a generation run depends on (the CLI flags map one to one)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seeds: Path
-    out: Path
-    lang: str | None = None  # language of seed rows without a lang column
-    strategy: str = "icl"
-    backend: str = "llamacpp"
-    model: str = "smollm2-135m"
-    k: int = Field(3, ge=0)
-    pool: str = "snli-en"
-    mode: Literal["monolingual", "crosslingual"] = "monolingual"
-    joint: bool = False  # one prompt for both passes
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    seed: int = 0
-    limit: int | None = Field(None, ge=1)
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(64, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    chunk_size: int = Field(16, ge=1)  # anchors per backend call and per durable write
-    max_seed_chars: int = Field(MAX_SEED_CHARS, ge=16)
-    parquet: bool = False
-    progress: bool = True
-    backend_options: dict[str, Any] = Field(default_factory=dict)
-    strategy_options: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def rejected_path(self) -> Path:
-        return rejected_path(self.out)
-
-    def sampling(self) -> SamplingParams:
-        return SamplingParams(self.temperature, self.top_p, self.max_tokens)
-
-
-def rejected_path(out: str | Path) -> Path:
-    """Side file of rejected anchors: ``triplets.jsonl`` → ``triplets.rejected.jsonl``."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.rejected.jsonl")
 
 
 @dataclass
@@ -337,7 +293,7 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
         return finish_run(config, stats, start)
     own_backend = backend is None
     if backend is None:
-        backend = get_backend(config.backend, config.model, **config.backend_options)
+        backend = get_backend(config.backend, config.model, **config.backend_kwargs())
     tokens_before = backend.tokens_generated
     try:
         ctx, strategy = make_context(config, backend)

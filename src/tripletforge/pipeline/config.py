@@ -3,7 +3,8 @@
 A run is a matrix: languages × arms × data sizes, plus the base encoder as the baseline.
 Each arm is where the training triplets come from:
 
-- ``synthetic``: LLM-generated with a strategy (``icl``, ``compose``, ``xlora``);
+- ``synthetic``: LLM-generated with a registered strategy (``icl``, ``compose``, ``xlora``, or a
+  plugin's, registered by a module listed in ``imports:``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
@@ -14,17 +15,21 @@ Errors name the field and the fix (:func:`format_config_error`).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tripletforge.filter.config import FilterConfig
+from tripletforge.generate.config import GenerateSettings
 from tripletforge.yaml_source import builtin_names, read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
-STRATEGIES = ("icl", "compose", "xlora")
+#: GenerateSettings fields an arm sets itself rather than in `generate:`.
+ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
 ArmKind = Literal["synthetic", "parallel", "triplets"]
 
 
@@ -34,24 +39,6 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class GenerateSettings(_Strict):
-    """Generation settings shared by the synthetic arms (``GenerationConfig`` fields)."""
-
-    backend: str = "llamacpp"
-    model: str = "smollm2-135m"
-    k: int = Field(3, ge=0)
-    pool: str = "snli-en"
-    mode: Literal["monolingual", "crosslingual"] = "monolingual"
-    joint: bool = False
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(64, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    chunk_size: int = Field(16, ge=1)
-    backend_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ArmConfig(_Strict):
@@ -72,28 +59,22 @@ class ArmConfig(_Strict):
     @model_validator(mode="after")
     def _check_kind(self) -> ArmConfig:
         if self.kind == "synthetic":
+            from tripletforge.generate.strategies import strategy_class
+
             self.strategy = self.strategy or self.name
-            if self.strategy not in STRATEGIES:
+            try:
+                strategy_class(self.strategy)
+            except ValueError as exc:
                 raise ValueError(
-                    f"strategy {self.strategy!r} is unknown; set `strategy:` to one of "
-                    f"{', '.join(STRATEGIES)} (or `kind: parallel` / `kind: triplets` for "
-                    "non-synthetic data)"
-                )
-            if self.strategy == "xlora" and self.generate.get("mode") != "crosslingual":
-                raise ValueError(
-                    "strategy 'xlora' writes English positives; add `generate: {mode: "
-                    "crosslingual}` to this arm"
-                )
-            if self.strategy in ("compose", "xlora") and not self.strategy_options:
-                raise ValueError(
-                    f"strategy {self.strategy!r} needs adapters; add `strategy_options: "
-                    "{positive_adapter: DIR, negative_adapter: DIR}` (see docs/adapters.md)"
-                )
-            unknown = set(self.generate) - set(GenerateSettings.model_fields)
+                    f"{exc}; set `strategy:` to one of them, register a plugin's under "
+                    "`imports:`, or use `kind: parallel` / `kind: triplets` for non-synthetic data"
+                ) from None
+            allowed = [f for f in GenerateSettings.model_fields if f not in ARM_GENERATE_FIELDS]
+            unknown = set(self.generate) - set(allowed)
             if unknown:
                 raise ValueError(
-                    f"unknown generate settings {sorted(unknown)}; allowed: "
-                    f"{', '.join(GenerateSettings.model_fields)}"
+                    f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
+                    " (strategy and strategy_options are set on the arm itself)"
                 )
         elif self.kind == "triplets" and not self.path:
             raise ValueError("an arm of kind 'triplets' needs `path:` (a triplet file or folder)")
@@ -198,6 +179,21 @@ class PipelineConfig(_Strict):
         default_factory=list, description="modules imported first (plugins: backends, filters)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _import_plugins(cls, data: Any) -> Any:
+        """Import the plugin modules first: they register strategies, backends and filters."""
+        if isinstance(data, dict):
+            for module in data.get("imports") or []:
+                try:
+                    importlib.import_module(str(module))
+                except ImportError as exc:
+                    raise ValueError(
+                        f"imports: cannot import {module!r} ({exc}); fix the module name or "
+                        "PYTHONPATH"
+                    ) from None
+        return data
+
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str]) -> list[str]:
@@ -238,6 +234,13 @@ class PipelineConfig(_Strict):
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
             )
+        for index, arm in enumerate(self.arms):
+            if arm.kind == "synthetic":
+                self._check_generation(index, arm)
+        if "strategy" in self.generate.model_fields_set:
+            raise ValueError(
+                "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
+            )
         if min(self.sizes) < self.train.batch_size:
             raise ValueError(
                 f"smallest size ({min(self.sizes)}) is below one batch "
@@ -245,14 +248,41 @@ class PipelineConfig(_Strict):
             )
         return self
 
+    def _check_generation(self, index: int, arm: ArmConfig) -> None:
+        """The arm's strategy against its effective settings (facts from the registry)."""
+        from tripletforge.generate.strategies import strategy_class
+
+        where = f"arms[{index}={arm.name}]"
+        cls = strategy_class(str(arm.strategy))
+        mode = arm.generate.get("mode", self.generate.mode)
+        if cls.required_mode is not None and mode != cls.required_mode:
+            raise ValueError(
+                f"{where}: strategy {arm.strategy!r} writes "
+                f"{'English ' if cls.required_mode == 'crosslingual' else ''}positives; add "
+                f"`generate: {{mode: {cls.required_mode}}}` to this arm"
+            )
+        try:
+            cls.check_options(arm.strategy_options)
+        except ValueError as exc:
+            raise ValueError(
+                f"{where}: {exc}; add them under this arm's `strategy_options:` "
+                "(see docs/adapters.md)"
+            ) from None
+        try:
+            self.generate_for(arm)
+        except ValidationError as exc:
+            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ValueError(f"{where}: {problems}; fix this arm's `generate:` settings") from None
+
     # --- derived settings -------------------------------------------------------------
 
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
 
     def generate_for(self, arm: ArmConfig) -> GenerateSettings:
-        """The arm's generation settings: the shared section with its overrides."""
-        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate)
+        """The arm's generation settings: the shared section, its overrides, its strategy."""
+        own = {"strategy": arm.strategy, "strategy_options": arm.strategy_options}
+        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
 
     def run_dir(self, base: str | Path | None = None) -> Path:
         root = Path(base) if base is not None else Path(self.runs_dir)
@@ -317,12 +347,18 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
     return owner
 
 
+_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?[\w.]*: ")
+
+
 def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:
     """One line per problem: ``source: field: what is wrong; the fix``."""
     lines = [f"invalid pipeline config {source}:"]
     for item in error.errors():
         loc = _loc(tuple(item["loc"]), data)
         msg = item["msg"].removeprefix("Value error, ")
+        if loc == "<top>" and _LOCATED.match(msg):  # the message names its own field
+            lines.append(f"  {msg}")
+            continue
         if item["type"] == "extra_forbidden":
             owner = _owner(tuple(item["loc"]))
             msg = f"unknown field; remove it or use one of: {', '.join(owner.model_fields)}"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import importlib
 import json
 import time
 import traceback
@@ -35,7 +34,12 @@ import yaml
 
 from tripletforge.data.jsonl import JsonlAppender
 from tripletforge.pipeline import stages as S
-from tripletforge.pipeline.config import ConfigError, PipelineConfig, config_hash
+from tripletforge.pipeline.config import (
+    ARM_GENERATE_FIELDS,
+    ConfigError,
+    PipelineConfig,
+    config_hash,
+)
 from tripletforge.pipeline.manifest import (
     describe,
     now,
@@ -110,15 +114,17 @@ class RunContext:
         return self._encoders[name]
 
     def backend(self, settings: Any) -> Any:
-        key = json.dumps(
-            [settings.backend, settings.model, settings.backend_options], sort_keys=True
-        )
+        """The backend of an arm's generate settings, built once per distinct engine.
+
+        The options it is built with include what the arm's strategy needs
+        (:func:`tripletforge.generate.config.engine_options`: vLLM gets LoRA for adapters).
+        """
+        options = settings.backend_kwargs()
+        key = json.dumps([settings.backend, settings.model, options], sort_keys=True, default=str)
         if key not in self._backends:
             from tripletforge.generate.backends import get_backend
 
-            self._backends[key] = get_backend(
-                settings.backend, settings.model, **settings.backend_options
-            )
+            self._backends[key] = get_backend(settings.backend, settings.model, **options)
         return self._backends[key]
 
     def suite(self) -> Any:
@@ -246,7 +252,8 @@ def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
     arm = cfg.arm(arm_name)
     common = {"arm": arm.model_dump(mode="json"), "anchors": cfg.anchors, "seed": cfg.seed}
     if arm.kind == "synthetic":
-        params = common | {"generate": cfg.generate_for(arm).model_dump(mode="json")}
+        own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
+        params = common | {"generate": cfg.generate_for(arm).model_dump(mode="json", exclude=own)}
         seeds = S.seed_file(ctx, lang)
         return Stage(
             "generate", lang, arm.name, None, params, S.run_generate,
@@ -285,13 +292,7 @@ def preflight(ctx: RunContext) -> None:
     """Check every file, suite, data set and plugin before any stage runs (``ConfigError``)."""
     cfg = ctx.config
     problems: list[str] = []
-    for module in cfg.imports:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            problems.append(f"imports: cannot import {module!r} ({exc}); fix PYTHONPATH")
     from tripletforge.evaluate.suite import SuiteError
-    from tripletforge.generate.backends import BACKENDS
 
     try:
         suite = ctx.suite()
@@ -318,19 +319,13 @@ def preflight(ctx: RunContext) -> None:
                         "FILE}` (a shipped sample exists only for hau, kin, amh, swh)"
                     )
                 gen = cfg.generate_for(arm)
-                backend = gen.backend
-                if backend == "llamacpp":
+                if gen.backend == "llamacpp":
                     from tripletforge.generate.generators import resolve_gguf
 
                     try:
                         resolve_gguf(gen.model)
                     except (ModuleNotFoundError, OSError) as exc:
                         problems.append(f"generate.model: {exc}")
-                if backend not in BACKENDS:
-                    problems.append(
-                        f"arms[{arm.name}].generate.backend: unknown backend {backend!r}; use "
-                        f"one of {', '.join(sorted(BACKENDS))} (or register one via imports)"
-                    )
             elif arm.kind == "parallel":
                 from tripletforge.data.readers import sib200_folder
 

@@ -55,16 +55,13 @@ def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     settings = ctx.config.generate_for(arm)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
+        **settings.model_dump(),
         seeds=stage.inputs["seeds"],
         out=out,
         lang=stage.lang,
-        strategy=str(arm.strategy),
         seed=ctx.config.seed,
         limit=ctx.config.anchors,
         progress=ctx.progress,
-        strategy_options=arm.strategy_options,
-        **settings.model_dump(exclude={"backend_options"}),
-        backend_options=settings.backend_options,
     )
     backend = ctx.backend(settings)
     stats = generate_triplets(config, backend=backend)

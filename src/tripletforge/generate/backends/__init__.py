@@ -30,7 +30,16 @@ BACKENDS: dict[str, str] = {
 
 
 def register_backend(name: str, target: str) -> None:
-    """Register a backend class given as ``"module:Class"``."""
+    """Register a backend class given as ``"module:Class"``.
+
+    Raises ``ValueError`` when ``name`` is registered with another target (registering the
+    same target again, as a re-imported plugin does, is not an error).
+    """
+    known = BACKENDS.get(name)
+    if known is not None and known != target:
+        raise ValueError(
+            f"backend {name!r} is already registered ({known}); register yours under another name"
+        )
     BACKENDS[name] = target
 
 

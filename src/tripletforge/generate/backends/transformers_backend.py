@@ -64,6 +64,7 @@ class TransformersBackend(Backend):
     """Batched generation with a transformers causal LM, with per-request PEFT adapters."""
 
     name = "transformers"
+    applies_adapters = True
 
     def __init__(
         self,

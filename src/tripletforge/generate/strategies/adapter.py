@@ -18,8 +18,15 @@ from typing import Any
 from tripletforge.adapters.prompts import ADAPTER_PROMPT_ID, format_adapter_prompt
 from tripletforge.data.schemas import Seed, sha256_file
 from tripletforge.generate.requests import GenerationRequest, Pass
-from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+from tripletforge.generate.strategies.base import (
+    AdapterNeeds,
+    StrategyBase,
+    StrategyContext,
+    derive_seed,
+)
 from tripletforge.paths import cache_dir
+
+POLARITY_OPTIONS = ("positive_adapter", "negative_adapter")
 
 
 def existing_adapter(path: str | Path, option: str) -> Path:
@@ -29,13 +36,44 @@ def existing_adapter(path: str | Path, option: str) -> Path:
     return path
 
 
-class AdapterStrategy:
-    """Plans one adapter request per pass; subclasses pick the adapter of (language, pass)."""
+def adapter_rank(path: str | Path) -> int | None:
+    """The largest LoRA rank of an adapter folder (None when it is not there yet)."""
+    from tripletforge.adapters.compose import lora_rank
+
+    try:
+        return lora_rank(path)
+    except (OSError, ValueError):
+        return None
+
+
+class AdapterStrategy(StrategyBase):
+    """Plans one adapter request per pass; subclasses pick the adapter of (language, pass).
+
+    By default the adapters are the two options ``positive_adapter`` and
+    ``negative_adapter`` (one adapter per polarity).
+    """
 
     name = "adapter"
+    uses_adapters = True
 
     def __init__(self, ctx: StrategyContext) -> None:
+        self.check_options(ctx.options)
         self.ctx = ctx
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        missing = [k for k in POLARITY_OPTIONS if not options.get(k)]
+        if missing:
+            raise ValueError(
+                f"strategy {cls.name!r} needs the options positive_adapter and negative_adapter "
+                f"(adapter folders); missing: {', '.join(missing)}"
+            )
+
+    @classmethod
+    def adapter_needs(cls, options: Mapping[str, Any]) -> AdapterNeeds | None:
+        ranks = [adapter_rank(options[k]) for k in POLARITY_OPTIONS if options.get(k)]
+        known = [r for r in ranks if r is not None]
+        return AdapterNeeds(2, max(known) if known and len(known) == len(ranks) else None)
 
     def adapter_for(self, seed: Seed, pass_: str) -> Path:  # pragma: no cover - abstract
         raise NotImplementedError

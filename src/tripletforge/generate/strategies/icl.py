@@ -9,10 +9,10 @@ from tripletforge.data.schemas import Seed
 from tripletforge.generate.pool import BUILTIN_POOL, Example, load_pool
 from tripletforge.generate.prompts import PromptBuilder
 from tripletforge.generate.requests import GenerationRequest, Pass
-from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+from tripletforge.generate.strategies.base import StrategyBase, StrategyContext, derive_seed
 
 
-class ICLStrategy:
+class ICLStrategy(StrategyBase):
     """In-context learning from a pool (shipped SNLI sample or the user's own triplets).
 
     Shots are drawn without replacement from a RNG seeded by (anchor seed, attempt), so the

@@ -20,14 +20,14 @@ class XLoraStrategy(AdapterStrategy):
     """Positive pass with the entailment adapter, negative pass with the contradiction one."""
 
     name = "xlora"
+    required_mode = "crosslingual"
 
     def __init__(self, ctx: StrategyContext) -> None:
-        super().__init__(ctx)
-        if ctx.mode != "crosslingual":
+        if ctx.mode != self.required_mode:
             raise ValueError("xlora writes English positives/negatives: use mode='crosslingual'")
+        super().__init__(ctx)
         adapters = polarity_adapters(ctx.options, self.name)
-        if adapters is None:
-            raise ValueError("xlora needs the options positive_adapter and negative_adapter")
+        assert adapters is not None  # check_options made sure both are given
         self.adapters = adapters
 
     def adapter_for(self, seed: Seed, pass_: str) -> Path:
