@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from tripletforge.cli.main import app
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.filter import FilterConfig, normalize_text, read_triplets, run_filters
+from tripletforge.data.triplets import read_triplets
+from tripletforge.filter import FilterConfig, normalize_text, run_filters
 from tripletforge.filter.copies import CopyFilter
 from tripletforge.filter.dedup import DedupFilter
 from tripletforge.filter.langid import LangIdFilter, langid_code
@@ -160,4 +161,7 @@ def test_read_triplets_formats(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "x.parquet")
     for name in ("x.csv", "x.parquet"):
         rows, report = read_triplets(tmp_path / name)
-        assert rows == [GOOD] and report.skipped_by_reason == {"empty positive": 1}
+        assert rows == [GOOD] and report.skipped_by_reason == {"empty text": 1}
+        assert [(b.line, b.reason) for b in report.bad_rows] == [
+            (3 - name.endswith("parquet"), "empty text: positive")
+        ]

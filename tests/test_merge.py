@@ -198,7 +198,7 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     from conftest import TINY_CORPUS
     from tripletforge.cli.main import app
     from tripletforge.data.schemas import PairSet
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.merge.checkpoints import list_checkpoints, select_checkpoints
     from tripletforge.merge.dev import SpearmanScorer
 

@@ -47,7 +47,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     from typer.testing import CliRunner
 
     from tripletforge.cli.main import app
-    from tripletforge.filter.files import read_triplets
+    from tripletforge.data.triplets import read_triplets
 
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
@@ -64,5 +64,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     rows, report = read_triplets(out)
     assert len(rows) == len(PAIRS) and report.rows_kept == len(PAIRS), result.output
     assert all(r["negative"] != r["positive"] for r in rows)
-    assert "skipped 1 empty pairs" in result.output
-    assert "skipped 1 undecodable lines" in result.output
+    output = " ".join(result.output.split())
+    assert f"{pairs}:{len(PAIRS) + 1}: empty text: anchor" in output
+    assert f"{corpus}:{len(CORPUS) + 2}: invalid UTF-8" in output
+    assert f"{corpus}:{len(CORPUS) + 1}: empty line" in output

@@ -13,7 +13,7 @@ from sentence_transformers import SentenceTransformer
 from transformers import TrainerCallback
 
 from conftest import TINY_CORPUS
-from tripletforge.filter.files import write_triplets
+from tripletforge.data.triplets import write_triplets
 from tripletforge.train import PROVENANCE_FILE, TrainConfig, train_encoder
 from tripletforge.train.pooling import set_pooling
 

@@ -33,8 +33,8 @@ def filter_command(
     import yaml
     from rich.console import Console
 
-    from tripletforge.filter import FilterConfig, funnel_table, read_triplets, run_filters
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import read_triplets, write_triplets
+    from tripletforge.filter import FilterConfig, funnel_table, run_filters
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     fields = yaml.safe_load(config.read_text()) if config else {}

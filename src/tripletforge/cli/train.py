@@ -136,21 +136,16 @@ def mine_command(
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
 ) -> None:
     """Mine hard negatives for pairs from a corpus; write triplets JSONL."""
-    from tripletforge.data.tables import read_table_frame
-    from tripletforge.filter.files import write_triplets
-    from tripletforge.train.encoder import load_model
+    from tripletforge.data.pairs import read_anchor_pairs, read_corpus
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.models import load_encoder
     from tripletforge.train.mine import MineConfig, mine_negatives
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _threads(threads)
-    rows = read_table_frame(pairs).dropna(subset=["anchor", "positive"]).to_dict("records")
-    skipped = {"empty pairs": len(rows)}
-    rows = [r for r in rows if str(r["anchor"]).strip() and str(r["positive"]).strip()]
-    skipped["empty pairs"] -= len(rows)
-    if corpus.suffix.lower() == ".txt":
-        texts, skipped["undecodable lines"] = _read_lines(corpus)
-    else:
-        texts = read_table_frame(corpus)["text"].dropna().astype(str).tolist()
+    rows, pairs_report = read_anchor_pairs(pairs)
+    texts, corpus_report = read_corpus(corpus)
+    reports = (pairs_report, corpus_report)
     cfg = MineConfig(
         range_min=range_min,
         range_max=range_max,
@@ -160,26 +155,14 @@ def mine_command(
         num_negatives=num_negatives,
         chunk_size=chunk_size,
     )
-    triplets = mine_negatives(rows, texts, load_model(model), cfg)
+    triplets = mine_negatives(rows, texts, load_encoder(model), cfg)
     write_triplets(triplets, out)
     typer.echo(f"{len(triplets)} triplets from {len(rows)} pairs → {out}")
-    for reason, n in skipped.items():
-        if n:
-            typer.echo(f"skipped {n} {reason}", err=True)
-
-
-def _read_lines(path: Path) -> tuple[list[str], int]:
-    """Non-empty stripped lines of a text file; lines that are not UTF-8 are counted, skipped."""
-    texts, bad = [], 0
-    for raw in path.read_bytes().splitlines():
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            bad += 1
-            continue
-        if text:
-            texts.append(text)
-    return texts, bad
+    for report in reports:
+        if report.bad_rows:
+            typer.echo(report.summary(), err=True)
+            for bad in report.bad_rows[:10]:
+                typer.echo(f"  skipped {bad}", err=True)
 
 
 def register(app: typer.Typer) -> None:

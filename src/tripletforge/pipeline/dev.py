@@ -31,7 +31,7 @@ def sib200_root(root: str) -> Path:
 
 def dev_texts(dev: DevSettings, lang: str, resolve=str) -> list[str]:
     """Every sentence of a language's dev data (for the leakage check)."""
-    from tripletforge.filter.leakage import dataset_sentences
+    from tripletforge.data.evalsets import dataset_sentences
 
     data, _ = _dev_sets(dev, [lang], resolve)
     return [text for item in data.values() for text in dataset_sentences(item)]

@@ -108,9 +108,9 @@ class RunContext:
 
     def encoder(self, name: str) -> Any:
         if name not in self._encoders:
-            from tripletforge.train.encoder import load_model
+            from tripletforge.models import load_encoder
 
-            self._encoders[name] = load_model(self.model_path(name))
+            self._encoders[name] = load_encoder(self.model_path(name))
         return self._encoders[name]
 
     def backend(self, settings: Any) -> Any:

@@ -90,7 +90,7 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
     from tripletforge.data.readers import read_flores_parallel
     from tripletforge.data.schemas import seed_id_for
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.train.mine import MineConfig, mine_negatives
 
     arm = ctx.config.arm(stage.arm)
@@ -130,7 +130,7 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Ready triplets (a file or XL-LoRA folder): this language's rows, first ``anchors``."""
-    from tripletforge.filter.files import read_triplets, write_triplets
+    from tripletforge.data.triplets import read_triplets, write_triplets
 
     rows, report = read_triplets(stage.inputs["source"])
     mine = [r for r in rows if r.get("lang") in (None, stage.lang)]
@@ -150,7 +150,7 @@ def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
     """Every sentence of the language's evaluation and dev data (for the leakage check)."""
-    from tripletforge.filter.leakage import dataset_sentences
+    from tripletforge.data.evalsets import dataset_sentences
 
     sets = {item.spec.name: dataset_sentences(item.data) for item in ctx.eval_data(lang)}
     if ctx.config.merge.enabled:
@@ -160,9 +160,9 @@ def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
 
 def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """The filter funnel, then the leakage check against the eval and dev sets."""
-    from tripletforge.filter import FunnelStep, read_triplets, run_filters
+    from tripletforge.data.triplets import read_triplets, write_triplets
+    from tripletforge.filter import FunnelStep, run_filters
     from tripletforge.filter.base import build_filter
-    from tripletforge.filter.files import write_triplets
     from tripletforge.filter.leakage import check_leakage
 
     config = ctx.config.filter
@@ -207,7 +207,7 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints)."""
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.train import TrainConfig, train_encoder
 
     rows, _ = read_jsonl(stage.inputs["triplets"])

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
 from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
-from tripletforge.train.encoder import load_model
 from tripletforge.train.pooling import freeze_word_embeddings, set_pooling
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
             mini_batch_size=config.mini_batch_size,
             gather_across_devices=gather,
         )
-    guide = load_model(config.guide or config.model)
+    guide = load_encoder(config.guide or config.model)
     guide.max_seq_length = config.max_seq_length
     guide.requires_grad_(False)
     if config.loss == "gist":
@@ -84,7 +84,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
 
 def prepare_model(config: TrainConfig) -> SentenceTransformer:
     """Load the model with the configured pooling, sequence length and frozen parts."""
-    model = set_pooling(load_model(config.model), config.pooling)
+    model = set_pooling(load_encoder(config.model), config.pooling)
     # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
     model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
@@ -228,7 +228,8 @@ def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Pa
     leak_summary = None
     eval_files = [*config.leak_check, *dev_specs(config).values()]
     if eval_files:
-        from tripletforge.filter.leakage import check_leakage, eval_sentences
+        from tripletforge.data.evalsets import eval_sentences
+        from tripletforge.filter.leakage import check_leakage
 
         leak = check_leakage(
             rows, {str(p): eval_sentences(p) for p in eval_files}, remove=not config.keep_leaks
