@@ -63,7 +63,7 @@ def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> 
 
 
 def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
-    from tripletforge.pipeline.runner import _merge_params
+    from tripletforge.pipeline.plan import _merge_params
 
     default = _merge_params(parse_config(GOOD))
     assert "tolerance" not in default  # runs made before the setting keep their merge stages

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.pipeline.dev import dev_scorer, dev_texts, sib200_root
+from tripletforge.pipeline.dev import dev_scorer, dev_texts
 
 if TYPE_CHECKING:
-    from tripletforge.pipeline.runner import RunContext, Stage
+    from tripletforge.pipeline.context import RunContext
+    from tripletforge.pipeline.plan import Stage
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +34,6 @@ class StageOutput:
 
 
 # --- sources of triplets -----------------------------------------------------------------
-
-
-def seed_file(ctx: RunContext, lang: str) -> Path:
-    """The seed file of a language: configured, else the shipped SIB-200 train split."""
-    if lang in ctx.config.seeds:
-        return Path(ctx.config.resolve(ctx.config.seeds[lang]))
-    from tripletforge.data.readers import sib200_folder
-
-    root = sib200_root("sample")
-    try:
-        return sib200_folder(root, lang) / "train.tsv"
-    except (FileNotFoundError, ValueError):
-        return root / lang / "train.tsv"  # not shipped: preflight names the fix
 
 
 def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
@@ -368,3 +357,15 @@ def clear(folder: Path) -> None:
     """Remove a stage folder's contents (a fresh start)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+
+
+#: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
+STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
+    "generate": run_generate,
+    "mine": run_mine,
+    "import": run_import,
+    "filter": run_filter,
+    "train": run_train,
+    "merge": run_merge,
+    "evaluate": run_evaluate,
+}
