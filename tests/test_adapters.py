@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tripletforge.adapters import (  # noqa: E402
+    AdapterTrainSettings,
     LoraSettings,
     PromptPair,
-    TrainSettings,
     compose_adapters,
     format_adapter_prompt,
     read_provenance,
@@ -82,10 +82,12 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
-def _settings(**kw) -> TrainSettings:
-    base = dict(batch_size=2, lr=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant")
+def _settings(**kw) -> AdapterTrainSettings:
+    base = dict(
+        batch_size=2, learning_rate=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant"
+    )
     base.update(kw)
-    return TrainSettings(**base)
+    return AdapterTrainSettings(**base)
 
 
 def test_prompt_tokens_are_masked_exactly(tiny_lm: Path) -> None:

@@ -12,9 +12,9 @@ pytest.importorskip("torch")
 from test_adapters import PAIRS, build_tiny_causal_lm
 from tripletforge.adapters import (
     ADAPTER_PROMPT_ID,
+    AdapterTrainSettings,
     LoraSettings,
     PromptPair,
-    TrainSettings,
     train_adapter,
 )
 
@@ -33,8 +33,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny base and positive/negative adapters that memorise their pairs."""
     root = tmp_path_factory.mktemp("gen")
     base = build_tiny_causal_lm(root / "base")
-    settings = TrainSettings(
-        max_steps=60, batch_size=6, lr=2e-2, max_length=64, scheduler="constant", device="cpu"
+    settings = AdapterTrainSettings(
+        max_steps=60,
+        batch_size=6,
+        learning_rate=2e-2,
+        max_length=64,
+        scheduler="constant",
+        device="cpu",
     )
     lora = LoraSettings(dropout=0.0)
     negatives = [PromptPair(p.premise, n) for p, n in zip(PAIRS, NEGATIVES, strict=True)]
@@ -59,7 +64,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             kind="language",
             lang=name,
             lora=LoraSettings(r=2, alpha=2),
-            train=TrainSettings(max_steps=2, device="cpu"),
+            train=AdapterTrainSettings(max_steps=2, device="cpu"),
             progress=False,
         ).output_dir
     return paths
@@ -153,7 +158,7 @@ def test_generate_cli_passes_strategy_options(trained: dict[str, Path], tmp_path
     args = ["generate", "--seeds", str(seeds), "--out", str(out), "--lang", "hau"]
     args += ["--strategy", "xlora", "--mode", "crosslingual", "--backend", "transformers"]
     args += ["--model", str(trained["base"]), "--temperature", "0", "--max-tokens", "16"]
-    args += ["--max-attempts", "1", "--no-progress", "-B", "device=cpu"]
+    args += ["--max-attempts", "1", "--quiet", "-B", "device=cpu"]
     args += ["-S", f"positive_adapter={trained['positive']}"]
     args += ["--strategy-option", f"negative_adapter={trained['negative']}"]
     result = CliRunner().invoke(app, args)

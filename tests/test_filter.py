@@ -140,7 +140,17 @@ def test_filter_cli_writes_kept_rejects_and_funnel(tmp_path: Path, tiny_encoder_
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "kept.jsonl"
     result = CliRunner().invoke(
-        app, ["filter", str(inp), str(out), "--teacher", str(tiny_encoder_dir), "--margin", "-2"]
+        app,
+        [
+            "filter",
+            str(inp),
+            "-o",
+            str(out),
+            "--teacher",
+            str(tiny_encoder_dir),
+            "--teacher-margin",
+            "-2",
+        ],
     )
     assert result.exit_code == 0, result.output
     kept, _ = read_jsonl(out)

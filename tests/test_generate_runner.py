@@ -199,7 +199,7 @@ def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -
         "24",
         "--chunk-size",
         "1",
-        "--no-progress",
+        "--quiet",
         "-B",
         "threads=1",
         "-B",

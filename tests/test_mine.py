@@ -9,7 +9,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from conftest import TINY_CORPUS
-from tripletforge.train.mine import MineConfig, mine_negatives
+from tripletforge.train import MineConfig
+from tripletforge.train.mine import mine_negatives
 
 PAIRS = [{"anchor": a, "positive": p, "lang": "eng"}
          for a, p in zip(TINY_CORPUS[:6], TINY_CORPUS[6:12], strict=True)]  # fmt: skip
@@ -30,7 +31,7 @@ def test_negatives_within_range_and_chunking_exact(tiny_encoder_dir: Path) -> No
         order.remove(row["positive"])
         assert 1 <= order.index(row["negative"]) < 4  # skip the top 1, keep ranks 1..3
         assert row["lang"] == "eng" and row["negative_score"] <= 1.0
-    chunked = mine_negatives(PAIRS, CORPUS, model, MineConfig(**{**cfg.__dict__, "chunk_size": 2}))
+    chunked = mine_negatives(PAIRS, CORPUS, model, cfg.model_copy(update={"chunk_size": 2}))
     assert [r["negative"] for r in chunked] == [r["negative"] for r in mined]
 
 
@@ -56,7 +57,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     corpus = tmp_path / "corpus.txt"
     corpus.write_bytes("\n".join(CORPUS).encode() + b"\n\n\xff\xfe broken\n")
     out = tmp_path / "mined.jsonl"
-    args = ["mine", str(pairs), str(corpus), str(out), "--model", str(tiny_encoder_dir),
+    args = ["mine", str(pairs), str(corpus), "-o", str(out), "--model", str(tiny_encoder_dir),
             "--range-min", "0", "--range-max", "5", "--chunk-size", "2",
             "--relative-margin", "-1"]  # fmt: skip
     result = CliRunner().invoke(app, args)

@@ -32,8 +32,9 @@ def test_kill_minus_9_at_random_stage_then_resume(tiny_encoder_dir: Path, tmp_pa
     config_path.write_text(yaml.safe_dump(config))
     run = tmp_path / "runs" / "tiny"
     command = [sys.executable, "-m", "tripletforge.cli.main", "run", str(config_path),
-               "--no-progress", "--no-report"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(plugin), "FAKE_GEN_DELAY": "0.15",
+               "--quiet", "--no-report"]  # fmt: skip
+    path = os.pathsep.join(p for p in (str(plugin), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "FAKE_GEN_DELAY": "0.15",
            "OMP_NUM_THREADS": "1"}  # fmt: skip
     order = [
         "hau/base/evaluate",

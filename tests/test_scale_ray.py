@@ -127,7 +127,7 @@ def test_ray_cli_resumes_a_killed_run(tmp_path: Path, local_ray: None) -> None:
     )
     args = ["generate", "--seeds", str(config.seeds), "--out", str(config.out), "--lang", "eng"]
     args += ["--k", "1", "--max-tokens", "20", "--seed", "5", "--chunk-size", "2"]
-    args += ["--no-progress", "-B", "threads=1", "-B", "parallel=2"]
+    args += ["--quiet", "-B", "threads=1", "-B", "parallel=2"]
     result = CliRunner().invoke(app, [*args, "--engine", "ray", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "2 already done" in result.output
@@ -155,6 +155,6 @@ def test_worker_errors_reach_the_user(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(distributed, "_drive", fail)
     config = _config(tmp_path, "fail.jsonl")
     args = ["generate", "--seeds", str(config.seeds), "--out", str(config.out), "--lang", "eng"]
-    result = CliRunner().invoke(app, [*args, "--engine", "ray", "--no-progress"])
+    result = CliRunner().invoke(app, [*args, "--engine", "ray", "--quiet"])
     assert result.exit_code == 2
     assert "worker failed: FileNotFoundError: no GGUF at /x.gguf" in " ".join(result.output.split())

@@ -105,6 +105,44 @@ def test_train_with_a_dev_file_with_empty_cells(tiny_encoder_dir: Path, tmp_path
     assert prov["global_step"] == 2 and prov["final_dev"]["dev_spearman_cosine"] is not None
 
 
+def test_tsv_triplets_through_the_filter_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.data.jsonl import read_jsonl
+
+    path = tmp_path / "hau.tsv"
+    anchor = '"Ina zuwa kasuwa," in ji Musa.'
+    path.write_text(
+        f"anchor\tpositive\tnegative\n{anchor}\tMusa yana zuwa kasuwa.\tMusa yana gida.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "kept.jsonl"
+    result = CliRunner().invoke(app, ["filter", str(path), "-o", str(out), "--filters", "length"])
+    assert result.exit_code == 0, result.output
+    rows, _ = read_jsonl(out)
+    assert [r["anchor"] for r in rows] == [anchor]
+
+
+def test_dev_file_without_a_valid_row_fails_before_training(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+
+    dev = _dev_csv(tmp_path / "bad-dev.csv", DEV_ROWS[1:3])
+    out = tmp_path / "model"
+    args = ["train", str(_triplets(tmp_path / "t.jsonl")), "-o", str(out)]
+    args += ["--model", str(tiny_encoder_dir), "--batch-size", "4", "--dev", str(dev)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "bad-dev.csv: no usable (sentence1, sentence2, score) row" in message
+    assert "Traceback" not in result.output
+    assert not (out / "checkpoints").exists()  # nothing was trained
+
+
 # --- the property test ---------------------------------------------------------------------
 
 NASTY = ['"', "'", "\t", "\r", "\n", "\r\n", "\ufeff", "\x00", ",", " ", "\\", "{", "}", "\u200b"]

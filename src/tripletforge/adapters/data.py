@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tripletforge.adapters.config import AdapterData
 from tripletforge.adapters.prompts import check_polarity
 from tripletforge.data import xllora
 from tripletforge.data.readers.lines import read_lines
@@ -200,3 +201,41 @@ def hash_examples(examples: Sequence[PromptPair | str]) -> str:
         item = [ex.premise, ex.hypothesis] if isinstance(ex, PromptPair) else ex
         digest.update(json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n")
     return digest.hexdigest()
+
+
+def load_adapter_examples(
+    data: AdapterData, seed: int = 0
+) -> tuple[list[PromptPair] | list[str], list[str], list[ReadReport]]:
+    """The examples an adapter trains on, the sources read and a read report per source.
+
+    ``task``: English NLI pairs of the polarity's label (SNLI and/or XNLI); ``xlora``: the
+    XL-LoRA pairs of the polarity; ``language``: raw sentences. With ``data.limit`` a sample
+    of that many examples, seeded by ``seed``.
+    """
+    import random
+
+    reports: list[ReadReport] = []
+    sources: list[str] = []
+    examples: list[PromptPair] | list[str]
+    if data.kind == "task":
+        nli: list[NliExample] = []
+        for folder in data.snli:
+            reports.append(ReadReport(str(folder)))
+            nli += read_snli_tokenized(folder, data.snli_splits, reports[-1])
+            sources.append(str(folder))
+        if data.xnli:
+            reports.append(ReadReport(",".join(map(str, data.xnli))))
+            nli += read_xnli_english(data.xnli, reports[-1])
+            sources += [str(p) for p in data.xnli]
+        examples = nli_pairs(nli, str(data.polarity))
+    elif data.kind == "xlora":
+        reports.append(ReadReport(str(data.pairs)))
+        examples = read_xllora_pairs(str(data.pairs), str(data.polarity), reports[-1])
+        sources.append(str(data.pairs))
+    else:
+        reports.append(ReadReport(str(data.text)))
+        examples = read_text_lines(str(data.text), report=reports[-1])
+        sources.append(str(data.text))
+    if data.limit is not None and data.limit < len(examples):
+        examples = random.Random(seed).sample(examples, data.limit)  # type: ignore[assignment]
+    return examples, sources, reports

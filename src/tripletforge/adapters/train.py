@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from tripletforge.adapters.config import (
     ADAPTER_KINDS,
     SUPERVISED_KINDS,
+    AdapterTrainSettings,
     LoraSettings,
-    TrainSettings,
 )
 from tripletforge.adapters.data import PromptPair, hash_examples
 from tripletforge.adapters.prompts import (
@@ -40,6 +40,7 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.progress import progress_task
 from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def train_adapter(
     polarity: str | None = None,
     lang: str | None = None,
     lora: LoraSettings | None = None,
-    train: TrainSettings | None = None,
+    train: AdapterTrainSettings | None = None,
     resume: bool = True,
     sources: Sequence[str] = (),
     progress: bool = True,
@@ -206,7 +207,6 @@ def train_adapter(
     """
     import torch
     from peft import get_peft_model
-    from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, get_scheduler
 
     from tripletforge.models.generators import resolve_generator
@@ -223,7 +223,7 @@ def train_adapter(
     if not examples:
         raise ValueError("no training examples")
     lora = lora or LoraSettings()
-    train = train or TrainSettings()
+    train = train or AdapterTrainSettings()
     output_dir = Path(output_dir)
     ckpt_root = output_dir / "checkpoints"
     base_path = resolve_generator(base_model)
@@ -250,7 +250,7 @@ def train_adapter(
         "kind": kind,
         "polarity": polarity,
         "data_sha256": data_hash,
-        "lora": asdict(lora),
+        "lora": lora.model_dump(mode="json"),
         "train": {k: v for k, v in train.to_dict().items() if k not in ("save_steps", "device")},
         "prompt_id": ADAPTER_PROMPT_ID if supervised else None,
     }
@@ -274,7 +274,7 @@ def train_adapter(
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
     model = get_peft_model(model, lora.to_peft()).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=train.learning_rate, weight_decay=train.weight_decay)
     scheduler = get_scheduler(
         train.scheduler,
         optimizer,
@@ -311,8 +311,8 @@ def train_adapter(
         return {k: v.to(device) for k, v in batch.items()}
 
     model.train()
-    bar = tqdm(total=total_steps, initial=start, desc=f"{kind} adapter", disable=not progress)
-    try:
+    with progress_task(f"{kind} adapter", total_steps, enabled=progress) as bar:
+        bar.update(completed=start)
         for step in range(start, total_steps):
             began = time.perf_counter()
             lrs.append(float(optimizer.param_groups[0]["lr"]))
@@ -327,8 +327,7 @@ def train_adapter(
             optimizer.zero_grad(set_to_none=True)
             losses.append(step_loss)
             seconds.append(time.perf_counter() - began)
-            bar.update(1)
-            bar.set_postfix(loss=f"{step_loss:.4f}")
+            bar.advance(1, note=f"loss {step_loss:.4f}")
             done = step + 1
             if done % train.save_steps == 0 and done < total_steps:
                 trainable = {
@@ -352,8 +351,6 @@ def train_adapter(
                 )
             if on_step is not None:
                 on_step(done, step_loss)
-    finally:
-        bar.close()
 
     model.save_pretrained(output_dir)
     peak = peak_rss_mb()
@@ -372,7 +369,7 @@ def train_adapter(
             "skipped_too_long": skipped,
             "sources": list(sources),
         },
-        "lora": asdict(lora),
+        "lora": lora.model_dump(mode="json"),
         "train": train.to_dict(),
         "seed": train.seed,
         "steps": total_steps,

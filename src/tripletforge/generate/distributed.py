@@ -33,13 +33,14 @@ from tripletforge.generate.backends import get_backend
 from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.runner import (
     GenerationStats,
-    _progress,
     finish_run,
     make_context,
     plan_run,
+    progress_note,
     record_chunk,
     run_chunk,
 )
+from tripletforge.progress import progress_task
 
 #: Environment variables forwarded to the workers of a Ray cluster (a local instance inherits
 #: the driver's environment anyway).
@@ -217,9 +218,8 @@ def _drive(
     with (
         JsonlAppender(config.out) as out,
         JsonlAppender(config.rejected_path) as rejected,
-        _progress(config.progress, len(pending)) as bar,
+        progress_task("generate", len(pending), enabled=config.progress) as bar,
     ):
-        task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
         for batch in _batches(config, options, pending):
             rows, bad = [], []
             for seed_id, ok, row, chunk_stats in zip(
@@ -235,9 +235,4 @@ def _drive(
                 done.add(str(seed_id))
                 (rows if bool(ok) else bad).append(json.loads(str(row)))
             record_chunk(rows, bad, out, rejected, stats, start)
-            bar.update(
-                task,
-                advance=len(rows) + len(bad),
-                rate=stats.triplets_per_s,
-                rejected=stats.rejected,
-            )
+            bar.advance(len(rows) + len(bad), note=progress_note(stats))

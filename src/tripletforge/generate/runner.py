@@ -27,6 +27,7 @@ from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
 from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
 from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
+from tripletforge.progress import progress_task
 
 
 @dataclass
@@ -185,19 +186,9 @@ def export_parquet(jsonl_path: str | Path, parquet_path: str | Path | None = Non
     return target
 
 
-def _progress(enabled: bool, total: int) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[bold]generate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:.2f} triplets/s"),
-        TextColumn("rejected {task.fields[rejected]}"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-        transient=False,
-    )
+def progress_note(stats: GenerationStats) -> str:
+    """What the generation progress bar shows after the counts."""
+    return f"{stats.triplets_per_s:.2f} triplets/s, {stats.rejected} rejected"
 
 
 def plan_run(config: GenerationConfig) -> tuple[list[Seed], set[str], GenerationStats]:
@@ -300,17 +291,14 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
         with (
             JsonlAppender(config.out) as out,
             JsonlAppender(config.rejected_path) as rejected,
-            _progress(config.progress, len(pending)) as bar,
+            progress_task("generate", len(pending), enabled=config.progress) as bar,
         ):
-            task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
             for first in range(0, len(pending), config.chunk_size):
                 chunk = pending[first : first + config.chunk_size]
                 rows, bad = run_chunk(chunk, config, ctx, strategy, backend, stats)
                 stats.tokens_generated = backend.tokens_generated - tokens_before
                 record_chunk(rows, bad, out, rejected, stats, start)
-                bar.update(
-                    task, advance=len(chunk), rate=stats.triplets_per_s, rejected=stats.rejected
-                )
+                bar.advance(len(chunk), note=progress_note(stats))
     finally:
         if own_backend:
             backend.close()

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tripletforge.filter.config import FilterConfig
 from tripletforge.generate.config import GenerateSettings
+from tripletforge.train.config import MineConfig, TrainSettings
 from tripletforge.yaml_source import builtin_names, read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
@@ -81,33 +82,6 @@ class ArmConfig(_Strict):
         elif self.kind == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
-
-
-class MineSettings(_Strict):
-    """Hard-negative mining for the ``parallel`` arms (``MineConfig`` fields)."""
-
-    model: str | None = Field(None, description="mining encoder (default: the run's encoder)")
-    range_min: int = Field(10, ge=0)
-    range_max: int = Field(50, ge=1)
-    relative_margin: float | None = 0.05
-    batch_size: int = Field(64, ge=1)
-
-
-class TrainSettings(_Strict):
-    """Training settings (``TrainConfig`` fields except model, files and output)."""
-
-    loss: Literal["mnrl", "cached_mnrl", "gist", "cached_gist"] = "mnrl"
-    scale: float = Field(20.0, gt=0)
-    pooling: Literal["model", "mean", "cls", "avg_first_last"] = "model"
-    freeze_embeddings: bool = True
-    max_seq_length: int = Field(64, ge=8)
-    batch_size: int = Field(32, ge=2)
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="-1: epochs decide")
-    learning_rate: float = Field(5e-5, gt=0)
-    warmup_ratio: float = Field(0.1, ge=0, le=1)
-    save_steps: int = Field(50, ge=1, description="checkpoint interval (resume granularity)")
-    threads: int | None = Field(None, ge=1, description="torch threads (default: torch's)")
 
 
 class DevSettings(_Strict):
@@ -171,7 +145,7 @@ class PipelineConfig(_Strict):
     generate: GenerateSettings = GenerateSettings()
     filter: FilterConfig = FilterConfig()
     leakage_check: bool = True
-    mine: MineSettings = MineSettings()
+    mine: MineConfig = MineConfig()
     train: TrainSettings = TrainSettings()
     merge: MergeSettings = MergeSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
@@ -334,7 +308,7 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "arms": ArmConfig,
         "generate": GenerateSettings,
         "filter": FilterConfig,
-        "mine": MineSettings,
+        "mine": MineConfig,
         "train": TrainSettings,
         "merge": MergeSettings,
         "dev": DevSettings,

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import logging
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ import yaml
 from tripletforge.data.jsonl import JsonlAppender
 from tripletforge.pipeline.config import PipelineConfig, config_hash
 from tripletforge.pipeline.context import RunContext
+from tripletforge.pipeline.display import StageDisplay
 from tripletforge.pipeline.manifest import (
     describe,
     now,
@@ -55,6 +56,12 @@ from tripletforge.provenance import library_versions
 if TYPE_CHECKING:
     from rich.console import Console
 
+log = logging.getLogger(__name__)
+
+
+class RunLockedError(RuntimeError):
+    """Another process is running the same run folder."""
+
 
 @contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
@@ -64,7 +71,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise RuntimeError(f"another `tripletforge run` is using {run_dir}") from None
+            raise RunLockedError(
+                f"another `tripletforge run` is using {run_dir}; wait for it or use another "
+                "--runs-dir"
+            ) from None
         yield
 
 
@@ -148,16 +158,19 @@ class Runner:
         force: list[str] | None = None,
         console: Console | None = None,
         progress: bool = True,
+        quiet: bool = False,
         only: list[str] | None = None,
     ) -> None:
-        from rich.console import Console
+        import rich
 
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else config.run_dir()
         self.force = list(force or [])
         self.only = list(only or [])
-        self.console = console or Console(stderr=True)
-        self.ctx = RunContext(config, self.run_dir, self.console, progress)
+        self.console = console or rich.get_console()
+        # the stage libraries draw no display of their own: they report into the runner's
+        self.ctx = RunContext(config, self.run_dir, self.console, progress=False)
+        self.display = StageDisplay(self.console, progress=progress, quiet=quiet)
 
     def _forced(self, stage: Stage) -> bool:
         return any(
@@ -218,7 +231,7 @@ class Runner:
         if blocked:
             stage.status = "blocked"
             stage.error = f"waits on {', '.join(blocked)}"
-            self.console.print(f"[yellow]·[/] {stage.key:<34} blocked ({stage.error})")
+            self.display.blocked(stage)
             return
         if not self._selected(stage):
             manifest = read_manifest(folder)
@@ -240,7 +253,7 @@ class Runner:
             stage.status = "skipped"
             stage.seconds = float(manifest.get("seconds", 0.0)) if manifest else 0.0
             self._event(events, stage, "skip")
-            self.console.print(f"[dim]✓ {stage.key:<34} finished earlier, skipped[/]")
+            self.display.skipped(stage)
             return
         if decision == "fresh":
             clear(folder)
@@ -263,17 +276,17 @@ class Runner:
         write_manifest(folder, record)
         self._event(events, stage, "start", resume=decision == "resume")
         verb = "resuming" if decision == "resume" else "running"
-        self.console.print(f"[bold]▶ {stage.key:<34}[/] {verb}…")
         t0 = time.perf_counter()
         try:
-            result = STAGES[stage.name](self.ctx, stage, folder)
-            outputs = {k: describe(v, run_dir) for k, v in result.outputs.items()}
+            with self.display.running(stage, verb):
+                result = STAGES[stage.name](self.ctx, stage, folder)
+                outputs = {k: describe(v, run_dir) for k, v in result.outputs.items()}
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # a failing unit is reported, the others go on
             stage.seconds = time.perf_counter() - t0
+            log.exception("stage %s failed", stage.key)  # the traceback goes to the log
             self._fail(stage, events, f"{type(exc).__name__}: {exc}", record, folder)
-            self.console.print(f"[dim]{traceback.format_exc(limit=3)}[/]", highlight=False)
             return
         stage.seconds = time.perf_counter() - t0
         record |= {
@@ -286,7 +299,6 @@ class Runner:
         write_manifest(folder, record)
         stage.status = "done"
         self._event(events, stage, "done", seconds=round(stage.seconds, 2))
-        self.console.print(f"[green]✓ {stage.key:<34}[/] done in {stage.seconds:.1f} s")
 
     def _fail(
         self,
@@ -302,4 +314,4 @@ class Runner:
                 folder, record | {"status": "failed", "error": error, "finished_at": now()}
             )
         self._event(events, stage, "fail", error=error)
-        self.console.print(f"[red]✗ {stage.key:<34} failed:[/] {error}", highlight=False)
+        self.display.failed(stage)

@@ -80,7 +80,7 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.data.readers import read_flores_parallel
     from tripletforge.data.schemas import seed_id_for
     from tripletforge.data.triplets import write_triplets
-    from tripletforge.train.mine import MineConfig, mine_negatives
+    from tripletforge.train.mine import mine_negatives
 
     arm = ctx.config.arm(stage.arm)
     data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
@@ -97,14 +97,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
     ]
     mine = ctx.config.mine
-    config = MineConfig(
-        range_min=mine.range_min,
-        range_max=mine.range_max,
-        relative_margin=mine.relative_margin,
-        batch_size=mine.batch_size,
-    )
     model = ctx.encoder(mine.model or ctx.config.encoder)
-    rows = mine_negatives(pairs, list(data.target), model, config)
+    rows = mine_negatives(pairs, list(data.target), model, mine)
     out = write_triplets(rows, folder / "triplets.jsonl")
     skipped = data.report.skipped_by_reason if data.report is not None else {}
     metrics = {
@@ -211,19 +205,14 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     data = folder / "train.jsonl"
     tmp = write_triplets(subset, folder / ".train.jsonl.tmp")
     tmp.replace(data)  # atomic: a kill never leaves a partial training file
-    if settings.threads:
-        import torch
-
-        torch.set_num_threads(settings.threads)
     config = TrainConfig(
+        **settings.model_dump(),
         model=ctx.model_path(ctx.config.encoder),
         train_files=[data],
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
         save_total_limit=1,
-        logging_steps=max(1, settings.save_steps // 5),
-        **settings.model_dump(exclude={"threads"}),
     )
     out = train_encoder(config)
     prov = read_jsonl_like(out / "tripletforge_training.json")
@@ -250,25 +239,25 @@ def read_jsonl_like(path: Path) -> dict[str, Any]:
 
 def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """WiSE-FT with the base encoder; α chosen on dev data only (no-regression)."""
-    from tripletforge.merge import merge_models, search_alpha
+    from tripletforge.merge import wise_ft
 
     settings = ctx.config.merge
     scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
-    result = search_alpha(
-        base, tuned, scorer, settings.grid, settings.no_regression, settings.tolerance
+    result, out = wise_ft(
+        base,
+        tuned,
+        scorer,
+        folder / "model",
+        grid=settings.grid,
+        no_regression=settings.no_regression,
+        tolerance=settings.tolerance,
+        provenance={"dev_files": dev_files, "dev_kind": settings.dev.kind},
+        link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
+        progress=ctx.progress,
     )
     search = result.to_dict()
-    provenance = {"search": search, "dev_files": dev_files, "dev_kind": settings.dev.kind}
-    out = folder / "model"
-    if result.alpha in (0.0, 1.0):
-        # The merge is one of its ends: point at it instead of writing a copy.
-        same = base if result.alpha == 0.0 else tuned
-        (folder / "same_as.txt").write_text(str(same) + "\n")
-        out = folder / "same_as.txt"
-    else:
-        merge_models("linear", [tuned], out, base=base, alpha=result.alpha, provenance=provenance)
     best = search["scores"][str(result.alpha)]
     metrics = {
         "alpha": result.alpha,
