@@ -75,7 +75,7 @@ def run_one(
             model,
             pairs,
             tmp,
-            kind="xlora" if data == "xllora" else "task",
+            adapter_type="xlora" if data == "xllora" else "task",
             polarity="positive",
             train=AdapterTrainSettings(
                 max_steps=steps, batch_size=batch_size, max_length=max_length, device="cpu"

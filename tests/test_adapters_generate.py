@@ -49,7 +49,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(base),
             pairs,
             root / name,
-            kind="xlora",
+            adapter_type="xlora",
             polarity=name,
             lora=lora,
             train=settings,
@@ -61,7 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(base),
             text,
             root / name,
-            kind="language",
+            adapter_type="language",
             lang=name,
             lora=LoraSettings(r=2, alpha=2),
             train=AdapterTrainSettings(max_steps=2, device="cpu"),
@@ -78,7 +78,7 @@ def _run(trained: dict[str, Path], tmp_path: Path, strategy: str, mode: str, opt
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("\n".join(p.premise for p in PAIRS[:3]) + "\n")
     config = GenerationConfig(
-        seeds=seeds,
+        seed_file=seeds,
         out=tmp_path / "out.jsonl",
         lang="hau",
         strategy=strategy,
@@ -125,7 +125,7 @@ def test_compose_generation_composes_per_polarity(trained: dict[str, Path], tmp_
     composed = sorted((tmp_path / "cache").iterdir())
     assert len(composed) == 2 and len(backend._names) == 2
     prov = json.loads((composed[0] / "tripletforge_adapter.json").read_text())
-    assert prov["lambda"] == 0.5 and prov["kind"] == "composed"
+    assert prov["lambda"] == 0.5 and prov["adapter_type"] == "composed"
     assert stats.requests == 6 and len(rows) + stats.rejected == 3
     for row in rows:
         assert row["strategy"] == "compose" and row["positive_lang"] == "hau"
@@ -155,7 +155,7 @@ def test_generate_cli_passes_strategy_options(trained: dict[str, Path], tmp_path
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(PAIRS[0].premise + "\n")
     out = tmp_path / "cli.jsonl"
-    args = ["generate", "--seeds", str(seeds), "--out", str(out), "--lang", "hau"]
+    args = ["generate", "--seed-file", str(seeds), "--out", str(out), "--lang", "hau"]
     args += ["--strategy", "xlora", "--mode", "crosslingual", "--backend", "transformers"]
     args += ["--model", str(trained["base"]), "--temperature", "0", "--max-tokens", "16"]
     args += ["--max-attempts", "1", "--quiet", "-B", "device=cpu"]

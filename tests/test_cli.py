@@ -156,7 +156,8 @@ def test_generate_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(generate, "generate_triplets", fake)
     seeds = tmp_path / "s.txt"
     seeds.write_text("Ina son karatu.\n")
-    settings = {"k": 1, "temperature": 0.2, "seeds": str(seeds), "out": str(tmp_path / "o.jsonl"),
+    settings = {"k": 1, "temperature": 0.2, "seed_file": str(seeds),
+                "out": str(tmp_path / "o.jsonl"),
                 "backend_options": {"threads": 1, "parallel": 2}}  # fmt: skip
     config = _yaml(tmp_path / "g.yaml", settings)
     args = ["generate", "-c", str(config), "--temperature", "0.5", "-B", "parallel=4"]
@@ -165,7 +166,7 @@ def test_generate_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     cfg = seen["c"]
     assert (cfg.k, cfg.temperature, cfg.max_tokens) == (1, 0.5, 64)
     assert cfg.backend_options == {"threads": 1, "parallel": 4}
-    assert cfg.seeds == seeds
+    assert cfg.seed_file == seeds
 
 
 def test_adapters_train_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,12 +181,15 @@ def test_adapters_train_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(adapter_train, "train_adapter", fake)
     text = tmp_path / "t.txt"
     text.write_text("Ina son karatu.\nYara suna wasa.\n")
-    config = _yaml(tmp_path / "a.yaml", {"kind": "language", "text": str(text), "r": 4,
+    config = _yaml(tmp_path / "a.yaml", {"adapter_type": "language", "text": str(text), "r": 4,
                                          "batch_size": 2, "learning_rate": 1e-3})  # fmt: skip
     args = ["adapters", "train", "-o", str(tmp_path / "a"), "-c", str(config), "--r", "2"]
     result = runner.invoke(app, [*args, "--target-modules", "q_proj,v_proj"])
     assert result.exit_code == 0, result.output
-    assert seen["kind"] == "language" and seen["examples"] == ["Ina son karatu.", "Yara suna wasa."]
+    assert seen["adapter_type"] == "language" and seen["examples"] == [
+        "Ina son karatu.",
+        "Yara suna wasa.",
+    ]
     assert (seen["lora"].r, seen["lora"].alpha) == (2, 16)
     assert seen["lora"].target_modules == ["q_proj", "v_proj"]
     assert (seen["train"].batch_size, seen["train"].learning_rate) == (2, 1e-3)
@@ -227,13 +231,13 @@ def test_run_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         (["train", "missing.jsonl", "-o", "m"], "triplet file not found"),
         (["train", "t.jsonl", "-o", "m", "--batch-size", "1"], "--batch-size:"),
         (["filter", "missing.jsonl", "-o", "k.jsonl"], "triplet file not found"),
-        (["generate", "--seeds", "SEEDS", "--lang", "xyz", "-o", "o.jsonl"], "xyz"),
-        (["generate", "--seeds", "SEEDS", "-o", "o.jsonl", "--strategy", "nope"], "nope"),
+        (["generate", "--seed-file", "SEEDS", "--lang", "xyz", "-o", "o.jsonl"], "xyz"),
+        (["generate", "--seed-file", "SEEDS", "-o", "o.jsonl", "--strategy", "nope"], "nope"),
         (["run", "missing.yaml"], "neither a file nor a built-in config"),
         (["evaluate", "--suite", "missing-suite"], "missing-suite"),
         (["report", "missing-run"], "missing-run"),
         (["mine", "p.jsonl", "c.txt", "-o", "o.jsonl"], "pairs file not found"),
-        (["adapters", "train", "-o", "a", "--kind", "xlora"], "--polarity:"),
+        (["adapters", "train", "-o", "a", "--adapter-type", "xlora"], "--polarity:"),
         (["adapters", "compose", "--task", "x", "--lang-target", "y", "--lang-english", "z",
           "-o", "c"], "adapter_config.json"),
         (["merge", "average", "-o", "m"], "give --model"),

@@ -16,7 +16,7 @@ GOOD: dict[str, Any] = {
     "languages": ["hau"],
     "anchors": 64,
     "sizes": [32, 64],
-    "arms": [{"name": "icl"}, {"name": "parallel", "kind": "parallel"}],
+    "arms": [{"name": "icl"}, {"name": "parallel", "source": "parallel"}],
 }
 
 
@@ -32,7 +32,10 @@ def test_good_config_and_quickstart_validate() -> None:
     config = parse_config(GOOD)
     assert config.arm("icl").strategy == "icl" and config.merge.enabled
     quick = load_config("quickstart")
-    assert quick.languages == ["hau"] and {a.kind for a in quick.arms} == {"synthetic", "parallel"}
+    assert quick.languages == ["hau"] and {a.source for a in quick.arms} == {
+        "synthetic",
+        "parallel",
+    }
     assert quick.merge.dev.split == "dev" and quick.evaluate.suite == "builtin"
 
 
@@ -52,7 +55,7 @@ def test_good_config_and_quickstart_validate() -> None:
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
         ({"merge": {"tolerance": -1}}, "merge.tolerance:", "greater than or equal to 0"),
         ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
-        ({"arms": [{"name": "p", "kind": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
+        ({"arms": [{"name": "p", "source": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
         ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
     ],
 )
@@ -79,14 +82,14 @@ def test_preflight_names_missing_files(tmp_path: Path) -> None:
             "runs_dir": str(tmp_path),
             "arms": [
                 {"name": "icl"},
-                {"name": "real", "kind": "triplets", "path": str(tmp_path / "none.jsonl")},
+                {"name": "real", "source": "triplets", "path": str(tmp_path / "none.jsonl")},
             ],
         }
     )
     with pytest.raises(ConfigError) as info:
         Runner(config, progress=False).run()
     message = str(info.value)
-    assert "seeds.mar:" in message and "`seeds: {mar: FILE}`" in message
+    assert "seed_files.mar:" in message and "`seed_files: {mar: FILE}`" in message
     assert "evaluate.datasets:" in message and "arms[real].path:" in message
     assert "merge.dev:" in message
 

@@ -87,7 +87,7 @@ def test_kill_minus_9_at_random_stage_then_resume(tiny_encoder_dir: Path, tmp_pa
     assert not report.bad_rows and len(ids) == len(set(ids)) == 20, context
     import pandas as pd
 
-    seeds = pd.read_csv(read_manifest(run / "hau/icl/generate")["inputs"]["seeds"]["path"],
+    seeds = pd.read_csv(read_manifest(run / "hau/icl/generate")["inputs"]["seed_file"]["path"],
                         sep="\t")["text"].tolist()[:20]  # fmt: skip
     assert set(ids) == {seed_id_for(s, "hau") for s in seeds}, context
     kept, _ = read_jsonl(run / "hau/icl/filter/kept.jsonl")

@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.backends import get_backend
 from tripletforge.generate.config import engine_options
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 from tripletforge.generate.strategies import StrategyContext, make_strategy
 
-SEEDS = [Seed("Yara suna wasa a waje.", "hau", "s1"), Seed("Ina son karatu.", "hau", "s2")]
+SEEDS = [
+    SeedSentence("Yara suna wasa a waje.", "hau", "s1"),
+    SeedSentence("Ina son karatu.", "hau", "s2"),
+]
 
 
 @dataclass(frozen=True)

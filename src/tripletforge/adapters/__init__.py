@@ -7,7 +7,7 @@ backends) is :mod:`tripletforge.generate`'s; this package imports nothing from i
 
 from tripletforge.adapters.compose import COMPOSE_METHODS, compose_adapters
 from tripletforge.adapters.config import (
-    ADAPTER_KINDS,
+    ADAPTER_TYPES,
     AdapterData,
     AdapterTrainSettings,
     LoraSettings,
@@ -32,8 +32,8 @@ from tripletforge.adapters.prompts import (
 from tripletforge.adapters.train import TrainResult, read_provenance, train_adapter
 
 __all__ = [
-    "ADAPTER_KINDS",
     "ADAPTER_PROMPT_ID",
+    "ADAPTER_TYPES",
     "COMPOSE_METHODS",
     "AdapterData",
     "AdapterTrainSettings",

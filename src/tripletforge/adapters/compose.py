@@ -210,7 +210,7 @@ def compose_adapters(
     sources = [read_provenance(d) for d in dirs]
     task_prov = sources[0]
     provenance = {
-        "kind": "composed",
+        "adapter_type": "composed",
         "polarity": task_prov.get("polarity"),
         "lang": sources[1].get("lang"),
         "base_model": base_model or task_prov.get("base_model"),
@@ -221,7 +221,7 @@ def compose_adapters(
         "inputs": {
             role: {
                 "path": str(d.resolve()),
-                "kind": p.get("kind"),
+                "adapter_type": p.get("adapter_type", p.get("kind")),
                 "lang": p.get("lang"),
                 "data_sha256": (p.get("data") or {}).get("sha256"),
             }

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-AdapterKind = Literal["task", "language", "xlora"]
-ADAPTER_KINDS: tuple[AdapterKind, ...] = ("task", "language", "xlora")
+AdapterType = Literal["task", "language", "xlora"]
+ADAPTER_TYPES: tuple[AdapterType, ...] = ("task", "language", "xlora")
 #: Kinds trained on premise → hypothesis pairs with a polarity (the others: raw text).
-SUPERVISED_KINDS = ("task", "xlora")
+SUPERVISED_TYPES = ("task", "xlora")
 
 
 class LoraSettings(BaseModel):
@@ -70,7 +70,9 @@ class AdapterData(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: AdapterKind = Field(description="task: English NLI; language: raw text; xlora")
+    adapter_type: AdapterType = Field(
+        description="task: English NLI; language: raw text; xlora: cross-lingual NLI pairs"
+    )
     polarity: Literal["positive", "negative"] | None = Field(
         None,
         description="task/xlora: entailment (positive) or contradiction (negative)",
@@ -93,16 +95,16 @@ class AdapterData(BaseModel):
     @field_validator("polarity")
     @classmethod
     def _polarity_for_pairs(cls, polarity: str | None, info: ValidationInfo) -> str | None:
-        if polarity is None and info.data.get("kind") in SUPERVISED_KINDS:
+        if polarity is None and info.data.get("adapter_type") in SUPERVISED_TYPES:
             raise ValueError("required for task and xlora adapters: positive or negative")
         return polarity
 
     @model_validator(mode="after")
     def _has_data(self) -> AdapterData:
-        if self.kind == "task" and not (self.snli or self.xnli):
+        if self.adapter_type == "task" and not (self.snli or self.xnli):
             raise ValueError("task adapters train on English NLI: give snli and/or xnli data")
-        if self.kind == "xlora" and self.pairs is None:
+        if self.adapter_type == "xlora" and self.pairs is None:
             raise ValueError("xlora adapters train on XL-LoRA pairs: give pairs (CSV or folder)")
-        if self.kind == "language" and self.text is None:
+        if self.adapter_type == "language" and self.text is None:
             raise ValueError("language adapters train on raw text: give text (one per line)")
         return self

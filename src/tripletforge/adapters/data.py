@@ -217,7 +217,7 @@ def load_adapter_examples(
     reports: list[ReadReport] = []
     sources: list[str] = []
     examples: list[PromptPair] | list[str]
-    if data.kind == "task":
+    if data.adapter_type == "task":
         nli: list[NliExample] = []
         for folder in data.snli:
             reports.append(ReadReport(str(folder)))
@@ -228,7 +228,7 @@ def load_adapter_examples(
             nli += read_xnli_english(data.xnli, reports[-1])
             sources += [str(p) for p in data.xnli]
         examples = nli_pairs(nli, str(data.polarity))
-    elif data.kind == "xlora":
+    elif data.adapter_type == "xlora":
         reports.append(ReadReport(str(data.pairs)))
         examples = read_xllora_pairs(str(data.pairs), str(data.polarity), reports[-1])
         sources.append(str(data.pairs))

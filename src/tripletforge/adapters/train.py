@@ -9,7 +9,7 @@ the same weights as an uninterrupted one. The output folder is a standard PEFT a
 
 >>> from tripletforge.adapters import PromptPair, train_adapter
 >>> train_adapter("smollm2-135m", [PromptPair("A dog runs.", "An animal moves.")],
-...               "out/task-pos", kind="task", polarity="positive")  # doctest: +SKIP
+...               "out/task-pos", adapter_type="task", polarity="positive")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.adapters.config import (
-    ADAPTER_KINDS,
-    SUPERVISED_KINDS,
+    ADAPTER_TYPES,
+    SUPERVISED_TYPES,
     AdapterTrainSettings,
     LoraSettings,
 )
@@ -188,7 +188,7 @@ def train_adapter(
     examples: Sequence[PromptPair] | Sequence[str],
     output_dir: str | Path,
     *,
-    kind: str,
+    adapter_type: str,
     polarity: str | None = None,
     lang: str | None = None,
     lora: LoraSettings | None = None,
@@ -211,13 +211,13 @@ def train_adapter(
 
     from tripletforge.models.generators import resolve_generator
 
-    if kind not in ADAPTER_KINDS:
-        raise ValueError(f"kind must be one of {ADAPTER_KINDS}, got {kind!r}")
-    supervised = kind in SUPERVISED_KINDS
+    if adapter_type not in ADAPTER_TYPES:
+        raise ValueError(f"adapter_type must be one of {ADAPTER_TYPES}, got {adapter_type!r}")
+    supervised = adapter_type in SUPERVISED_TYPES
     if supervised:
         polarity = check_polarity(polarity or "")
         if not all(isinstance(ex, PromptPair) for ex in examples):
-            raise TypeError(f"{kind} adapters train on PromptPair examples")
+            raise TypeError(f"{adapter_type} adapters train on PromptPair examples")
     elif not all(isinstance(ex, str) for ex in examples):
         raise TypeError("language adapters train on raw sentences (str)")
     if not examples:
@@ -247,7 +247,7 @@ def train_adapter(
     data_hash = hash_examples(examples)
     fingerprint = {
         "base_model": base_model,
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "data_sha256": data_hash,
         "lora": lora.model_dump(mode="json"),
@@ -311,7 +311,7 @@ def train_adapter(
         return {k: v.to(device) for k, v in batch.items()}
 
     model.train()
-    with progress_task(f"{kind} adapter", total_steps, enabled=progress) as bar:
+    with progress_task(f"{adapter_type} adapter", total_steps, enabled=progress) as bar:
         bar.update(completed=start)
         for step in range(start, total_steps):
             began = time.perf_counter()
@@ -356,7 +356,7 @@ def train_adapter(
     peak = peak_rss_mb()
     write_train_log(output_dir / TRAIN_LOG_FILE, losses, lrs, seconds)
     provenance = {
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "lang": lang,
         "base_model": base_model,

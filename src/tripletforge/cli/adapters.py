@@ -73,7 +73,7 @@ def train(
     for report in reports:
         out_console.print(report.summary(), highlight=False)
     out_console.print(
-        f"{data.kind} adapter on {base}: {len(examples)} examples → {out}", highlight=False
+        f"{data.adapter_type} adapter on {base}: {len(examples)} examples → {out}", highlight=False
     )
     if threads:
         import torch
@@ -83,9 +83,9 @@ def train(
         base,
         examples,
         out,
-        kind=data.kind,
+        adapter_type=data.adapter_type,
         polarity=data.polarity,
-        lang=data.lang or ("eng" if data.kind == "task" else None),
+        lang=data.lang or ("eng" if data.adapter_type == "task" else None),
         lora=lora,
         train=settings,
         resume=resume,

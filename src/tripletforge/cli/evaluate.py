@@ -34,7 +34,9 @@ def evaluate(
     ] = None,
     data_root: Annotated[
         Path | None,
-        typer.Option(help="Folder for {data_root} and relative paths (default ../shared/data)."),
+        typer.Option(
+            help="Folder for {data_root} and relative paths (else $TRIPLETFORGE_DATA_ROOT)."
+        ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cache.")] = False,
     limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,

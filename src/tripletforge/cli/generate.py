@@ -88,11 +88,10 @@ def generate(
     fields["strategy_options"] = dict(fields.get("strategy_options") or {}) | key_values(
         strategy_option or [], "-S"
     )
-    for required in ("seeds", "out"):
+    for required in ("seed_file", "out"):
         if fields.get(required) is None:
-            raise typer.BadParameter(
-                f"give --{required} (or `{required}:` in --config)", param_hint=f"--{required}"
-            )
+            flag = "--" + required.replace("_", "-")
+            raise typer.BadParameter(f"give {flag} (or `{required}:` in --config)", param_hint=flag)
     run = GenerationConfig(**fields, progress=progress_enabled())
     if engine == "ray":
         from tripletforge.generate.distributed import RayOptions, generate_triplets_ray

@@ -118,7 +118,7 @@ def _semrel_scorer(semrel_root: Path | None, lang: list[str] | None) -> tuple[An
     from tripletforge.pipeline.config import DevSettings
     from tripletforge.pipeline.dev import dev_scorer
 
-    return dev_scorer(DevSettings(kind="semrel", root=str(semrel_root)), list(lang or []))
+    return dev_scorer(DevSettings(format="semrel", root=str(semrel_root)), list(lang or []))
 
 
 def _selection_table(selection: Any) -> Any:

@@ -32,12 +32,12 @@ def models(
         BUILTIN_MODELS[name].ensure()
 
     table = Table(title=f"Built-in models (cache: {models_dir()})")
-    for column in ("name", "kind", "built", "path", "source", "description"):
+    for column in ("name", "role", "built", "path", "source", "description"):
         table.add_column(column, overflow="fold")
     for model in BUILTIN_MODELS.values():
         built = "yes" if model.is_built() else "on first use"
         table.add_row(
-            model.name, model.kind, built, str(model.path), model.source, model.description
+            model.name, model.role, built, str(model.path), model.source, model.description
         )
     console().print(table)
     console().print(

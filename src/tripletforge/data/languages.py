@@ -110,8 +110,3 @@ def get_language(code: str) -> Language:
         if code in (lang.iso1, lang.flores):
             return lang
     raise UnknownLanguageError(code)
-
-
-def known_languages() -> list[str]:
-    """Sorted ISO 639-3 codes in the registry."""
-    return sorted(_TABLE)

@@ -128,7 +128,7 @@ class BitextSet:
 
 
 @dataclass(frozen=True)
-class Seed:
+class SeedSentence:
     """An anchor sentence to generate a triplet for."""
 
     text: str

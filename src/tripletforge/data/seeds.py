@@ -28,7 +28,7 @@ from typing import Any
 from tripletforge.data.languages import UnknownLanguageError, get_language
 from tripletforge.data.readers.lines import read_lines
 from tripletforge.data.readers.table import is_table, iter_records
-from tripletforge.data.schemas import ReadReport, Seed, seed_id_for
+from tripletforge.data.schemas import ReadReport, SeedSentence, seed_id_for
 
 #: Longest seed text kept (characters); longer ones are cut at a word boundary.
 MAX_SEED_CHARS = 1000
@@ -87,7 +87,7 @@ def _rows(path: Path, report: SeedReport) -> list[tuple[int, dict[str, Any]]]:
 
 def read_seeds(
     path: str | Path, lang: str | None = None, max_chars: int = MAX_SEED_CHARS
-) -> tuple[list[Seed], SeedReport]:
+) -> tuple[list[SeedSentence], SeedReport]:
     """Read seeds; ``lang`` is the language of rows without one (ISO 639-3 or an alias).
 
     Raises :class:`~tripletforge.data.languages.UnknownLanguageError` for an unknown ``lang``
@@ -96,7 +96,7 @@ def read_seeds(
     path = Path(path)
     default_lang = get_language(lang).code if lang else None
     report = SeedReport(str(path))
-    seeds: list[Seed] = []
+    seeds: list[SeedSentence] = []
     seen: set[str] = set()
     for number, row in _rows(path, report):
         seed = _seed_from_row(row, number, default_lang, max_chars, report)
@@ -114,7 +114,7 @@ def read_seeds(
 
 def _seed_from_row(
     row: dict[str, Any], number: int, default_lang: str | None, max_chars: int, report: SeedReport
-) -> Seed | None:
+) -> SeedSentence | None:
     text = row.get("text")
     if not isinstance(text, str):
         report.skip(number, "empty text" if text is None else f"text is not a string: {text!r:.40}")
@@ -143,4 +143,4 @@ def _seed_from_row(
         report.skip(number, f"unknown language: {code!r}")
         return None
     seed_id = str(row.get("seed_id") or "").strip() or seed_id_for(text, code)
-    return Seed(text=text, lang=code, seed_id=seed_id)
+    return SeedSentence(text=text, lang=code, seed_id=seed_id)

@@ -149,7 +149,7 @@ class GenerateSettings(BaseModel):
 class GenerationConfig(GenerateSettings):
     """One generation run: :class:`GenerateSettings` plus its files and run-level settings."""
 
-    seeds: Path = Field(description="seed sentences: .txt, .csv/.tsv, .jsonl or .parquet")
+    seed_file: Path = Field(description="seed sentences: .txt, .csv/.tsv, .jsonl or .parquet")
     out: Path = Field(description="output triplets JSONL (appended; re-running resumes)")
     lang: str | None = Field(None, description="language of seed rows without a lang column")
     seed: int = Field(0, description="random seed (per-anchor RNG from seed and seed_id)")

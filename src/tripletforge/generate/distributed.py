@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.backends import get_backend
 from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.runner import (
@@ -103,7 +103,7 @@ class GenerationWorker:
             batch["text"], batch["lang"], batch["seed_id"], strict=True
         ):
             seeds = [
-                Seed(text=str(text), lang=str(lang), seed_id=str(seed_id))
+                SeedSentence(text=str(text), lang=str(lang), seed_id=str(seed_id))
                 for text, lang, seed_id in zip(texts, langs, seed_ids, strict=True)
             ]
             stats = GenerationStats()
@@ -149,7 +149,9 @@ def init_ray(options: RayOptions) -> bool:
     return True
 
 
-def _batches(config: GenerationConfig, options: RayOptions, pending: Sequence[Seed]) -> Iterator:
+def _batches(
+    config: GenerationConfig, options: RayOptions, pending: Sequence[SeedSentence]
+) -> Iterator:
     """Stream the workers' output blocks (one per chunk) back to the driver."""
     import ray
 
@@ -209,7 +211,7 @@ def generate_triplets_ray(
 def _drive(
     config: GenerationConfig,
     options: RayOptions,
-    pending: Sequence[Seed],
+    pending: Sequence[SeedSentence],
     done: set[str],
     stats: GenerationStats,
     start: float,

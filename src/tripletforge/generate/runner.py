@@ -1,6 +1,6 @@
 """The generation runner: seeds in, resumable append-only triplets (with provenance) out.
 
->>> stats = generate_triplets(GenerationConfig(seeds="seeds.txt", lang="hau", out="t.jsonl"))
+>>> stats = generate_triplets(GenerationConfig(seed_file="seeds.txt", lang="hau", out="t.jsonl"))
 
 Anchors are processed in chunks; each chunk's triplets go to ``out`` and its rejected anchors
 (after ``max_attempts`` tries of the failed passes) to ``<out stem>.rejected.jsonl``, both
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl
-from tripletforge.data.schemas import ReadReport, Seed
+from tripletforge.data.schemas import ReadReport, SeedSentence
 from tripletforge.data.seeds import SeedReport, read_seeds
 from tripletforge.generate.backends import Backend, get_backend
 from tripletforge.generate.config import GenerationConfig
@@ -68,7 +68,7 @@ class GenerationStats:
 
 @dataclass
 class _Anchor:
-    seed: Seed
+    sentence: SeedSentence
     anchor_seed: int
     parts: dict[str, Parsed] = field(default_factory=dict)  # accepted "positive"/"negative"
     raw: dict[str, str] = field(default_factory=dict)
@@ -106,7 +106,7 @@ def _attempt(
             continue
         passes: list[Pass] = ["joint"] if joint else missing  # type: ignore[list-item]
         for request in strategy.plan(
-            anchor.seed, passes, anchor_seed=anchor.anchor_seed, attempt=attempt
+            anchor.sentence, passes, anchor_seed=anchor.anchor_seed, attempt=attempt
         ):
             plans.append((anchor, request))
     if not plans:
@@ -114,7 +114,7 @@ def _attempt(
     outputs = backend.generate([r for _, r in plans], sampling)
     stats.requests += len(plans)
     for (anchor, request), raw in zip(plans, outputs, strict=True):
-        text = anchor.seed.text
+        text = anchor.sentence.text
         if request.pass_ == "joint":
             parsed = dict(
                 zip(
@@ -157,9 +157,9 @@ def _provenance(
     requests = [anchor.requests[p] for p in ("positive", "negative") if p in anchor.requests]
     prompt_ids = list(dict.fromkeys(r.prompt_id for r in requests))
     return {
-        "lang": anchor.seed.lang,
+        "lang": anchor.sentence.lang,
         "positive_lang": out_lang,
-        "seed_id": anchor.seed.seed_id,
+        "seed_id": anchor.sentence.seed_id,
         "strategy": config.strategy,
         "backend": backend.name,
         "model_id": backend.model_id,
@@ -191,10 +191,10 @@ def progress_note(stats: GenerationStats) -> str:
     return f"{stats.triplets_per_s:.2f} triplets/s, {stats.rejected} rejected"
 
 
-def plan_run(config: GenerationConfig) -> tuple[list[Seed], set[str], GenerationStats]:
+def plan_run(config: GenerationConfig) -> tuple[list[SeedSentence], set[str], GenerationStats]:
     """Seeds still to do (resume: finished and rejected seed ids are skipped), the done set,
     and the run's stats so far."""
-    seeds, seed_report = read_seeds(config.seeds, config.lang, config.max_seed_chars)
+    seeds, seed_report = read_seeds(config.seed_file, config.lang, config.max_seed_chars)
     if config.limit is not None:
         seeds = seeds[: config.limit]
     output_report = ReadReport(str(config.out))
@@ -244,7 +244,7 @@ def make_context(config: GenerationConfig, backend: Backend) -> tuple[StrategyCo
 
 
 def run_chunk(
-    seeds: Sequence[Seed],
+    seeds: Sequence[SeedSentence],
     config: GenerationConfig,
     ctx: StrategyContext,
     strategy: Strategy,
@@ -261,13 +261,13 @@ def run_chunk(
         _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
     rows, bad = [], []
     for anchor in chunk:
-        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.seed.lang))
+        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.sentence.lang))
         if anchor.missing():
-            bad.append({"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance})
+            bad.append({"anchor": anchor.sentence.text, "reasons": anchor.reasons, **provenance})
         else:
             rows.append(
                 {
-                    "anchor": anchor.seed.text,
+                    "anchor": anchor.sentence.text,
                     "positive": anchor.parts["positive"].text,
                     "negative": anchor.parts["negative"].text,
                     **provenance,

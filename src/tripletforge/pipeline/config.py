@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tripletforge.filter.config import FilterConfig
 from tripletforge.generate.config import GenerateSettings
 from tripletforge.train.config import MineConfig, TrainSettings
-from tripletforge.yaml_source import builtin_names, read_yaml_source
+from tripletforge.yaml_source import read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
 #: GenerateSettings fields an arm sets itself rather than in `generate:`.
 ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
-ArmKind = Literal["synthetic", "parallel", "triplets"]
+ArmSource = Literal["synthetic", "parallel", "triplets"]
 
 
 class ConfigError(ValueError):
@@ -46,7 +46,7 @@ class ArmConfig(_Strict):
     """One arm of the comparison: where its training triplets come from."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kind: ArmKind = "synthetic"
+    source: ArmSource = Field("synthetic", description="where the triplets come from")
     strategy: str | None = None  # synthetic: icl | compose | xlora (default: the arm's name)
     generate: dict[str, Any] = Field(
         default_factory=dict, description="per-arm overrides of the `generate:` section"
@@ -57,9 +57,16 @@ class ArmConfig(_Strict):
     target_lang: str = Field("eng", description="parallel: language of the positives")
     path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" in data:
+            raise ValueError("`kind:` of an arm is now `source:` (synthetic, parallel, triplets)")
+        return data
+
     @model_validator(mode="after")
-    def _check_kind(self) -> ArmConfig:
-        if self.kind == "synthetic":
+    def _check_source(self) -> ArmConfig:
+        if self.source == "synthetic":
             from tripletforge.generate.strategies import strategy_class
 
             self.strategy = self.strategy or self.name
@@ -68,7 +75,8 @@ class ArmConfig(_Strict):
             except ValueError as exc:
                 raise ValueError(
                     f"{exc}; set `strategy:` to one of them, register a plugin's under "
-                    "`imports:`, or use `kind: parallel` / `kind: triplets` for non-synthetic data"
+                    "`imports:`, or use `source: parallel` / `source: triplets` for "
+                    "non-synthetic data"
                 ) from None
             allowed = [f for f in GenerateSettings.model_fields if f not in ARM_GENERATE_FIELDS]
             unknown = set(self.generate) - set(allowed)
@@ -77,9 +85,11 @@ class ArmConfig(_Strict):
                     f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
                     " (strategy and strategy_options are set on the arm itself)"
                 )
-        elif self.kind == "triplets" and not self.path:
-            raise ValueError("an arm of kind 'triplets' needs `path:` (a triplet file or folder)")
-        elif self.kind == "parallel" and self.split in ("test", "devtest"):
+        elif self.source == "triplets" and not self.path:
+            raise ValueError(
+                "an arm with `source: triplets` needs `path:` (a triplet file or folder)"
+            )
+        elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
 
@@ -87,7 +97,7 @@ class ArmConfig(_Strict):
 class DevSettings(_Strict):
     """The dev data α is chosen on (never a test split)."""
 
-    kind: Literal["sib200", "semrel"] = "sib200"
+    format: Literal["sib200", "semrel"] = Field("sib200", description="dev data format")
     root: str = Field(SAMPLE, description="sib200: folder ('sample' = shipped); semrel: root")
     split: Literal["dev"] = "dev"
 
@@ -134,7 +144,7 @@ class PipelineConfig(_Strict):
     data_root: str | None = Field(None, description="folder {data_root} refers to")
     seed: int = 0
     languages: list[str] = Field(min_length=1)
-    seeds: dict[str, str] = Field(
+    seed_files: dict[str, str] = Field(
         default_factory=dict,
         description="lang → seed file; languages not listed use the shipped SIB-200 train split",
     )
@@ -200,16 +210,16 @@ class PipelineConfig(_Strict):
             raise ValueError(f"arm names {dupes} appear twice; give each arm a unique `name:`")
         if "base" in names:
             raise ValueError("arm name 'base' is reserved for the baseline; rename that arm")
-        extra = sorted(set(self.seeds) - set(self.languages))
+        extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
-            raise ValueError(f"seeds given for {extra}, which are not in `languages:`")
+            raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
         if self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
             )
         for index, arm in enumerate(self.arms):
-            if arm.kind == "synthetic":
+            if arm.source == "synthetic":
                 self._check_generation(index, arm)
         if "strategy" in self.generate.model_fields_set:
             raise ValueError(
@@ -360,11 +370,6 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
 
 
 QUICKSTART = "quickstart"
-
-
-def builtin_configs() -> list[str]:
-    """Names of the configs shipped in ``tripletforge/resources/configs``."""
-    return builtin_names("configs")
 
 
 def read_config_data(source: str | Path) -> tuple[dict[str, Any], str]:

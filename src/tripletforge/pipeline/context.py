@@ -84,8 +84,8 @@ class RunContext:
 
     def seed_file(self, lang: str) -> Path:
         """The seed file of a language: configured, else the shipped SIB-200 train split."""
-        if lang in self.config.seeds:
-            return Path(self.config.resolve(self.config.seeds[lang]))
+        if lang in self.config.seed_files:
+            return Path(self.config.resolve(self.config.seed_files[lang]))
         from tripletforge.data.readers import sib200_folder
 
         root = sib200_root("sample")

@@ -136,15 +136,15 @@ def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
     cfg = ctx.config
     arm = cfg.arm(arm_name)
     common = {"arm": arm.model_dump(mode="json"), "anchors": cfg.anchors, "seed": cfg.seed}
-    if arm.kind == "synthetic":
+    if arm.source == "synthetic":
         own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
         params = common | {"generate": cfg.generate_for(arm).model_dump(mode="json", exclude=own)}
         seeds = ctx.seed_file(lang)
         return Stage(
             "generate", lang, arm.name, None, params,
-            external={"seeds": lambda: seeds},
+            external={"seed_file": lambda: seeds},
         )  # fmt: skip
-    if arm.kind == "parallel":
+    if arm.source == "parallel":
         root = sib200_root(cfg.resolve(arm.root))
         params = common | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
 

@@ -27,20 +27,23 @@ def preflight(ctx: RunContext) -> None:
         if suite is not None:
             try:
                 ctx.eval_data(lang)
-            except SuiteError:
+            except SuiteError as exc:
                 problems.append(
                     f"evaluate.datasets: no data set of suite {suite.name!r} matches "
                     f"{ctx.eval_patterns(lang)} for {lang!r}; fix the patterns or the suite"
+                    if "no data set matches" in str(exc)
+                    else f"evaluate: {lang}: {exc}"
                 )
             except (FileNotFoundError, ValueError) as exc:
                 problems.append(f"evaluate: {lang}: {exc}; set data_root or fix the suite")
         for arm in cfg.arms:
-            if arm.kind == "synthetic":
+            if arm.source == "synthetic":
                 seeds = ctx.seed_file(lang)
                 if not seeds.is_file():
                     problems.append(
-                        f"seeds.{lang}: seed file {seeds} not found; add `seeds: {{{lang}: "
-                        "FILE}` (a shipped sample exists only for hau, kin, amh, swh)"
+                        f"seed_files.{lang}: seed file {seeds} not found; add "
+                        f"`seed_files: {{{lang}: FILE}}` (a shipped sample exists only for hau, "
+                        "kin, amh, swh)"
                     )
                 gen = cfg.generate_for(arm)
                 if gen.backend == "llamacpp":
@@ -50,7 +53,7 @@ def preflight(ctx: RunContext) -> None:
                         resolve_gguf(gen.model)
                     except (ModuleNotFoundError, OSError) as exc:
                         problems.append(f"generate.model: {exc}")
-            elif arm.kind == "parallel":
+            elif arm.source == "parallel":
                 from tripletforge.data.readers import sib200_folder
 
                 root = sib200_root(cfg.resolve(arm.root))

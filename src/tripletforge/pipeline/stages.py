@@ -45,7 +45,7 @@ def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
         **settings.model_dump(),
-        seeds=stage.inputs["seeds"],
+        seed_file=stage.inputs["seed_file"],
         out=out,
         lang=stage.lang,
         seed=ctx.config.seed,
@@ -253,7 +253,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         grid=settings.grid,
         no_regression=settings.no_regression,
         tolerance=settings.tolerance,
-        provenance={"dev_files": dev_files, "dev_kind": settings.dev.kind},
+        provenance={"dev_files": dev_files, "dev_format": settings.dev.format},
         link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
         progress=ctx.progress,
     )
@@ -263,8 +263,8 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "alpha": result.alpha,
         "grid": result.grid,
         "no_regression": settings.no_regression,
-        "dev_kind": settings.dev.kind,
-        "dev_metric": "spearman" if settings.dev.kind == "semrel" else "ndcg@10",
+        "dev_format": settings.dev.format,
+        "dev_metric": "spearman" if settings.dev.format == "semrel" else "ndcg@10",
         "dev_files": dev_files,
         "dev_scores": search["scores"],
         "dev_mean": search["mean"],

@@ -229,7 +229,7 @@ def read_records(
 
 def read_table(
     path: str | Path,
-    kind: Literal["pairs", "bitext"],
+    contract: Literal["pairs", "bitext"],
     columns: Mapping[str, Column] | None = None,
     lang: str | None = None,
     **kw: Any,
@@ -245,19 +245,21 @@ def read_table(
     default True, TSV False: quotes in TSV are text) for delimited files. For Parquet the
     reported "line" is the 1-based row number.
     """
-    if kind not in _CONTRACTS:
-        raise ValueError(f"kind must be one of {sorted(_CONTRACTS)}, got {kind!r}")
-    path = require_file(path, f"{kind} table")
+    if contract not in _CONTRACTS:
+        raise ValueError(f"contract must be one of {sorted(_CONTRACTS)}, got {contract!r}")
+    path = require_file(path, f"{contract} table")
     fmt = table_format(path)
-    contract = _CONTRACTS[kind]
+    contract_columns = _CONTRACTS[contract]
     columns = dict(columns or {})
-    unknown = sorted(set(columns) - set(contract))
+    unknown = sorted(set(columns) - set(contract_columns))
     if unknown:
-        raise ValueError(f"unknown {kind} column(s) {unknown}; the contract has {list(contract)}")
+        raise ValueError(
+            f"unknown {contract} column(s) {unknown}; the contract has {list(contract_columns)}"
+        )
     header = kw.pop("header", True)
     mapping = {
         name: columns.get(name, name if header or fmt not in ("csv", "tsv") else position)
-        for position, name in enumerate(contract)
+        for position, name in enumerate(contract_columns)
     }
     report = ReadReport(str(path))
     records = iter_records(
@@ -273,7 +275,7 @@ def read_table(
     )
     code = get_language(lang).code if lang else "und"
     name = kw.pop("name", path.stem)
-    if kind == "pairs":
+    if contract == "pairs":
         pairs = PairCollector(report, score_range=kw.pop("score_range", None))
         lang2 = kw.pop("lang2", None)
         _no_extra(kw)

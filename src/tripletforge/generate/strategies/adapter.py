@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.adapters.prompts import ADAPTER_PROMPT_ID, format_adapter_prompt
-from tripletforge.data.schemas import Seed, sha256_file
+from tripletforge.data.schemas import SeedSentence, sha256_file
 from tripletforge.generate.requests import GenerationRequest, Pass
 from tripletforge.generate.strategies.base import (
     AdapterNeeds,
@@ -75,11 +75,13 @@ class AdapterStrategy(StrategyBase):
         known = [r for r in ranks if r is not None]
         return AdapterNeeds(2, max(known) if known and len(known) == len(ranks) else None)
 
-    def adapter_for(self, seed: Seed, pass_: str) -> Path:  # pragma: no cover - abstract
+    def adapter_for(
+        self, sentence: SeedSentence, pass_: str
+    ) -> Path:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def plan(
-        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+        self, sentence: SeedSentence, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]:
         requests = []
         for pass_ in passes:
@@ -89,13 +91,13 @@ class AdapterStrategy(StrategyBase):
                 )
             requests.append(
                 GenerationRequest(
-                    seed_id=seed.seed_id,
+                    seed_id=sentence.seed_id,
                     pass_=pass_,
                     prompt_id=ADAPTER_PROMPT_ID,
                     seed=derive_seed(anchor_seed, pass_, attempt),
-                    text=format_adapter_prompt(seed.text, pass_),
+                    text=format_adapter_prompt(sentence.text, pass_),
                     stop=("\n",),
-                    adapter=str(self.adapter_for(seed, pass_)),
+                    adapter=str(self.adapter_for(sentence, pass_)),
                 )
             )
         return requests

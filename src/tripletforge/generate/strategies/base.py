@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.requests import GenerationRequest, Pass
 
 Mode = Literal["monolingual", "crosslingual"]
@@ -86,5 +86,5 @@ class Strategy(Protocol):
     name: str
 
     def plan(
-        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+        self, sentence: SeedSentence, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]: ...

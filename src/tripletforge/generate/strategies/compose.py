@@ -6,7 +6,7 @@ Options (``strategy_options``), either already composed adapters::
 
 or the parts, composed once per language into the cache (``adapters compose`` does the same)::
 
-    task_positive, task_negative    English NLI adapters (kind task)
+    task_positive, task_negative    English NLI adapters (adapter type task)
     lang_english                    English language adapter
     lang_target                     a language adapter folder, or {"hau": folder, ...}
     lambda (default 1.0), method (explicit | cat | linear), cache_dir
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.strategies import register_strategy
 from tripletforge.generate.strategies.adapter import (
     POLARITY_OPTIONS,
@@ -92,13 +92,13 @@ class ComposeStrategy(AdapterStrategy):
         self.method = str(opts.get("method", "explicit"))
         self.root = Path(opts["cache_dir"]) if opts.get("cache_dir") else None
 
-    def adapter_for(self, seed: Seed, pass_: str) -> Path:
+    def adapter_for(self, sentence: SeedSentence, pass_: str) -> Path:
         if self.fixed is not None:
             return self.fixed[pass_]
-        lang = seed.lang if seed.lang in self.lang_targets else "*"
+        lang = sentence.lang if sentence.lang in self.lang_targets else "*"
         if lang not in self.lang_targets:
             raise ValueError(
-                f"compose has no lang_target adapter for {seed.lang!r} "
+                f"compose has no lang_target adapter for {sentence.lang!r} "
                 f"(have {sorted(self.lang_targets)})"
             )
         key = (lang, pass_)
