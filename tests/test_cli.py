@@ -89,7 +89,9 @@ def test_train_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     import tripletforge.train as train
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(train, "train_encoder", lambda config: seen.setdefault("c", config))
+    monkeypatch.setattr(
+        train, "train_encoder", lambda config, progress: seen.setdefault("c", config)
+    )
     config = _yaml(tmp_path / "train.yaml", {"batch_size": 2, "epochs": 3.0,
                                              "freeze_embeddings": False})  # fmt: skip
     args = ["train", "t.jsonl", "-o", str(tmp_path / "m"), "--config", str(config)]

@@ -49,6 +49,7 @@ def train_command(
     Multi-process: ``torchrun --nproc_per_node N -m tripletforge.cli.main train ...`` or
     ``accelerate launch``; ``--batch-size`` is per process.
     """
+    from tripletforge.cli.output import progress_enabled
     from tripletforge.train import train_encoder
 
     fields = resolve_settings(ctx, options, config, TrainConfig)
@@ -57,7 +58,7 @@ def train_command(
         fields |= _dev_fields(dev)
     if leak_check:
         fields["leak_check"] = leak_check
-    path = train_encoder(TrainConfig(**fields))
+    path = train_encoder(TrainConfig(**fields), progress=progress_enabled())
     typer.echo(f"model saved to {path}")
 
 

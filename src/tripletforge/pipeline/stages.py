@@ -214,7 +214,7 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         resume=True,
         save_total_limit=1,
     )
-    out = train_encoder(config)
+    out = train_encoder(config, progress=ctx.progress)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
