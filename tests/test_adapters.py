@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tripletforge.adapters import (  # noqa: E402
+    AdapterTrainSettings,
     LoraSettings,
     PromptPair,
-    TrainSettings,
     compose_adapters,
     format_adapter_prompt,
     read_provenance,
@@ -82,10 +82,12 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
-def _settings(**kw) -> TrainSettings:
-    base = dict(batch_size=2, lr=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant")
+def _settings(**kw) -> AdapterTrainSettings:
+    base = dict(
+        batch_size=2, learning_rate=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant"
+    )
     base.update(kw)
-    return TrainSettings(**base)
+    return AdapterTrainSettings(**base)
 
 
 def test_prompt_tokens_are_masked_exactly(tiny_lm: Path) -> None:
@@ -117,7 +119,7 @@ def test_training_lowers_loss_and_loads_with_plain_peft(tiny_lm: Path, tmp_path:
         str(tiny_lm),
         PAIRS,
         out,
-        kind="task",
+        adapter_type="task",
         polarity="positive",
         train=_settings(max_steps=30),
         progress=False,
@@ -127,7 +129,7 @@ def test_training_lowers_loss_and_loads_with_plain_peft(tiny_lm: Path, tmp_path:
     assert last < 0.7 * first, (first, last)
 
     prov = read_provenance(out)
-    assert prov["kind"] == "task" and prov["polarity"] == "positive"
+    assert prov["adapter_type"] == "task" and prov["polarity"] == "positive"
     assert prov["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": "all-linear"}
     assert len(prov["data"]["sha256"]) == 64 and prov["seed"] == 0
     assert {"torch", "transformers", "peft"} <= set(prov["versions"])
@@ -150,7 +152,7 @@ def test_language_adapter_trains_on_all_tokens(tiny_lm: Path, tmp_path: Path) ->
         str(tiny_lm),
         TEXT,
         tmp_path / "lang",
-        kind="language",
+        adapter_type="language",
         lang="hau",
         lora=LoraSettings(r=4, alpha=8, target_modules=["q_proj", "v_proj"]),
         train=_settings(max_steps=20),
@@ -159,14 +161,14 @@ def test_language_adapter_trains_on_all_tokens(tiny_lm: Path, tmp_path: Path) ->
     assert sum(result.losses[-3:]) < 0.8 * sum(result.losses[:3])
     assert read_provenance(tmp_path / "lang")["lang"] == "hau"
     with pytest.raises(TypeError):
-        train_adapter(str(tiny_lm), PAIRS, tmp_path / "x", kind="language", progress=False)
+        train_adapter(str(tiny_lm), PAIRS, tmp_path / "x", adapter_type="language", progress=False)
 
 
 def test_interrupted_run_resumes_to_identical_weights(tiny_lm: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
     settings = _settings(max_steps=6, save_steps=2)
-    kwargs = dict(kind="xlora", polarity="negative", progress=False)
+    kwargs = dict(adapter_type="xlora", polarity="negative", progress=False)
     train_adapter(str(tiny_lm), PAIRS, tmp_path / "full", train=settings, **kwargs)
 
     def stop_at_5(step: int, loss: float) -> None:
@@ -271,7 +273,7 @@ def test_composition_equals_delta_w_arithmetic(
     base = _expected_merged(tiny_lm, adapters, 0.0)[key]
     assert (merged[key] - base).abs().max() > 1e-3  # the language difference is really there
     prov = read_provenance(out)
-    assert prov["kind"] == "composed" and prov["lambda"] == lam and prov["method"] == method
+    assert prov["adapter_type"] == "composed" and prov["lambda"] == lam and prov["method"] == method
 
 
 def test_linear_combination_is_not_the_delta_w_sum(
@@ -317,7 +319,7 @@ def test_loss_curve_plot(tiny_lm: Path, tmp_path: Path) -> None:
             str(tiny_lm),
             TEXT,
             tmp_path / name,
-            kind="language",
+            adapter_type="language",
             train=_settings(max_steps=4),
             progress=False,
         )

@@ -124,9 +124,7 @@ def test_cli_evaluate_writes_results(
 ) -> None:
     out = tmp_path / "cli-out"
     args = ["evaluate", "--model", str(tiny_encoder_dir), "--suite", str(tiny_suite)]
-    result = CliRunner().invoke(
-        app, [*args, "--out", str(out), "--dataset", "mine", "--no-progress"]
-    )
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--dataset", "mine", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "Bitext mining" in result.output and "Per language" in result.output
     data = json.loads((out / "results.json").read_text())
@@ -137,7 +135,7 @@ def test_cli_evaluate_writes_results(
 def test_cli_reports_suite_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"name": "x", "datasets": [{"name": "a", "task": "sts"}]}))
-    result = CliRunner().invoke(app, ["evaluate", "--suite", str(bad), "--no-progress"])
+    result = CliRunner().invoke(app, ["evaluate", "--suite", str(bad), "--quiet"])
     assert result.exit_code == 2
     assert "datasets[0].format" in result.output
 

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from tripletforge.cli.main import app
 from tripletforge.data.jsonl import read_jsonl
 from tripletforge.data.text import text_key
-from tripletforge.filter import FilterConfig, read_triplets, run_filters
+from tripletforge.data.triplets import read_triplets
+from tripletforge.filter import FilterConfig, run_filters
 from tripletforge.filter.copies import CopyFilter
 from tripletforge.filter.dedup import DedupFilter
 from tripletforge.filter.langid import LangIdFilter, langid_code
@@ -196,7 +197,17 @@ def test_filter_cli_writes_kept_rejects_and_funnel(tmp_path: Path, tiny_encoder_
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "kept.jsonl"
     result = CliRunner().invoke(
-        app, ["filter", str(inp), str(out), "--teacher", str(tiny_encoder_dir), "--margin", "-2"]
+        app,
+        [
+            "filter",
+            str(inp),
+            "-o",
+            str(out),
+            "--teacher",
+            str(tiny_encoder_dir),
+            "--teacher-margin",
+            "-2",
+        ],
     )
     assert result.exit_code == 0, result.output
     kept, _ = read_jsonl(out)
@@ -217,7 +228,10 @@ def test_read_triplets_formats(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "x.parquet")
     for name in ("x.csv", "x.parquet"):
         rows, report = read_triplets(tmp_path / name)
-        assert rows == [GOOD] and report.skipped_by_reason == {"empty positive": 1}
+        assert rows == [GOOD] and report.skipped_by_reason == {"empty text": 1}
+        assert [(b.line, b.reason) for b in report.bad_rows] == [
+            (3 - name.endswith("parquet"), "empty text: positive")
+        ]
 
 
 # --- issue 13, items 1 and 2 through the CLI ----------------------------------------------------
@@ -233,7 +247,7 @@ GIRL = "The little girl is sleeping in her bed upstairs."
 def _filter_cli(tmp_path: Path, rows: list[dict], *options: str) -> tuple[list, list]:
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    result = CliRunner().invoke(app, ["filter", str(src), str(out), *options])
+    result = CliRunner().invoke(app, ["filter", str(src), "-o", str(out), *options])
     assert result.exit_code == 0, result.output
     return read_jsonl(out)[0], read_jsonl(tmp_path / "out.rejected.jsonl")[0]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripletforge.filter.leakage import check_leakage, eval_sentences
+from tripletforge.data.evalsets import eval_sentences
+from tripletforge.filter.leakage import check_leakage
 
 ROWS = [
     {"anchor": "The cat sits on the mat.", "positive": "A cat rests.", "negative": "No cat."},

@@ -93,7 +93,7 @@ def test_transformers_backend_batches_sorted_left_padded(tiny_lm) -> None:
 
 def test_transformers_prefix_cache_matches_plain_batches(tiny_lm) -> None:
     """The shared prefix run once (KV cache copied per pass) gives the same greedy outputs."""
-    from tripletforge.data.schemas import Seed
+    from tripletforge.data.schemas import SeedSentence
     from tripletforge.generate.strategies import StrategyContext, make_strategy
 
     model, tokenizer = tiny_lm
@@ -101,7 +101,7 @@ def test_transformers_prefix_cache_matches_plain_batches(tiny_lm) -> None:
     for chat in (True, False):
         strategy = make_strategy("icl", StrategyContext(chat=chat, k=1))
         for i, text in enumerate(["Yara suna wasa.", "The cat sits on the mat today."]):
-            seed = Seed(text=text, lang="hau", seed_id=f"{chat}{i}")
+            seed = SeedSentence(text=text, lang="hau", seed_id=f"{chat}{i}")
             requests += strategy.plan(seed, ["positive", "negative"], anchor_seed=i, attempt=0)
     requests.append(_request("The cat"))  # a group of one
     greedy = SamplingParams(temperature=0, max_tokens=5)

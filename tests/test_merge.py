@@ -198,7 +198,7 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     from conftest import TINY_CORPUS
     from tripletforge.cli.main import app
     from tripletforge.data.schemas import PairSet
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.merge.checkpoints import list_checkpoints, select_checkpoints
     from tripletforge.merge.dev import SpearmanScorer
 
@@ -213,8 +213,8 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     dev_b = _dev_file(tmp_path / "b_dev.jsonl", pairs[len(pairs) // 2 :])
     run = tmp_path / "run"
     args = ["train", str(data), "-o", str(run), "--model", str(tiny_encoder_dir),
-            "--batch-size", "8", "--max-steps", "6", "--lr", "1e-3", "--warmup", "0",
-            "--eval-steps", "2", "--save-steps", "2", "--keep-checkpoints",
+            "--batch-size", "8", "--max-steps", "6", "--learning-rate", "1e-3",
+            "--warmup-ratio", "0", "--eval-steps", "2", "--save-steps", "2", "--keep-checkpoints",
             "--dev", f"aaa={dev_a}", "--dev", f"bbb={dev_b}"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -9,7 +9,8 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from conftest import TINY_CORPUS
-from tripletforge.train.mine import MineConfig, mine_negatives
+from tripletforge.train import MineConfig
+from tripletforge.train.mine import mine_negatives
 
 PAIRS = [{"anchor": a, "positive": p, "lang": "eng"}
          for a, p in zip(TINY_CORPUS[:6], TINY_CORPUS[6:12], strict=True)]  # fmt: skip
@@ -30,7 +31,7 @@ def test_negatives_within_range_and_chunking_exact(tiny_encoder_dir: Path) -> No
         order.remove(row["positive"])
         assert 1 <= order.index(row["negative"]) < 4  # skip the top 1, keep ranks 1..3
         assert row["lang"] == "eng" and row["negative_score"] <= 1.0
-    chunked = mine_negatives(PAIRS, CORPUS, model, MineConfig(**{**cfg.__dict__, "chunk_size": 2}))
+    chunked = mine_negatives(PAIRS, CORPUS, model, cfg.model_copy(update={"chunk_size": 2}))
     assert [r["negative"] for r in chunked] == [r["negative"] for r in mined]
 
 
@@ -47,7 +48,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     from typer.testing import CliRunner
 
     from tripletforge.cli.main import app
-    from tripletforge.filter.files import read_triplets
+    from tripletforge.data.triplets import read_triplets
 
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
@@ -56,7 +57,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     corpus = tmp_path / "corpus.txt"
     corpus.write_bytes("\n".join(CORPUS).encode() + b"\n\n\xff\xfe broken\n")
     out = tmp_path / "mined.jsonl"
-    args = ["mine", str(pairs), str(corpus), str(out), "--model", str(tiny_encoder_dir),
+    args = ["mine", str(pairs), str(corpus), "-o", str(out), "--model", str(tiny_encoder_dir),
             "--range-min", "0", "--range-max", "5", "--chunk-size", "2",
             "--relative-margin", "-1"]  # fmt: skip
     result = CliRunner().invoke(app, args)
@@ -64,8 +65,10 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     rows, report = read_triplets(out)
     assert len(rows) == len(PAIRS) and report.rows_kept == len(PAIRS), result.output
     assert all(r["negative"] != r["positive"] for r in rows)
-    assert "skipped 1 empty pairs" in result.output
-    assert "skipped 1 undecodable lines" in result.output
+    output = " ".join(result.output.split())
+    assert f"{pairs}:{len(PAIRS) + 1}: empty text: anchor" in output
+    assert f"{corpus}:{len(CORPUS) + 2}: invalid UTF-8" in output
+    assert f"{corpus}:{len(CORPUS) + 1}: empty line" in output
 
 
 def test_mine_cli_never_returns_a_variant_of_the_positive_or_anchor(
@@ -76,7 +79,7 @@ def test_mine_cli_never_returns_a_variant_of_the_positive_or_anchor(
 
     from tripletforge.cli.main import app
     from tripletforge.data.text import text_key
-    from tripletforge.filter.files import read_triplets
+    from tripletforge.data.triplets import read_triplets
 
     pairs = [
         {"anchor": "Uwa ta dafa abinci a kicin.", "positive": "Mahaifiya ta shirya abinci."},
@@ -90,7 +93,7 @@ def test_mine_cli_never_returns_a_variant_of_the_positive_or_anchor(
     (tmp_path / "corpus.txt").write_text("\n".join(variants + others) + "\n")
     out = tmp_path / "mined.jsonl"
     for extra in (["--relative-margin", "-1"], []):  # with and without a margin
-        args = ["mine", str(tmp_path / "pairs.jsonl"), str(tmp_path / "corpus.txt"), str(out),
+        args = ["mine", str(tmp_path / "pairs.jsonl"), str(tmp_path / "corpus.txt"), "-o", str(out),
                 "--model", str(tiny_encoder_dir), "--range-min", "0", "--range-max", "6",
                 *extra]  # fmt: skip
         result = CliRunner().invoke(app, args)

@@ -16,7 +16,7 @@ GOOD: dict[str, Any] = {
     "languages": ["hau"],
     "anchors": 64,
     "sizes": [32, 64],
-    "arms": [{"name": "icl"}, {"name": "parallel", "kind": "parallel"}],
+    "arms": [{"name": "icl"}, {"name": "parallel", "source": "parallel"}],
 }
 
 
@@ -32,7 +32,10 @@ def test_good_config_and_quickstart_validate() -> None:
     config = parse_config(GOOD)
     assert config.arm("icl").strategy == "icl" and config.merge.enabled
     quick = load_config("quickstart")
-    assert quick.languages == ["hau"] and {a.kind for a in quick.arms} == {"synthetic", "parallel"}
+    assert quick.languages == ["hau"] and {a.source for a in quick.arms} == {
+        "synthetic",
+        "parallel",
+    }
     assert quick.merge.dev.split == "dev" and quick.evaluate.suite == "builtin"
 
 
@@ -52,7 +55,7 @@ def test_good_config_and_quickstart_validate() -> None:
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
         ({"merge": {"tolerance": -1}}, "merge.tolerance:", "greater than or equal to 0"),
         ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
-        ({"arms": [{"name": "p", "kind": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
+        ({"arms": [{"name": "p", "source": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
         ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
     ],
 )
@@ -65,15 +68,15 @@ def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> 
 def test_languages_and_seed_keys_in_any_spelling_become_iso_639_3(tmp_path: Path) -> None:
     seeds = tmp_path / "sw.txt"
     config = parse_config({**GOOD, "languages": ["HAU", "sw-KE", "kin_Latn"],
-                           "seeds": {"SWA": str(seeds)}})  # fmt: skip
+                           "seed_files": {"SWA": str(seeds)}})  # fmt: skip
     assert config.languages == ["hau", "swh", "kin"]
-    assert config.seeds == {"swh": str(seeds)}
+    assert config.seed_files == {"swh": str(seeds)}
     assert "name the same language" in _error(languages=["swh", "swa"])
     assert "ISO 639-1 ('ha')" in _error(languages=["hausa"])  # the accepted spellings
 
 
 def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
-    from tripletforge.pipeline.runner import _merge_params
+    from tripletforge.pipeline.plan import _merge_params
 
     default = _merge_params(parse_config(GOOD))
     assert "tolerance" not in default  # runs made before the setting keep their merge stages
@@ -89,14 +92,14 @@ def test_preflight_names_missing_files(tmp_path: Path) -> None:
             "runs_dir": str(tmp_path),
             "arms": [
                 {"name": "icl"},
-                {"name": "real", "kind": "triplets", "path": str(tmp_path / "none.jsonl")},
+                {"name": "real", "source": "triplets", "path": str(tmp_path / "none.jsonl")},
             ],
         }
     )
     with pytest.raises(ConfigError) as info:
         Runner(config, progress=False).run()
     message = str(info.value)
-    assert "seeds.mar:" in message and "`seeds: {mar: FILE}`" in message
+    assert "seed_files.mar:" in message and "`seed_files: {mar: FILE}`" in message
     assert "evaluate.datasets:" in message and "arms[real].path:" in message
     assert "merge.dev:" in message
 
@@ -109,3 +112,43 @@ def test_cli_reports_config_errors(tmp_path: Path) -> None:
     assert "filters: unknown field" in result.output and "filter" in result.output
     result = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "neither a file nor a built-in config" in result.output
+
+
+def test_strategy_facts_come_from_the_registry(tmp_path: Path, monkeypatch) -> None:
+    """A plugin strategy is accepted; adapter strategies need an adapter-capable backend."""
+    (tmp_path / "echo_strategy_plugin.py").write_text(
+        "from tripletforge.generate.strategies import ICLStrategy, register_strategy\n"
+        "@register_strategy('echo')\n"
+        "class EchoStrategy(ICLStrategy):\n"
+        "    name = 'echo'\n"
+        "    required_mode = 'crosslingual'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    arms = [{"name": "e", "strategy": "echo", "generate": {"mode": "crosslingual"}}]
+    config = parse_config(GOOD | {"imports": ["echo_strategy_plugin"], "arms": arms})
+    assert config.generate_for(config.arm("e")).strategy == "echo"
+    # the plugin's declared mode is enforced like a built-in one
+    message = _error(imports=["echo_strategy_plugin"], arms=[{"name": "e", "strategy": "echo"}])
+    assert "arms[0=e]:" in message and "generate: {mode: crosslingual}" in message
+    options = {"positive_adapter": "a", "negative_adapter": "b"}
+    xl = {"name": "xl", "strategy": "xlora", "generate": {"mode": "crosslingual"}}
+    message = _error(arms=[xl | {"strategy_options": options}])  # default backend: llamacpp
+    assert "arms[0=xl]:" in message and "cannot apply" in message and "transformers" in message
+    message = _error(arms=[xl])
+    assert "positive_adapter" in message and "strategy_options:" in message
+    message = _error(imports=["no_such_plugin_module"])
+    assert "imports: cannot import 'no_such_plugin_module'" in message
+
+
+def test_registering_a_name_twice_is_an_error() -> None:
+    from tripletforge.filter.base import register_filter
+    from tripletforge.generate.backends import BACKENDS, register_backend
+    from tripletforge.generate.strategies import register_strategy
+
+    with pytest.raises(ValueError, match="'icl' is already registered"):
+        register_strategy("icl")(type("Other", (), {}))
+    with pytest.raises(ValueError, match="'vllm' is already registered"):
+        register_backend("vllm", "somewhere:Else")
+    register_backend("vllm", BACKENDS["vllm"])  # the same registration again is harmless
+    with pytest.raises(ValueError, match="'copy' is already registered"):
+        register_filter("copy")(type("Other", (), {}))

@@ -367,7 +367,7 @@ def test_table_parquet_and_errors(tmp_path: Path) -> None:
         read_table(write(tmp_path / "x.xlsx", "a"), "pairs")
     with pytest.raises(ValueError, match="unknown pairs column"):
         read_table(path, "pairs", {"anchor": "a"})
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match="contract must be one of"):
         read_table(path, "triplets")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unexpected keyword"):
         read_table(path, "pairs", colour="red")

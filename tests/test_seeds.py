@@ -1,4 +1,4 @@
-"""Seed reader: every format, and bad input reported (never a crash, nothing lost silently)."""
+"""Seed sentence reader: every format, bad input reported (never a crash, nothing lost)."""
 
 from __future__ import annotations
 

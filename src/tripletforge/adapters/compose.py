@@ -53,6 +53,17 @@ def _scaling(config: dict[str, Any], module: str) -> float:
     return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
 
 
+def lora_rank(adapter_dir: str | Path) -> int:
+    """The largest LoRA rank of a PEFT adapter folder (``r`` and any ``rank_pattern`` value).
+
+    A composed adapter's rank is the sum of its parts' ranks. Raises ``OSError`` when the
+    folder has no ``adapter_config.json`` and ``ValueError`` when it is not valid JSON.
+    """
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
+    ranks = [int(config.get("r") or 8), *map(int, (config.get("rank_pattern") or {}).values())]
+    return max(ranks)
+
+
 def load_lora(
     adapter_dir: str | Path,
 ) -> tuple[dict[str, Any], dict[str, tuple[torch.Tensor, torch.Tensor, float]]]:
@@ -199,7 +210,7 @@ def compose_adapters(
     sources = [read_provenance(d) for d in dirs]
     task_prov = sources[0]
     provenance = {
-        "kind": "composed",
+        "adapter_type": "composed",
         "polarity": task_prov.get("polarity"),
         "lang": sources[1].get("lang"),
         "base_model": base_model or task_prov.get("base_model"),
@@ -210,7 +221,7 @@ def compose_adapters(
         "inputs": {
             role: {
                 "path": str(d.resolve()),
-                "kind": p.get("kind"),
+                "adapter_type": p.get("adapter_type", p.get("kind")),
                 "lang": p.get("lang"),
                 "data_sha256": (p.get("data") or {}).get("sha256"),
             }

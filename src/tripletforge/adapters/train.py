@@ -9,7 +9,7 @@ the same weights as an uninterrupted one. The output folder is a standard PEFT a
 
 >>> from tripletforge.adapters import PromptPair, train_adapter
 >>> train_adapter("smollm2-135m", [PromptPair("A dog runs.", "An animal moves.")],
-...               "out/task-pos", kind="task", polarity="positive")  # doctest: +SKIP
+...               "out/task-pos", adapter_type="task", polarity="positive")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.adapters.config import (
-    ADAPTER_KINDS,
-    SUPERVISED_KINDS,
+    ADAPTER_TYPES,
+    SUPERVISED_TYPES,
+    AdapterTrainSettings,
     LoraSettings,
-    TrainSettings,
 )
 from tripletforge.adapters.data import PromptPair, hash_examples
 from tripletforge.adapters.prompts import (
@@ -40,6 +40,7 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.progress import progress_task
 from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
@@ -187,11 +188,11 @@ def train_adapter(
     examples: Sequence[PromptPair] | Sequence[str],
     output_dir: str | Path,
     *,
-    kind: str,
+    adapter_type: str,
     polarity: str | None = None,
     lang: str | None = None,
     lora: LoraSettings | None = None,
-    train: TrainSettings | None = None,
+    train: AdapterTrainSettings | None = None,
     resume: bool = True,
     sources: Sequence[str] = (),
     progress: bool = True,
@@ -206,24 +207,23 @@ def train_adapter(
     """
     import torch
     from peft import get_peft_model
-    from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, get_scheduler
 
     from tripletforge.models.generators import resolve_generator
 
-    if kind not in ADAPTER_KINDS:
-        raise ValueError(f"kind must be one of {ADAPTER_KINDS}, got {kind!r}")
-    supervised = kind in SUPERVISED_KINDS
+    if adapter_type not in ADAPTER_TYPES:
+        raise ValueError(f"adapter_type must be one of {ADAPTER_TYPES}, got {adapter_type!r}")
+    supervised = adapter_type in SUPERVISED_TYPES
     if supervised:
         polarity = check_polarity(polarity or "")
         if not all(isinstance(ex, PromptPair) for ex in examples):
-            raise TypeError(f"{kind} adapters train on PromptPair examples")
+            raise TypeError(f"{adapter_type} adapters train on PromptPair examples")
     elif not all(isinstance(ex, str) for ex in examples):
         raise TypeError("language adapters train on raw sentences (str)")
     if not examples:
         raise ValueError("no training examples")
     lora = lora or LoraSettings()
-    train = train or TrainSettings()
+    train = train or AdapterTrainSettings()
     output_dir = Path(output_dir)
     ckpt_root = output_dir / "checkpoints"
     base_path = resolve_generator(base_model)
@@ -247,10 +247,10 @@ def train_adapter(
     data_hash = hash_examples(examples)
     fingerprint = {
         "base_model": base_model,
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "data_sha256": data_hash,
-        "lora": asdict(lora),
+        "lora": lora.model_dump(mode="json"),
         "train": {k: v for k, v in train.to_dict().items() if k not in ("save_steps", "device")},
         "prompt_id": ADAPTER_PROMPT_ID if supervised else None,
     }
@@ -274,7 +274,7 @@ def train_adapter(
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
     model = get_peft_model(model, lora.to_peft()).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=train.learning_rate, weight_decay=train.weight_decay)
     scheduler = get_scheduler(
         train.scheduler,
         optimizer,
@@ -311,8 +311,8 @@ def train_adapter(
         return {k: v.to(device) for k, v in batch.items()}
 
     model.train()
-    bar = tqdm(total=total_steps, initial=start, desc=f"{kind} adapter", disable=not progress)
-    try:
+    with progress_task(f"{adapter_type} adapter", total_steps, enabled=progress) as bar:
+        bar.update(completed=start)
         for step in range(start, total_steps):
             began = time.perf_counter()
             lrs.append(float(optimizer.param_groups[0]["lr"]))
@@ -327,8 +327,7 @@ def train_adapter(
             optimizer.zero_grad(set_to_none=True)
             losses.append(step_loss)
             seconds.append(time.perf_counter() - began)
-            bar.update(1)
-            bar.set_postfix(loss=f"{step_loss:.4f}")
+            bar.advance(1, note=f"loss {step_loss:.4f}")
             done = step + 1
             if done % train.save_steps == 0 and done < total_steps:
                 trainable = {
@@ -352,14 +351,12 @@ def train_adapter(
                 )
             if on_step is not None:
                 on_step(done, step_loss)
-    finally:
-        bar.close()
 
     model.save_pretrained(output_dir)
     peak = peak_rss_mb()
     write_train_log(output_dir / TRAIN_LOG_FILE, losses, lrs, seconds)
     provenance = {
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "lang": lang,
         "base_model": base_model,
@@ -372,7 +369,7 @@ def train_adapter(
             "skipped_too_long": skipped,
             "sources": list(sources),
         },
-        "lora": asdict(lora),
+        "lora": lora.model_dump(mode="json"),
         "train": train.to_dict(),
         "seed": train.seed,
         "steps": total_steps,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from tripletforge.cli.common import command
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(text).name or text).strip("_") or "model"
@@ -26,39 +28,38 @@ def evaluate(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder for results.json + results.md (default eval/MODEL/SUITE)."),
+        typer.Option(
+            "--out", "-o", help="Folder for results.json + results.md (default eval/MODEL/SUITE)."
+        ),
     ] = None,
     data_root: Annotated[
         Path | None,
-        typer.Option(help="Folder for {data_root} and relative paths (default ../shared/data)."),
+        typer.Option(
+            help="Folder for {data_root} and relative paths (else $TRIPLETFORGE_DATA_ROOT)."
+        ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cache.")] = False,
     limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Encoding batch size.")] = 32,
-    progress: Annotated[bool, typer.Option(help="Show encoding progress bars.")] = True,
 ) -> None:
     """Evaluate an encoder on STS, bitext mining and retrieval; write JSON + Markdown tables."""
-    from rich.console import Console
+    from tripletforge.cli.output import console as cli_console
+    from tripletforge.cli.output import progress_enabled
+    from tripletforge.evaluate import evaluate_model, load_suite
 
-    from tripletforge.evaluate import SuiteError, evaluate_model, load_suite
-
-    console = Console()
-    try:
-        loaded_suite = load_suite(suite)
-        result = evaluate_model(
-            model,
-            loaded_suite,
-            datasets=dataset,
-            data_root=data_root,
-            cache=not no_cache,
-            batch_size=batch_size,
-            limit=limit,
-            progress=progress,
-            console=console,
-        )
-    except (SuiteError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(code=2) from None
+    console = cli_console()
+    loaded_suite = load_suite(suite)
+    result = evaluate_model(
+        model,
+        loaded_suite,
+        datasets=dataset,
+        data_root=data_root,
+        cache=not no_cache,
+        batch_size=batch_size,
+        limit=limit,
+        progress=progress_enabled(),
+        console=console,
+    )
     result.print(console)
     folder = out or Path("eval") / _slug(model) / _slug(loaded_suite.name)
     json_path, md_path = result.write(folder)
@@ -72,4 +73,4 @@ def evaluate(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("evaluate")(evaluate)
+    command(app, "evaluate")(evaluate)

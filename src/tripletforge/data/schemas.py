@@ -26,7 +26,6 @@ from pathlib import Path
 
 PAIR_COLUMNS = ("sentence1", "sentence2", "score")
 BITEXT_COLUMNS = ("source", "target")
-SEED_COLUMNS = ("text", "lang")
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 #: Provenance written with every generated triplet (see :mod:`tripletforge.generate`).
 TRIPLET_PROVENANCE_COLUMNS = (
@@ -50,14 +49,21 @@ TRIPLET_PROVENANCE_COLUMNS = (
 
 @dataclass(frozen=True)
 class BadRow:
-    """One input row that was skipped, with where it was and why."""
+    """One input row that was skipped, with where it was and why.
+
+    ``line`` is the 1-based line the row starts on; ``last_line`` is set when the skipped
+    row spans several lines (a CSV record with an unbalanced quote can swallow the lines that
+    follow it: they are all accounted for by this one row).
+    """
 
     path: str
     line: int
     reason: str
+    last_line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        where = f"{self.line}-{self.last_line}" if self.last_line else str(self.line)
+        return f"{self.path}:{where}: {self.reason}"
 
 
 @dataclass
@@ -69,9 +75,9 @@ class ReadReport:
     rows_kept: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
 
-    def skip(self, line: int, reason: str) -> None:
-        """Record a skipped row."""
-        self.bad_rows.append(BadRow(self.path, line, reason))
+    def skip(self, line: int, reason: str, last_line: int | None = None) -> None:
+        """Record a skipped row (``last_line``: where it ends, when it spans several lines)."""
+        self.bad_rows.append(BadRow(self.path, line, reason, last_line))
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -122,7 +128,7 @@ class BitextSet:
 
 
 @dataclass(frozen=True)
-class Seed:
+class SeedSentence:
     """An anchor sentence to generate a triplet for."""
 
     text: str

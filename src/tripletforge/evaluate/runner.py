@@ -154,7 +154,7 @@ def evaluate_model(
             "bitext_k": suite.bitext_k,
             "retrieval_k": suite.retrieval_k,
             "geometry": suite.geometry.model_dump(),
-            "data_root": str(suite.data_root_path(data_root)),
+            "data_root": str(root) if (root := suite.data_root_path(data_root)) else None,
             "limit": limit,
             "batch_size": batch_size,
         },

@@ -13,9 +13,9 @@ Example::
          source_lang: hau, split: dev}
 
 Paths: ``{data_root}`` is replaced by ``--data-root``, else the suite's ``data_root`` (relative to
-the suite file), else ``$TRIPLETFORGE_DATA_ROOT``, else ``../shared/data`` (relative to the
-working directory). Other relative paths are resolved against ``--data-root`` when it is given,
-else against the suite file's folder.
+the suite file), else ``$TRIPLETFORGE_DATA_ROOT``; with none of them a path that uses it raises
+:class:`SuiteError` naming the fix (the library assumes no folder layout). Other relative paths
+are resolved against ``--data-root`` when it is given, else against the suite file's folder.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from tripletforge.yaml_source import builtin_names, read_yaml_source
 
 Task = Literal["sts", "bitext", "retrieval"]
-DEFAULT_DATA_ROOT = "../shared/data"
+#: Environment variable that sets the data root when neither --data-root nor the suite does.
+DATA_ROOT_ENV = "TRIPLETFORGE_DATA_ROOT"
 
 PAIR_FORMATS = ("semrel", "stsb_multi_mt", "sts17", "korsts", "table")
 BITEXT_FORMATS = ("tatoeba", "flores", "sib200", "nusax", "table")
@@ -44,7 +45,7 @@ FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
     "stsb_multi_mt": ("path", "lang"),
     "sts17": ("path", "gold_path", "lang"),
     "korsts": ("path",),
-    "table": ("path", "kind", "columns", "lang", "target_lang"),
+    "table": ("path", "contract", "columns", "lang", "target_lang"),
     "tatoeba": ("root", "lang"),
     "flores": ("root", "source_lang", "target_lang", "split"),
     "sib200": ("root", "source_lang", "target_lang", "split"),
@@ -57,7 +58,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "nusax": ("root", "source_lang"),
 }
 READER_FIELDS = ("path", "root", "gold_path", "lang", "source_lang", "target_lang", "split")
-READER_FIELDS += ("kind", "columns")
+READER_FIELDS += ("contract", "columns")
 
 
 class SuiteError(ValueError):
@@ -79,7 +80,7 @@ class DatasetSpec(BaseModel):
     source_lang: str | None = None
     target_lang: str | None = None
     split: str | None = None
-    kind: str | None = None
+    contract: str | None = None  # table: pairs | bitext (follows from the task)
     columns: dict[str, str] | None = None
     limit: int | None = Field(default=None, gt=0, description="keep the first N pairs")
     query_side: Literal["source", "target"] = "source"
@@ -105,9 +106,10 @@ class DatasetSpec(BaseModel):
                     f"field {field!r} is not used by format {self.format!r}; "
                     f"that format takes {', '.join(takes)}"
                 )
-        if self.kind is not None and self.kind != self.table_kind:
+        if self.contract is not None and self.contract != self.table_contract:
             raise ValueError(
-                f"kind {self.kind!r} does not fit task {self.task!r}; use {self.table_kind!r}"
+                f"contract {self.contract!r} does not fit task {self.task!r}; "
+                f"use {self.table_contract!r}"
             )
         for field in REQUIRED_FIELDS.get(self.format, ("path",)):
             if getattr(self, field) is None:
@@ -115,8 +117,8 @@ class DatasetSpec(BaseModel):
         return self
 
     @property
-    def table_kind(self) -> str:
-        """The ``kind`` a ``table`` reader needs for this task."""
+    def table_contract(self) -> str:
+        """The data contract (``pairs`` or ``bitext``) a ``table`` reader gives for this task."""
         return "pairs" if self.task == "sts" else "bitext"
 
     @property
@@ -135,7 +137,7 @@ class DatasetSpec(BaseModel):
                 value = resolve(value)
             kwargs["input_path" if (self.format, field) == ("sts17", "path") else field] = value
         if self.format == "table":
-            kwargs["kind"] = self.table_kind
+            kwargs["contract"] = self.table_contract
         return kwargs
 
 
@@ -182,17 +184,28 @@ class Suite(BaseModel):
         """The file or built-in name the suite was loaded from."""
         return self._source
 
-    def data_root_path(self, data_root: str | Path | None = None) -> Path:
-        """The folder that ``{data_root}`` stands for (see the module docstring)."""
+    def data_root_path(self, data_root: str | Path | None = None) -> Path | None:
+        """The folder that ``{data_root}`` stands for (see the module docstring); None: unset."""
         if data_root is not None:
             return Path(data_root).expanduser().resolve()
         if self.data_root is not None:
             return (self._base_dir / Path(self.data_root).expanduser()).resolve()
-        return Path(os.environ.get("TRIPLETFORGE_DATA_ROOT", DEFAULT_DATA_ROOT)).resolve()
+        if os.environ.get(DATA_ROOT_ENV):
+            return Path(os.environ[DATA_ROOT_ENV]).expanduser().resolve()
+        return None
 
     def resolve_path(self, value: str, data_root: str | Path | None = None) -> Path:
         """Turn a path from the suite into an absolute one."""
-        text = value.replace("{data_root}", str(self.data_root_path(data_root)))
+        text = value
+        if "{data_root}" in value:
+            root = self.data_root_path(data_root)
+            if root is None:
+                raise SuiteError(
+                    f"suite {self.name!r} uses {{data_root}} in {value!r} but no data root is "
+                    f"set; pass --data-root DIR (data_root: in a pipeline config) or set "
+                    f"${DATA_ROOT_ENV}"
+                )
+            text = value.replace("{data_root}", str(root))
         path = Path(text).expanduser()
         if path.is_absolute():
             return path

@@ -3,7 +3,6 @@
 from tripletforge.filter import copies, dedup, langid, length, teacher_margin  # noqa: F401  (register)
 from tripletforge.filter.base import FILTERS, TripletFilter, register_filter
 from tripletforge.filter.config import DEFAULT_FILTERS, FilterConfig
-from tripletforge.filter.files import read_triplets, write_triplets
 from tripletforge.filter.funnel import FilterRun, FunnelStep, funnel_table, run_filters
 
 __all__ = [
@@ -14,8 +13,6 @@ __all__ = [
     "FunnelStep",
     "TripletFilter",
     "funnel_table",
-    "read_triplets",
     "register_filter",
     "run_filters",
-    "write_triplets",
 ]

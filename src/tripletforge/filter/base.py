@@ -24,13 +24,27 @@ FILTERS: dict[str, FilterFactory] = {}
 
 
 def register_filter(name: str) -> Callable[[FilterFactory], FilterFactory]:
-    """Register a filter factory (usually the class) under ``name``."""
+    """Register a filter factory (usually the class) under ``name``.
+
+    Raises ``ValueError`` when ``name`` is taken by another factory (re-importing the module
+    that registered it is not an error).
+    """
 
     def decorator(factory: FilterFactory) -> FilterFactory:
+        known = FILTERS.get(name)
+        if known is not None and _qualified(known) != _qualified(factory):
+            raise ValueError(
+                f"filter {name!r} is already registered ({_qualified(known)}); "
+                "register yours under another name"
+            )
         FILTERS[name] = factory
         return factory
 
     return decorator
+
+
+def _qualified(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 def build_filter(name: str, config: FilterConfig) -> TripletFilter:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.schemas import ReadReport
 from tripletforge.filter.base import Row, TripletFilter, build_filter
 from tripletforge.filter.config import FilterConfig
 
@@ -81,6 +82,30 @@ def run_filters(
         current = survivors
     kept = [{k: v for k, v in row.items() if k != "_row"} for row in current]
     return FilterRun(kept=kept, rejected=rejected, funnel=funnel, rows_in=len(rows))
+
+
+def side_files(out: str | Path) -> tuple[Path, Path]:
+    """``OUT.rejected.jsonl`` and ``OUT.funnel.json``, next to the kept triplets ``OUT``."""
+    stem = Path(out).with_suffix("")
+    return Path(f"{stem}.rejected.jsonl"), Path(f"{stem}.funnel.json")
+
+
+def filter_file(
+    inp: str | Path, out: str | Path, config: FilterConfig | None = None
+) -> tuple[FilterRun, ReadReport]:
+    """Filter a triplet file: kept rows to ``out``, rejects and funnel to :func:`side_files`.
+
+    Returns the run and the read report of ``inp`` (bad input rows, counted).
+    """
+    from tripletforge.data.triplets import read_triplets, write_triplets
+
+    rows, report = read_triplets(inp)
+    run = run_filters(rows, config)
+    rejected, funnel = side_files(out)
+    write_triplets(run.kept, out)
+    write_triplets(run.rejected, rejected)
+    run.save_funnel(funnel)
+    return run, report
 
 
 def funnel_table(run: FilterRun, title: str = "filter funnel"):

@@ -27,9 +27,9 @@ class TeacherMarginFilter:
     @property
     def model(self) -> SentenceTransformer:
         if self._model is None:
-            from tripletforge.train.encoder import load_model
+            from tripletforge.models import load_encoder
 
-            self._model = load_model(str(self.teacher))
+            self._model = load_encoder(str(self.teacher))
         return self._model
 
     def margins(self, rows: Sequence[Row]) -> list[float]:

@@ -1,7 +1,9 @@
 """Choose the WiSE-FT interpolation weight α on dev data only.
 
 The scorer is a callable that maps an encoder to ``{language: dev score}``; it is built from
-dev splits (see :func:`tripletforge.merge.dev.semrel_dev_scorer`), never from test splits.
+dev splits (:class:`tripletforge.merge.dev.SpearmanScorer` for SemRel2024 dev pairs,
+:class:`tripletforge.merge.dev.RetrievalScorer` for SIB-200 dev bitext), never from test
+splits.
 With ``no_regression`` the chosen α is the best mean dev score among the α whose every
 language scores at least the base model's (α = 0 always qualifies).
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tripletforge.merge import methods
 from tripletforge.models.registry import resolve_model_path
+from tripletforge.progress import progress_task
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -44,8 +48,13 @@ def search_alpha(
     grid: Sequence[float] = DEFAULT_GRID,
     no_regression: bool = True,
     tolerance: float = 0.0,
+    progress: bool = True,
 ) -> AlphaSearchResult:
-    """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α."""
+    """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
+
+    ``tolerance``: dev points (same units as the scorer's) a language may lose against α = 0
+    and still count as not regressing. ``progress`` shows one bar over the grid.
+    """
     from sentence_transformers import SentenceTransformer
 
     grid = sorted(set(float(a) for a in grid) | {0.0})
@@ -54,11 +63,13 @@ def search_alpha(
     base_state = {k: v.clone() for k, v in base_model.state_dict().items()}
 
     result = AlphaSearchResult(alpha=0.0, no_regression=no_regression, grid=grid)
-    for alpha in grid:
-        base_model.load_state_dict(methods.linear(base_state, tuned_state, alpha))
-        per_lang = scorer(base_model)
-        result.scores[str(alpha)] = per_lang
-        result.mean[str(alpha)] = sum(per_lang.values()) / max(len(per_lang), 1)
+    with progress_task("α search", len(grid), enabled=progress) as task:
+        for alpha in grid:
+            base_model.load_state_dict(methods.linear(base_state, tuned_state, alpha))
+            per_lang = scorer(base_model)
+            result.scores[str(alpha)] = per_lang
+            result.mean[str(alpha)] = sum(per_lang.values()) / max(len(per_lang), 1)
+            task.advance(1, note=f"α={alpha:g}: {result.mean[str(alpha)]:.1f}")
 
     floor = result.scores["0.0"]
     for alpha in grid:
@@ -67,3 +78,38 @@ def search_alpha(
             result.admissible.append(alpha)
     result.alpha = max(result.admissible, key=lambda a: (result.mean[str(a)], -a))
     return result
+
+
+def wise_ft(
+    base: str,
+    finetuned: str,
+    scorer: Scorer,
+    out: str | Path,
+    *,
+    grid: Sequence[float] = DEFAULT_GRID,
+    no_regression: bool = True,
+    tolerance: float = 0.0,
+    provenance: dict[str, Any] | None = None,
+    link_ends: bool = False,
+    progress: bool = True,
+) -> tuple[AlphaSearchResult, Path]:
+    """WiSE-FT (Wortsman et al. 2022) with α chosen on dev data: search, then merge.
+
+    Writes ``(1 − α)·base + α·finetuned`` to ``out`` (a sentence-transformers folder) with the
+    search in its provenance. With ``link_ends`` an α of 0 or 1 writes no copy: ``out`` is
+    then a text file ``same_as.txt`` next to where the folder would be, naming the model it
+    equals (what the pipeline does). Returns the search result and what was written.
+    """
+    from tripletforge.merge.models import merge_models
+
+    result = search_alpha(base, finetuned, scorer, grid, no_regression, tolerance, progress)
+    provenance = {"search": result.to_dict(), **(provenance or {})}
+    out = Path(out)
+    if link_ends and result.alpha in (0.0, 1.0):
+        same = Path(out).with_name("same_as.txt")
+        same.write_text(str(base if result.alpha == 0.0 else finetuned) + "\n")
+        return result, same
+    path = merge_models(
+        "linear", [finetuned], out, base=base, alpha=result.alpha, provenance=provenance
+    )
+    return result, Path(path)

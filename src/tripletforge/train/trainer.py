@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
 from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
-from tripletforge.train.encoder import load_model
 from tripletforge.train.pooling import freeze_word_embeddings, set_pooling
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
             mini_batch_size=config.mini_batch_size,
             gather_across_devices=gather,
         )
-    guide = load_model(config.guide or config.model)
+    guide = load_encoder(config.guide or config.model)
     guide.max_seq_length = config.max_seq_length
     guide.requires_grad_(False)
     if config.loss == "gist":
@@ -84,7 +84,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
 
 def prepare_model(config: TrainConfig) -> SentenceTransformer:
     """Load the model with the configured pooling, sequence length and frozen parts."""
-    model = set_pooling(load_model(config.model), config.pooling)
+    model = set_pooling(load_encoder(config.model), config.pooling)
     # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
     model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
@@ -207,6 +207,7 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit or (None if config.keep_checkpoints else 2),
         report_to="none",
+        disable_tqdm=True,  # progress goes to tripletforge.progress (one display per stage)
         use_cpu=cpu,
         ddp_backend=("gloo" if cpu else "nccl") if world_size() > 1 else None,
         dataloader_num_workers=0,
@@ -214,21 +215,53 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
     )
 
 
-def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Path:
+def _callbacks(task: Any) -> list[Any]:
+    """Trainer callbacks: its log dicts to this module's logger, steps and loss to ``task``."""
+    from transformers import TrainerCallback
+
+    class LogAndProgress(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            task.update(total=state.max_steps, completed=state.global_step)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            task.update(completed=state.global_step)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs:
+                log.info("step %s: %s", state.global_step, logs)
+                if "loss" in logs:
+                    task.update(note=f"loss {float(logs['loss']):.4f}")
+
+    return [LogAndProgress()]
+
+
+def train_encoder(
+    config: TrainConfig, callbacks: list[Any] | None = None, progress: bool = True
+) -> Path:
     """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
 
-    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer.
+    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer;
+    ``progress`` shows a progress bar (steps, loss) through :mod:`tripletforge.progress`; the
+    trainer's own logs go to the ``tripletforge.train`` logger, not to stdout.
     """
     from sentence_transformers import SentenceTransformerTrainer
+    from transformers.trainer_callback import PrinterCallback
+
+    from tripletforge.progress import progress_task
 
     started = time.time()
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
     rows, reports = load_triplet_rows(config.train_files)
     for report in reports:
         log.info(report.summary())
     leak_summary = None
     eval_files = [*config.leak_check, *dev_specs(config).values()]
     if eval_files:
-        from tripletforge.filter.leakage import check_leakage, eval_sentences
+        from tripletforge.data.evalsets import eval_sentences
+        from tripletforge.filter.leakage import check_leakage
 
         leak = check_leakage(
             rows, {str(p): eval_sentences(p) for p in eval_files}, remove=not config.keep_leaks
@@ -250,10 +283,14 @@ def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Pa
         evaluator=evaluator,
         callbacks=callbacks,
     )
+    trainer.remove_callback(PrinterCallback)  # logs go to the logger, not print()
     resume = latest_checkpoint(config) if config.resume else None
     if resume:
         log.info("resuming from %s", resume)
-    result = trainer.train(resume_from_checkpoint=resume)
+    with progress_task("train", enabled=progress) as task:
+        for callback in _callbacks(task):
+            trainer.add_callback(callback)
+        result = trainer.train(resume_from_checkpoint=resume)
 
     out = config.output_dir
     if not trainer.is_world_process_zero():  # under DDP, rank 0 alone writes the model

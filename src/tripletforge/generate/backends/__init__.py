@@ -29,15 +29,23 @@ from tripletforge.generate.backends.base import (
 #: backend name → "module:Class" (imported on first use).
 BACKENDS: dict[str, str] = {
     "llamacpp": "tripletforge.generate.backends.llamacpp:LlamaCppBackend",
-    # The transformers backend with per-request PEFT adapters (compose / xlora strategies).
-    "transformers": "tripletforge.adapters.backend:AdapterTransformersBackend",
+    "transformers": "tripletforge.generate.backends.transformers_backend:TransformersBackend",
     "openai": "tripletforge.generate.backends.openai_backend:OpenAIBackend",
     "vllm": "tripletforge.generate.backends.vllm_backend:VllmBackend",
 }
 
 
 def register_backend(name: str, target: str) -> None:
-    """Register a backend class given as ``"module:Class"``."""
+    """Register a backend class given as ``"module:Class"``.
+
+    Raises ``ValueError`` when ``name`` is registered with another target (registering the
+    same target again, as a re-imported plugin does, is not an error).
+    """
+    known = BACKENDS.get(name)
+    if known is not None and known != target:
+        raise ValueError(
+            f"backend {name!r} is already registered ({known}); register yours under another name"
+        )
     BACKENDS[name] = target
 
 

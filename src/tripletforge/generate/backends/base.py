@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+if TYPE_CHECKING:
+    from tripletforge.generate.strategies.base import AdapterNeeds
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -61,10 +64,19 @@ class Backend(ABC):
 
     Subclasses set :attr:`name`, :attr:`model_id`, :attr:`model_sha256` and
     :attr:`supports_chat` (whether the model has a chat template), and count the tokens they
-    generate in :attr:`tokens_generated`.
+    generate in :attr:`tokens_generated`. A backend that can apply the LoRA adapter each
+    request names sets :attr:`applies_adapters` and turns a strategy's
+    :class:`~tripletforge.generate.strategies.base.AdapterNeeds` into the options it must be
+    built with (:meth:`engine_options`).
     """
 
     name: ClassVar[str] = ""
+    applies_adapters: ClassVar[bool] = False
+
+    @classmethod
+    def engine_options(cls, needs: AdapterNeeds) -> dict[str, Any]:
+        """Constructor options that let this backend serve adapters with ``needs`` ({})."""
+        return {}
 
     def __init__(self) -> None:
         self.model_id: str = ""

@@ -43,6 +43,7 @@ class OpenAIBackend(Backend):
     """Client of an OpenAI-compatible HTTP API; ``model`` is the server's model name."""
 
     name = "openai"
+    applies_adapters = True  # a request's adapter is the served model name
 
     def __init__(
         self,

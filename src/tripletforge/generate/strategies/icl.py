@@ -5,21 +5,22 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.pool import BUILTIN_POOL, Example, load_pool
 from tripletforge.generate.prompts import PromptBuilder
 from tripletforge.generate.requests import GenerationRequest, Pass
-from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+from tripletforge.generate.strategies.base import StrategyBase, StrategyContext, derive_seed
 
 
-class ICLStrategy:
+class ICLStrategy(StrategyBase):
     """In-context learning from a pool (shipped SNLI sample or the user's own triplets).
 
-    Shots are drawn without replacement from a RNG seeded by (anchor seed, attempt), so the
-    passes of one attempt show the same shots and share their prompt prefix (the backend
-    processes it once); with ``options["shared_shots"] = False`` each pass draws its own, seeded
-    by (anchor seed, pass, attempt). When the pool has examples in the anchor's language only
-    those are used, and an example whose anchor is the seed itself is never shown.
+    Shots are drawn without replacement from a RNG seeded by (the anchor's RNG seed, attempt),
+    so the passes of one attempt show the same shots and share their prompt prefix (the backend
+    processes it once); with ``options["shared_shots"] = False`` each pass draws its own,
+    seeded by (the anchor's RNG seed, pass, attempt). When the pool has examples in the
+    anchor's language only those are used, and an example whose anchor is the seed sentence
+    itself is never shown.
     """
 
     name = "icl"
@@ -32,14 +33,14 @@ class ICLStrategy:
         self.builder = PromptBuilder(chat=ctx.chat)
         self.shared_shots = bool(ctx.options.get("shared_shots", True))
 
-    def shots(self, seed: Seed, rng: random.Random) -> list[Example]:
+    def shots(self, sentence: SeedSentence, rng: random.Random) -> list[Example]:
         """Sample k examples for one request."""
-        same_lang = [e for e in self.pool if e.lang == seed.lang]
-        candidates = [e for e in (same_lang or self.pool) if e.anchor != seed.text]
+        same_lang = [e for e in self.pool if e.lang == sentence.lang]
+        candidates = [e for e in (same_lang or self.pool) if e.anchor != sentence.text]
         return rng.sample(candidates, min(self.ctx.k, len(candidates)))
 
     def plan(
-        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+        self, sentence: SeedSentence, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]:
         requests = []
         shared = derive_seed(anchor_seed, "shots", attempt)
@@ -48,12 +49,12 @@ class ICLStrategy:
             shots_seed = shared if self.shared_shots else request_seed
             requests.append(
                 self.builder.request(
-                    seed_id=seed.seed_id,
+                    seed_id=sentence.seed_id,
                     pass_=pass_,
-                    anchor=seed.text,
-                    anchor_lang=seed.lang,
-                    out_lang=self.ctx.out_lang(seed.lang),
-                    shots=self.shots(seed, random.Random(shots_seed)),
+                    anchor=sentence.text,
+                    anchor_lang=sentence.lang,
+                    out_lang=self.ctx.out_lang(sentence.lang),
+                    shots=self.shots(sentence, random.Random(shots_seed)),
                     seed=request_seed,
                 )
             )

@@ -1,0 +1,168 @@
+"""The plan of a run: languages × arms × sizes → stages, in dependency order.
+
+Each :class:`Stage` names its work (a function of :mod:`tripletforge.pipeline.stages`), the
+parameters hashed into its config hash, and its inputs: outputs of upstream stages (``needs``)
+and files outside the run (``external``: a path, or a :class:`FileSet` of several files).
+Planning reads no data and loads no model; the getters of external inputs run when the stage
+is about to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripletforge.pipeline.config import ARM_GENERATE_FIELDS, PipelineConfig
+from tripletforge.pipeline.dev import sib200_root
+
+if TYPE_CHECKING:
+    from tripletforge.pipeline.context import RunContext
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """An input made of several files (hashed one by one into the manifest)."""
+
+    paths: tuple[Path, ...]
+
+
+#: What a stage input is: one file or folder, or several files.
+Input = Path | FileSet
+
+
+@dataclass(eq=False)
+class Stage:
+    """One unit of work: a stage of one (language, arm[, size]).
+
+    ``name`` is the stage function's name in :data:`tripletforge.pipeline.stages.STAGES`;
+    ``params`` are hashed into the stage's config hash; ``needs`` are outputs of upstream
+    stages, ``external`` files outside the run (both hashed into the input record).
+    """
+
+    name: str
+    lang: str
+    arm: str
+    size: int | None
+    params: dict[str, Any]
+    needs: dict[str, tuple[Stage, str]] = field(default_factory=dict)  # input ← (stage, output)
+    external: dict[str, Callable[[], Input]] = field(default_factory=dict)  # input ← getter
+    inputs: dict[str, Input] = field(default_factory=dict)  # resolved when run
+    status: str = "pending"  # pending | skipped | done | failed | blocked
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def unit(self) -> str:
+        parts = [self.lang, self.arm] + ([str(self.size)] if self.size is not None else [])
+        return "/".join(parts)
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}/{self.name}"
+
+    def folder(self, run_dir: Path) -> Path:
+        return run_dir / self.unit / self.name
+
+
+def _files_input(paths: Callable[[], list[str]]) -> Callable[[], FileSet]:
+    """An external input made of several files, hashed one by one."""
+    return lambda: FileSet(tuple(Path(p) for p in paths()))
+
+
+def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
+    # tolerance 0 (the default) is left out so runs made before the setting existed still match
+    params = cfg.merge.model_dump(mode="json")
+    if not cfg.merge.tolerance:
+        params.pop("tolerance")
+    return params
+
+
+def build_plan(ctx: RunContext) -> list[Stage]:
+    """Every stage of the run, in dependency order."""
+    cfg = ctx.config
+    encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.encoder))  # noqa: E731
+    eval_params = {
+        "evaluate": cfg.evaluate.model_dump(mode="json"),
+        "data_root": cfg.data_root,
+        "encoder": cfg.encoder,
+    }
+    filter_params = {
+        "filter": cfg.filter.model_dump(mode="json"),
+        "leakage_check": cfg.leakage_check,
+        "evaluate": cfg.evaluate.model_dump(mode="json"),
+        "merge_dev": cfg.merge.dev.model_dump(mode="json") if cfg.merge.enabled else None,
+    }
+    plan: list[Stage] = []
+    for lang in cfg.languages:
+        eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
+        base = {"encoder": encoder, "eval_data": eval_files}
+        plan.append(Stage("evaluate", lang, "base", None, eval_params, external=base))
+        for arm in cfg.arms:
+            source = _source_stage(ctx, lang, arm.name)
+            filt = Stage(
+                "filter", lang, arm.name, None, filter_params,
+                needs={"triplets": (source, "triplets")}, external={"eval_data": eval_files},
+            )  # fmt: skip
+            plan += [source, filt]
+            for size in cfg.sizes:
+                train_params = {"train": cfg.train.model_dump(mode="json"),
+                                "encoder": cfg.encoder, "size": size, "seed": cfg.seed}  # fmt: skip
+                train = Stage(
+                    "train", lang, arm.name, size, train_params,
+                    needs={"triplets": (filt, "kept")}, external={"encoder": encoder},
+                )  # fmt: skip
+                plan.append(train)
+                needs = {"model": (train, "model")}
+                if cfg.merge.enabled:
+                    merge = Stage(
+                        "merge", lang, arm.name, size,
+                        {"merge": _merge_params(cfg), "encoder": cfg.encoder},
+                        needs={"model": (train, "model")}, external={"encoder": encoder},
+                    )  # fmt: skip
+                    plan.append(merge)
+                    needs["merged"] = (merge, "model")
+                plan.append(
+                    Stage(
+                        "evaluate", lang, arm.name, size, eval_params,
+                        needs=needs, external={"eval_data": eval_files},
+                    )
+                )  # fmt: skip
+    return plan
+
+
+def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    common = {"arm": arm.model_dump(mode="json"), "anchors": cfg.anchors, "seed": cfg.seed}
+    if arm.source == "synthetic":
+        own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
+        params = common | {"generate": cfg.generate_for(arm).model_dump(mode="json", exclude=own)}
+        seeds = ctx.seed_file(lang)
+        return Stage(
+            "generate", lang, arm.name, None, params,
+            external={"seed_file": lambda: seeds},
+        )  # fmt: skip
+    if arm.source == "parallel":
+        root = sib200_root(cfg.resolve(arm.root))
+        params = common | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
+
+        def pair_files() -> list[str]:
+            from tripletforge.data.readers import sib200_folder
+
+            return [
+                str(sib200_folder(root, code) / f"{arm.split}.tsv")
+                for code in (lang, arm.target_lang)
+            ]
+
+        def pairs() -> Path:
+            pair_files()  # fails early when a split is missing
+            return root
+
+        return Stage(
+            "mine", lang, arm.name, None, params,
+            external={"pairs": pairs, "pair_files": _files_input(pair_files)},
+        )  # fmt: skip
+    path = Path(cfg.resolve(str(arm.path)))
+    return Stage("import", lang, arm.name, None, common, external={"source": lambda: path})
