@@ -190,7 +190,9 @@ class _Thinker(_Scripted):
 def test_reasoning_and_markup_rejections_are_counted(tmp_path: Path) -> None:
     seeds = _seed_file(tmp_path, ["a good one.", "a cut one.", "an html one."])
     out = tmp_path / "t.jsonl"
-    config = GenerationConfig(seeds=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1)
+    config = GenerationConfig(
+        seed_file=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1
+    )
     stats = generate_triplets(config, backend=_Thinker())
     rows, _ = read_jsonl(out)
     assert [(r["positive"], r["negative"]) for r in rows] == [
