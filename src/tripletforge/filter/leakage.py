@@ -106,7 +106,9 @@ def read_eval_spec(spec: str | Path) -> Any | None:
 
 
 def dataset_sentences(data: Any) -> list[str]:
-    """Every sentence of a data set object (a ``PairSet``'s pairs, a ``BitextSet``'s sides)."""
+    """Every sentence of an evaluation data set (its ``sentences()``; see ``data.schemas``)."""
+    if hasattr(data, "sentences"):
+        return list(data.sentences())
     return [s for attr in ("sentence1", "sentence2", "source", "target")
             for s in getattr(data, attr, None) or []]  # fmt: skip
 
