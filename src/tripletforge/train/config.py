@@ -34,7 +34,8 @@ class TrainConfig(BaseModel):
         None, ge=8, description="max tokens saved with the model (None: the base model's)"
     )
     prompt: str | None = Field(
-        None, description="prefix for all training texts; None = the model's default prompt"
+        None,
+        description="prefix for all training texts; None = the prompt policy's symmetric prompt",
     )
     # optimisation
     batch_size: int = Field(32, ge=2)

@@ -4,6 +4,10 @@ Builds on ``sentence_transformers.util.mine_hard_negatives``. The queries go in 
 similarity matrix stays bounded; the corpus (with every positive already in it, so that its
 hash is the same for every chunk) is embedded once and reloaded from the embedding cache by
 the later chunks. faiss is used only if it is installed.
+
+Anchors and corpus are encoded with the prompt policy's symmetric prompt
+(:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt, none for the
+built-in e5), as anchor, positive and negative are compared symmetrically in training.
 """
 
 from __future__ import annotations
@@ -57,7 +61,10 @@ def mine_negatives(
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
+    from tripletforge.models.prompts import symmetric_prompt
+
     config = config or MineConfig()
+    prompt = symmetric_prompt(model).text
     positives = [str(p["positive"]) for p in pairs]
     full_corpus = list(dict.fromkeys([*corpus, *positives]))
     faiss_batch = max(1, min(16384, config.similarity_budget_bytes // (4 * len(full_corpus))))
@@ -82,6 +89,8 @@ def mine_negatives(
                 absolute_margin=config.absolute_margin,
                 max_score=config.max_score,
                 num_negatives=config.num_negatives,
+                query_prompt=prompt,
+                corpus_prompt=prompt,
                 sampling_strategy=config.sampling_strategy,  # type: ignore[arg-type]
                 output_format="triplet",
                 output_scores=True,
