@@ -26,7 +26,10 @@ def evaluate(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder for results.json + results.md (default eval/MODEL/SUITE)."),
+        typer.Option(
+            help="Folder for results.json, results.md and the MTEB result files (mteb/); "
+            "default eval/MODEL/SUITE."
+        ),
     ] = None,
     data_root: Annotated[
         Path | None,
@@ -36,8 +39,15 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Encoding batch size.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show encoding progress bars.")] = True,
+    card: Annotated[
+        bool,
+        typer.Option(
+            "--card", help="Add the results to the model folder's README card (model-index)."
+        ),
+    ] = False,
 ) -> None:
-    """Evaluate an encoder on STS, bitext mining and retrieval; write JSON + Markdown tables."""
+    """Evaluate an encoder the way MTEB does (STS, bitext mining, retrieval, reranking,
+    classification, clustering, pair classification); write JSON, Markdown and MTEB files."""
     from rich.console import Console
 
     from tripletforge.evaluate import SuiteError, evaluate_model, load_suite
@@ -65,9 +75,20 @@ def evaluate(
     enc = result.encoding
     console.print(
         f"{enc['texts']} texts ({enc['cache_hits']} from cache, {enc['encoded']} encoded) "
-        f"in {enc['total_seconds']:.1f}s; wrote {json_path} and {md_path}",
+        f"in {enc['total_seconds']:.1f}s; wrote {json_path}, {md_path} and {folder / 'mteb'}",
         highlight=False,
     )
+    if card:
+        from tripletforge.cards import update_model_card
+        from tripletforge.models import BUILTIN_MODELS
+
+        target = Path(model)
+        if model in BUILTIN_MODELS or not target.is_dir():
+            console.print("[yellow]--card needs a model folder; no card written[/yellow]")
+        else:
+            console.print(
+                f"updated {update_model_card(target, evaluation=result)}", highlight=False
+            )
 
 
 def register(app: typer.Typer) -> None:
