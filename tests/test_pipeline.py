@@ -130,7 +130,7 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
     assert "](../hau/icl/16/evaluate/manifest.json)" in text
     assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
     assert "data:image/png;base64," in paths.html.read_text()
-    assert len(paths.headlines()) == 2
+    assert len(paths.main_score_lines()) == 2
 
 
 def test_dev_scorers_read_dev_splits_only(tiny_encoder_dir: Path, shared_data: Path) -> None:

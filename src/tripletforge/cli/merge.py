@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from tripletforge.data.jsonl import strict_dumps
 
 console = Console()
 
@@ -101,7 +102,7 @@ def merge(
     )
     console.print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}")
     if provenance:
-        console.print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
+        console.print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))
 
 
 def _semrel_scorer(semrel_root: Path, lang: list[str]):

@@ -71,7 +71,7 @@ def run_command(
 
         paths = build_report(summary.run_dir)
         console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
-        for line in paths.headlines():
+        for line in paths.main_score_lines():
             console.print(f"  {line}", highlight=False)
     console.print(f"total wall time {time.perf_counter() - started:.1f} s", highlight=False)
     if not summary.ok:

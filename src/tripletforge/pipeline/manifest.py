@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.jsonl import strict_dumps
+
 MANIFEST = "manifest.json"
 
 
@@ -69,7 +71,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        handle.write(strict_dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
