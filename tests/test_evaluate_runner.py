@@ -291,3 +291,32 @@ def test_shared_dev_subset_on_real_data(
                if r.task != "sts")  # fmt: skip
     assert set(result.tasks) == {"sts", "bitext", "retrieval", "classification", "clustering",
                                  "pair_classification"}  # fmt: skip
+
+
+def test_data_sets_sharing_an_mteb_task_go_into_one_result_file(
+    tmp_path: Path, tiny_encoder_dir: Path
+) -> None:
+    from mteb.results import TaskResult
+
+    with open(tmp_path / "bitext.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "target"])
+        writer.writerows(zip(TINY_CORPUS[4:8], TINY_CORPUS[:4], strict=True))
+    entry = {"task": "bitext", "format": "table", "path": "bitext.csv", "mteb_task": "Tatoeba"}
+    suite = {
+        "name": "grouped",
+        "datasets": [
+            {**entry, "name": "a", "lang": "hau", "hf_subset": "hau-eng"},
+            {**entry, "name": "b", "lang": "kin", "hf_subset": "kin-eng"},
+        ],
+    }
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(suite))
+    result = evaluate_model(str(tiny_encoder_dir), tmp_path / "g.yaml", cache=False)
+    result.write(tmp_path / "out")
+    (path,) = [p for p in (tmp_path / "out" / "mteb").rglob("*.json") if p.stem != "model_meta"]
+    assert path.name == "Tatoeba.json"
+    loaded = TaskResult.from_disk(path)
+    subsets = {s["hf_subset"]: s for s in loaded.scores["test"]}
+    assert set(subsets) == {"hau-eng", "kin-eng"}
+    assert subsets["kin-eng"]["languages"] == ["kin-Latn", "eng-Latn"]
+    assert subsets["hau-eng"]["main_score"] == pytest.approx(result["a"].main_score, abs=1e-6)
