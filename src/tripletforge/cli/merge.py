@@ -123,13 +123,18 @@ def _select_checkpoints(run_dir: Path, semrel_root: Path | None, lang: list[str]
         raise typer.BadParameter(str(error)) from error
 
 
+def _num(value: float | None, digits: int = 1) -> str:
+    """A score for the tables; undefined (None) as –."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def _print_selection(selection) -> None:
     langs = sorted(selection.best)
     table = Table(title=f"Dev Spearman ×100 per checkpoint ({selection.source}; best marked *)")
     for column in ("checkpoint", *langs):
         table.add_column(column, justify="right")
     for ckpt, per in selection.scores.items():
-        cells = [f"{per[k]:.1f}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
+        cells = [f"{_num(per.get(k))}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
         table.add_row(Path(ckpt).name, *cells)
     console.print(table)
 
@@ -144,8 +149,8 @@ def _print_search(result) -> None:
         mark = "*" if alpha == result.alpha else ""
         table.add_row(
             f"{alpha:.1f}{mark}",
-            *(f"{scores[k]:.1f}" for k in langs),
-            f"{result.mean[str(alpha)]:.2f}",
+            *(_num(scores.get(k)) for k in langs),
+            _num(result.mean[str(alpha)], 2),
             "yes" if alpha in result.admissible else "no",
         )
     console.print(table)

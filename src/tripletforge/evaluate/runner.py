@@ -164,7 +164,7 @@ def evaluate_loaded(
                 notes=outcome.notes,
                 prompts=_prompts(outcome),
                 task_result=result,
-                task_metadata=getattr(outcome, "task_metadata", None),
+                task_metadata=outcome.task_metadata,
             )
         )
     return results

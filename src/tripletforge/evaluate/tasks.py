@@ -94,8 +94,11 @@ class _Run:
     """State of one data set's evaluation (helpers share it)."""
 
     def __init__(self, encoder: CachingEncoder, spec: DatasetSpec, data: EvalSet, suite: Suite,
-                 meta: ModelMeta) -> None:  # fmt: skip
+                 meta: ModelMeta, revision: str) -> None:  # fmt: skip
         self.encoder, self.spec, self.data, self.suite, self.meta = encoder, spec, data, suite, meta
+        self.revision = revision
+        self.query_prompt: str | None = None
+        self.document_prompt: str | None = None
         self.task = spec.task
         self.main_metric = spec.main_score or mt.MAIN_SCORES[self.task]
         if self.task == "retrieval" and spec.main_score is None:
@@ -121,8 +124,6 @@ class _Run:
             hf_subset=self.subset,
             revision=self.revision,
         )
-
-    revision = "local"
 
     def evaluate(self, task: Any) -> dict[str, Any]:
         """mteb's scores of the one subset (warnings of undefined statistics silenced)."""
@@ -313,9 +314,7 @@ def run_dataset(
     """Score one data set with mteb's task of its type; see the module docstring."""
     from mteb.results import TaskResult
 
-    run = _Run(encoder, spec, data, suite, meta)
-    run.revision = mt.data_revision(files or [])
-    run.query_prompt = run.document_prompt = None
+    run = _Run(encoder, spec, data, suite, meta, mt.data_revision(files or []))
     started = time.perf_counter()
     raw, task, geometry = _RUNNERS[spec.task](run, data)
     seconds = time.perf_counter() - started

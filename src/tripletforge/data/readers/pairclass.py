@@ -146,7 +146,7 @@ def read_xnli(root: str | Path, lang: str, split: str = "test") -> LabelledPairS
     report = ReadReport(str(path))
     rows = NliPairCollector(report, path)
     _read_tsv(path, rows, ([f"sentence1_{short}"], [f"sentence2_{short}"], ["label", "gold_label"]))
-    iso = _iso(short)
+    iso = _iso(lang)  # the code the caller gave (swh stays swh; sw → swa)
     return rows.to_set(f"xnli-{iso}-{split}", iso, [path])
 
 
