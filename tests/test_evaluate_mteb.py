@@ -303,3 +303,49 @@ def test_main_score_matches_mteb_evaluate(
     print(f"parity {key}: ours {mine['main_score']:.8f} mteb {theirs['main_score']:.8f} "
           f"|diff| {diff:.2e}")  # fmt: skip
     assert mine["main_score"] == pytest.approx(theirs["main_score"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_default_encoder_on_real_semrel_dev_matches_mteb(shared_data: Path, tmp_path: Path) -> None:
+    """The built-in e5-small on SemRel2024 hau dev: our score is mteb.evaluate's."""
+    from datasets import Dataset, DatasetDict
+    from mteb.abstasks import AbsTaskSTS
+    from mteb.cache import ResultCache
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+    from tripletforge.evaluate import evaluate_model
+    from tripletforge.models import load_encoder
+
+    path = shared_data / "semrel2024" / "Track_A" / "hau" / "hau_dev_with_labels.csv"
+    rows = _read_csv(path)
+    pairs = [[t.strip() for t in r["Text"].replace("\r\n", "\n").strip("\n").split("\n")]
+             for r in rows]  # fmt: skip
+    scores = [float(r["Score"]) for r in rows]
+
+    class SemRelHau(AbsTaskSTS):
+        metadata = _metadata("SemRelHau", "STS", "cosine_spearman")
+        min_score, max_score = 0, 1
+
+        def load_data(self, **kwargs) -> None:
+            self.dataset = DatasetDict({"test": Dataset.from_dict({
+                "sentence1": [p[0] for p in pairs], "sentence2": [p[1] for p in pairs],
+                "score": scores})})  # fmt: skip
+            self.data_loaded = True
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mteb.evaluate(
+            SentenceTransformerEncoderWrapper(load_encoder("e5-small")),
+            SemRelHau(),
+            cache=ResultCache(tmp_path / "mteb-cache"),
+            show_progress_bar=False,
+            co2_tracker=False,
+        )
+    theirs = result.task_results[0].scores["test"][0]["main_score"]
+    ours = evaluate_model(
+        "e5-small", "shared-dev", datasets=["semrel-hau-dev"], data_root=shared_data, cache=False
+    )
+    assert ours["semrel-hau-dev"].n == len(pairs)
+    print(f"parity e5-small semrel-hau-dev: ours {ours['semrel-hau-dev'].main_score:.8f} "
+          f"mteb {theirs:.8f}")  # fmt: skip
+    assert ours["semrel-hau-dev"].main_score == pytest.approx(theirs, abs=1e-6)

@@ -79,11 +79,16 @@ def test_evaluate_model_scores_every_task_and_reuses_the_cache(
         raise AssertionError("a fully cached run must not load the model")
 
     monkeypatch.setattr(registry, "load_encoder", fail)
-    second = evaluate_model(str(tiny_encoder_dir), tiny_suite)
-    assert second.encoding["encoded"] == 0
-    assert second.encoding["cache_hits"] == second.encoding["texts"]
-    for a, b in zip(first.datasets, second.datasets, strict=True):
-        assert a.metrics == b.metrics and a.geometry == b.geometry
+    rescored = evaluate_model(str(tiny_encoder_dir), tiny_suite, reuse_scores=False)
+    assert rescored.encoding["encoded"] == 0 and rescored.encoding["reused_scores"] == 0
+    assert rescored.encoding["cache_hits"] == rescored.encoding["texts"] > 0
+    second = evaluate_model(str(tiny_encoder_dir), tiny_suite)  # nothing changed: stored scores
+    assert second.encoding["reused_scores"] == 3 and second.encoding["texts"] == 0
+    for a, b, c in zip(first.datasets, rescored.datasets, second.datasets, strict=True):
+        assert a.metrics == b.metrics == c.metrics and a.geometry == b.geometry == c.geometry
+        assert c.reused and c.task_result.scores == a.task_result.scores
+    third = evaluate_model(str(tiny_encoder_dir), tiny_suite, datasets=["pairs"], limit=10)
+    assert third.encoding["reused_scores"] == 0 and third["pairs"].n == 10  # other data: rescored
 
 
 def test_in_memory_model_and_no_cache(tiny_suite: Path, tiny_encoder_dir: Path) -> None:

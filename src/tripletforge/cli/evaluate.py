@@ -35,7 +35,13 @@ def evaluate(
         Path | None,
         typer.Option(help="Folder for {data_root} and relative paths (default ../shared/data)."),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore the cache.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Use neither the embedding nor the score cache.")
+    ] = False,
+    rescore: Annotated[
+        bool,
+        typer.Option("--rescore", help="Recompute scores (from cached embeddings) even if stored."),
+    ] = False,
     limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Encoding batch size.")] = 32,
     progress: Annotated[bool, typer.Option(help="Show encoding progress bars.")] = True,
@@ -61,6 +67,7 @@ def evaluate(
             datasets=dataset,
             data_root=data_root,
             cache=not no_cache,
+            reuse_scores=not rescore,
             batch_size=batch_size,
             limit=limit,
             progress=progress,
@@ -74,8 +81,9 @@ def evaluate(
     json_path, md_path = result.write(folder)
     enc = result.encoding
     console.print(
-        f"{enc['texts']} texts ({enc['cache_hits']} from cache, {enc['encoded']} encoded) "
-        f"in {enc['total_seconds']:.1f}s; wrote {json_path}, {md_path} and {folder / 'mteb'}",
+        f"{enc['texts']} texts ({enc['cache_hits']} from cache, {enc['encoded']} encoded), "
+        f"{enc['reused_scores']} data set(s) with stored scores, in {enc['total_seconds']:.1f}s; "
+        f"wrote {json_path}, {md_path} and {folder / 'mteb'}",
         highlight=False,
     )
     if card:

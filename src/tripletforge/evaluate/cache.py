@@ -3,8 +3,9 @@
 One SQLite file per model fingerprint under :func:`tripletforge.paths.embeddings_cache_dir`,
 with one row per (prompt key, SHA-256 of the text) → float32 vector; the prompt key is the
 prepended text, preceded by ``[query]``/``[document]`` for the two sides of retrieval
-(:attr:`tripletforge.models.prompts.EncodePrompt.key`). A unique key makes
-re-runs idempotent (no duplicate rows), and SQLite's locking makes concurrent runs safe.
+(:attr:`tripletforge.models.prompts.EncodePrompt.key`). A second table holds data-set scores
+that a repeated evaluation reuses (:mod:`tripletforge.evaluate.score_cache`). A unique key
+makes re-runs idempotent (no duplicate rows), and SQLite's locking makes concurrent runs safe.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class EmbeddingCache:
                 " text_hash TEXT NOT NULL, vector BLOB NOT NULL, UNIQUE (prompt, text_hash))"
             )
             con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            con.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value TEXT)")
             con.execute("INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
 
     def _connect(self) -> sqlite3.Connection:
@@ -81,6 +83,17 @@ class EmbeddingCache:
         rows = [(prompt, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in items]
         with closing(self._connect()) as con, con:
             con.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?)", rows)
+
+    def get_score(self, key: str) -> str | None:
+        """A stored data-set result (JSON) under ``key``, if any (see ``score_cache``)."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT value FROM scores WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_score(self, key: str, value: str) -> None:
+        """Store a data-set result (replacing one under the same key)."""
+        with closing(self._connect()) as con, con:
+            con.execute("INSERT OR REPLACE INTO scores VALUES (?, ?)", (key, value))
 
     def __len__(self) -> int:
         with closing(self._connect()) as con:

@@ -93,6 +93,7 @@ class DatasetResult:
     skipped_rows: int = 0
     notes: list[str] = field(default_factory=list)
     prompts: dict[str, str | None] = field(default_factory=dict)
+    reused: bool = False  # scores taken from the score cache (nothing that determines them changed)
     task_result: Any = field(default=None, repr=False, compare=False)
     task_metadata: Any = field(default=None, repr=False, compare=False)
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.schemas import BitextSet
+from tripletforge.evaluate import score_cache
 from tripletforge.evaluate.cache import CachingEncoder, EmbeddingCache
 from tripletforge.evaluate.datasets import LoadedDataset, check_paths, load_dataset
 from tripletforge.evaluate.fingerprint import model_fingerprint
 from tripletforge.evaluate.lazy import LazyEncoder
 from tripletforge.evaluate.results import DatasetResult, EvaluationResult
 from tripletforge.evaluate.suite import DatasetSpec, Suite, load_suite
-from tripletforge.evaluate.tasks import run_dataset
+from tripletforge.evaluate.tasks import log, run_dataset
 
 if TYPE_CHECKING:
     from mteb.models import ModelMeta
@@ -128,45 +129,58 @@ def evaluate_loaded(
     loaded: Sequence[LoadedDataset],
     suite: Suite,
     meta: ModelMeta | None = None,
+    reuse_scores: bool = True,
 ) -> list[DatasetResult]:
     """Score already-read data sets with an encoder (the core of :func:`evaluate_model`).
 
-    ``meta`` names the model in mteb's result objects (default: an anonymous model).
+    ``meta`` names the model in mteb's result objects (default: an anonymous model). With the
+    encoder's cache and ``reuse_scores``, a data set whose scores are stored under the same
+    key (:mod:`tripletforge.evaluate.score_cache`) is not scored again; its notes on
+    undefined values are logged again.
     """
     from tripletforge.evaluate.mteb_tasks import model_meta
 
     meta = meta or model_meta("in-memory", "unknown")
+    store = encoder.cache if reuse_scores else None
     results = []
     for item in loaded:
         spec, data = item.spec, item.data
+        key = score_cache.score_key(spec, data, suite) if encoder.cache is not None else None
+        stored = store.get_score(key) if store is not None and key else None
+        if stored is not None:
+            result = score_cache.load_result(stored, item.files)
+            for note in result.notes:
+                log.warning("data set %r: %s", spec.name, note)
+            results.append(result)
+            continue
         started = time.perf_counter()
         outcome = run_dataset(encoder, spec, data, suite, meta, item.files)
         lang, target = _languages(spec, data)
         report = getattr(data, "report", None)
-        result = outcome.task_result
-        results.append(
-            DatasetResult(
-                name=spec.name,
-                task=spec.task,
-                format=spec.format,
-                lang=lang,
-                target_lang=target,
-                n=outcome.n,
-                metrics=outcome.metrics,
-                geometry=outcome.geometry,
-                main_metric=outcome.main_metric,
-                split=outcome.split,
-                hf_subset=outcome.hf_subset,
-                mteb_task=outcome.task_name,
-                files=item.files,
-                seconds=round(time.perf_counter() - started, 3),
-                skipped_rows=len(report.bad_rows) if report is not None else 0,
-                notes=outcome.notes,
-                prompts=_prompts(outcome),
-                task_result=result,
-                task_metadata=outcome.task_metadata,
-            )
+        result = DatasetResult(
+            name=spec.name,
+            task=spec.task,
+            format=spec.format,
+            lang=lang,
+            target_lang=target,
+            n=outcome.n,
+            metrics=outcome.metrics,
+            geometry=outcome.geometry,
+            main_metric=outcome.main_metric,
+            split=outcome.split,
+            hf_subset=outcome.hf_subset,
+            mteb_task=outcome.task_name,
+            files=item.files,
+            seconds=round(time.perf_counter() - started, 3),
+            skipped_rows=len(report.bad_rows) if report is not None else 0,
+            notes=outcome.notes,
+            prompts=_prompts(outcome),
+            task_result=outcome.task_result,
+            task_metadata=outcome.task_metadata,
         )
+        if encoder.cache is not None and key:
+            encoder.cache.put_score(key, score_cache.dump_result(result))
+        results.append(result)
     return results
 
 
@@ -183,6 +197,7 @@ def evaluate_model(
     datasets: list[str] | None = None,
     data_root: str | Path | None = None,
     cache: bool = True,
+    reuse_scores: bool = True,
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
     limit: int | None = None,
@@ -198,6 +213,9 @@ def evaluate_model(
         datasets: glob patterns of data-set names to keep (default: all).
         data_root: folder that ``{data_root}`` and relative paths in the suite refer to.
         cache: read/write the on-disk embedding cache (keyed by model fingerprint).
+        reuse_scores: with the cache, reuse a data set's stored scores when nothing that
+            determines them changed (:mod:`tripletforge.evaluate.score_cache`); False
+            rescores from cached embeddings.
         cache_dir: cache folder (default :func:`tripletforge.paths.embeddings_cache_dir`).
         limit: keep at most this many pairs per data set (quick runs).
         progress: show rich progress bars while encoding.
@@ -215,7 +233,7 @@ def evaluate_model(
     started = time.perf_counter()
     with _progress(progress, console) as bar, quiet_library_bars():
         encoder = CachingEncoder(encoder_model, store, batch_size=batch_size, progress=bar)
-        results = evaluate_loaded(encoder, loaded, suite, meta)
+        results = evaluate_loaded(encoder, loaded, suite, meta, reuse_scores)
     stats = encoder.stats
     return EvaluationResult(
         model=display_id,
@@ -240,6 +258,7 @@ def evaluate_model(
             "texts": stats.requested,
             "cache_hits": stats.cache_hits,
             "encoded": stats.encoded,
+            "reused_scores": sum(r.reused for r in results),
             "encode_seconds": round(stats.seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         },
