@@ -41,7 +41,12 @@ def file_sha256(path: str | Path) -> str:
 
 
 def path_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted).
+
+    In a folder, checkpoints, hidden files and the model card (``README.md``, which the
+    evaluate stage updates with results) are left out: a model's identity is its weights and
+    configuration, as for the evaluation fingerprint.
+    """
     path = Path(path)
     if path.is_file():
         return file_sha256(path)
@@ -50,7 +55,7 @@ def path_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     for item in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = item.relative_to(path).as_posix()
-        if rel.startswith(("checkpoints/", ".")):
+        if rel.startswith(("checkpoints/", ".")) or item.name == "README.md":
             continue
         digest.update(f"{rel}\x00{file_sha256(item)}\n".encode())
     return digest.hexdigest()
