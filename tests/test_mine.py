@@ -9,6 +9,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from conftest import TINY_CORPUS
+from tripletforge.models.prompts import encode_with_prompt, symmetric_prompt
 from tripletforge.train import MineConfig
 from tripletforge.train.mine import mine_negatives
 
@@ -23,10 +24,13 @@ def test_negatives_within_range_and_chunking_exact(tiny_encoder_dir: Path) -> No
     mined = mine_negatives(PAIRS, CORPUS, model, cfg)
     assert len(mined) == len(PAIRS)
     corpus = list(dict.fromkeys(CORPUS + [p["positive"] for p in PAIRS]))
-    docs = model.encode_document(corpus, convert_to_tensor=True, normalize_embeddings=True)
+    prompt = symmetric_prompt(model)  # the policy: mining compares texts symmetrically
+    assert prompt.text == ""  # no prompt for the e5-style model (as mteb encodes STS)
+    kw = {"convert_to_tensor": True, "normalize_embeddings": True}
+    docs = encode_with_prompt(model, corpus, prompt, **kw)
     for row in mined:
         assert row["negative"] in corpus and row["negative"] != row["positive"]
-        query = model.encode_query(row["anchor"], convert_to_tensor=True, normalize_embeddings=True)
+        query = encode_with_prompt(model, [row["anchor"]], prompt, **kw)[0]
         order = [corpus[i] for i in torch.argsort(docs @ query, descending=True).tolist()]
         order.remove(row["positive"])
         assert 1 <= order.index(row["negative"]) < 4  # skip the top 1, keep ranks 1..3

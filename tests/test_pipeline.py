@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tripletforge.cards import read_model_card
 from tripletforge.pipeline import Runner, parse_config
 from tripletforge.pipeline.manifest import read_manifest
 
@@ -110,6 +111,12 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
                 ev = read_manifest(folder / "evaluate")
                 assert set(ev["metrics"]) == {"trained", "merged"}
                 assert ev["inputs"]["model"]["sha256"] == train["outputs"]["model"]["sha256"]
+                card, results = read_model_card(folder / "train" / "model")
+                assert card is not None and card.languages == [lang]
+                assert card.training_data["arm"] == arm
+                assert card.command.startswith("tripletforge run")
+                assert card.training_data["trained_on"] == size and results  # model-index
+                assert {r.dataset_split for r in results} == {"test"}
     gen = read_manifest(run / "hau" / "icl" / "generate")
     assert gen["config_hash"] and gen["versions"]["torch"] and gen["seed"] == 0
     assert gen["inputs"]["seed_file"]["path"].endswith("hau_Latn/train.tsv")
@@ -130,7 +137,7 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
     assert "](../hau/icl/16/evaluate/manifest.json)" in text
     assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
     assert "data:image/png;base64," in paths.html.read_text()
-    assert len(paths.headlines()) == 2
+    assert len(paths.main_score_lines()) == 2
 
 
 def test_dev_scorers_read_dev_splits_only(tiny_encoder_dir: Path, shared_data: Path) -> None:

@@ -41,4 +41,6 @@ def test_quickstart_shrunk_end_to_end(tmp_path: Path) -> None:
     from tripletforge.report import build_report
 
     paths = build_report(run)
-    assert paths.html.exists() and paths.headlines()[0].startswith("hau (retrieval ×100): base")
+    assert paths.html.exists() and paths.main_score_lines()[0].startswith(
+        "hau (retrieval ×100): base"
+    )

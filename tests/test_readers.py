@@ -379,12 +379,13 @@ def test_registry_and_dispatch(tmp_path: Path) -> None:
     assert list(READERS) == [
         *("semrel", "stsb_multi_mt", "sts17", "korsts", "tatoeba"),
         *("flores", "sib200", "nusax", "table"),
+        *("sib200_topics", "afrisenti", "nusax_senti", "americasnli", "xnli", "kornli", "beir"),
     ]
     assert READERS["sib200"] is READERS["flores"] is read_flores_parallel
     path = write(tmp_path / "stsb-fr-test.csv", "Un.,Une.,2.5\n")
     assert read_dataset("stsb-multi-mt", path=path).lang == "fra"
-    with pytest.raises(ValueError, match="unknown data format 'xnli'; known formats: semrel,"):
-        read_dataset("xnli", path=path)
+    with pytest.raises(ValueError, match="unknown data format 'mnli'; known formats: semrel,"):
+        read_dataset("mnli", path=path)
 
 
 # --- Real data (../shared/data) -------------------------------------------------------------

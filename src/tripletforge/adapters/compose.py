@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tripletforge.adapters.train import PROVENANCE_FILE, read_provenance
+from tripletforge.data.jsonl import strict_dumps
 
 if TYPE_CHECKING:
     import torch
@@ -233,6 +234,6 @@ def compose_adapters(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / PROVENANCE_FILE).write_text(
-        json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        strict_dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return out

@@ -40,6 +40,7 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.progress import progress_task
 from tripletforge.provenance import library_versions
 
@@ -386,6 +387,6 @@ def train_adapter(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (output_dir / PROVENANCE_FILE).write_text(
-        json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        strict_dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return TrainResult(output_dir, total_steps, losses, start, skipped, seconds, peak)

@@ -8,13 +8,13 @@ checkpoints that are best per language (:func:`tripletforge.merge.checkpoints.se
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tripletforge.cli.common import command
+from tripletforge.data.jsonl import strict_dumps
 
 
 def merge(
@@ -116,7 +116,7 @@ def merge(
         )
     console().print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}", highlight=False)
     if search or provenance:
-        console().print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
+        console().print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))
 
 
 def _semrel_scorer(semrel_root: Path | None, lang: list[str] | None) -> tuple[Any, list[str]]:
@@ -127,6 +127,11 @@ def _semrel_scorer(semrel_root: Path | None, lang: list[str] | None) -> tuple[An
     return dev_scorer(DevSettings(format="semrel", root=str(semrel_root)), list(lang or []))
 
 
+def _num(value: float | None, digits: int = 1) -> str:
+    """A score for the tables; undefined (None) as –."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def _selection_table(selection: Any) -> Any:
     from rich.table import Table
 
@@ -135,7 +140,7 @@ def _selection_table(selection: Any) -> Any:
     for column in ("checkpoint", *langs):
         table.add_column(column, justify="right")
     for ckpt, per in selection.scores.items():
-        cells = [f"{per[k]:.1f}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
+        cells = [f"{_num(per.get(k))}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
         table.add_row(Path(ckpt).name, *cells)
     return table
 
@@ -152,8 +157,8 @@ def _search_table(result: Any) -> Any:
         mark = "*" if alpha == result.alpha else ""
         table.add_row(
             f"{alpha:.1f}{mark}",
-            *(f"{scores[k]:.1f}" for k in langs),
-            f"{result.mean[str(alpha)]:.2f}",
+            *(_num(scores.get(k)) for k in langs),
+            _num(result.mean[str(alpha)], 2),
             "yes" if alpha in result.admissible else "no",
         )
     return table

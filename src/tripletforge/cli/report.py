@@ -25,7 +25,7 @@ def report_command(
     if paths.data.unreadable:
         console.print(f"skipped {len(paths.data.unreadable)} unreadable manifest(s)")
     console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
-    for line in paths.headlines():
+    for line in paths.main_score_lines():
         console.print(f"  {line}", highlight=False)
 
 

@@ -73,7 +73,7 @@ def run_command(
         _print_timings(out, summary)
     if paths is not None:
         out.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
-        for line in paths.headlines():
+        for line in paths.main_score_lines():
             out.print(f"  {line}", highlight=False)
     out.print(f"total wall time {time.perf_counter() - started:.1f} s", highlight=False)
     if not summary.ok:

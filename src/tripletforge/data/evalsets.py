@@ -47,7 +47,13 @@ def read_eval_spec(spec: str | Path) -> PairSet | BitextSet | None:
 
 
 def dataset_sentences(data: Any) -> list[str]:
-    """Every sentence of a data set object (a ``PairSet``'s pairs, a ``BitextSet``'s sides)."""
+    """Every held-out sentence of a data set (its ``sentences()``; see ``data.schemas``).
+
+    Contracts without ``sentences()`` give their text columns (a ``PairSet``'s pairs, a
+    ``BitextSet``'s sides).
+    """
+    if hasattr(data, "sentences"):
+        return list(data.sentences())
     return [s for attr in ("sentence1", "sentence2", "source", "target")
             for s in getattr(data, attr, None) or []]  # fmt: skip
 

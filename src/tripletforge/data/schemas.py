@@ -10,6 +10,13 @@ contract           columns
 =================  ==========================================================================
 scored pairs       ``sentence1, sentence2, score`` (+ ``lang``, ``lang2`` when cross-lingual)
 bitext             ``source, target`` with ``source_lang, target_lang`` on the set
+labelled texts     ``text, label`` (+ a training split of the same shape; classification,
+                   clustering)
+labelled pairs     ``sentence1, sentence2, label`` with label 1 = positive (entailment,
+                   paraphrase), 0 = negative (pair classification)
+retrieval          BEIR/MTEB layout: ``corpus`` (``_id, title, text``), ``queries``
+                   (``_id, text``), ``qrels`` (``query-id, corpus-id, score``) and, for
+                   reranking, ``top_ranked`` (``query-id, corpus-id`` candidates)
 seeds              ``text, lang`` (+ optional ``seed_id``, ``source``)
 triplets           ``anchor, positive, negative`` (+ ``lang``, ``positive_lang`` and the
                    provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`)
@@ -110,6 +117,10 @@ class PairSet:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.sentence1, *self.sentence2]
+
 
 @dataclass
 class BitextSet:
@@ -125,6 +136,93 @@ class BitextSet:
 
     def __len__(self) -> int:
         return len(self.source)
+
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.source, *self.target]
+
+
+@dataclass
+class LabelledSet:
+    """Texts with a class label each (classification, clustering).
+
+    ``texts``/``labels`` are the evaluated split; ``train_texts``/``train_labels`` the split a
+    classifier is fitted on (empty for clustering). Labels are the data set's own strings.
+    """
+
+    name: str
+    lang: str
+    texts: list[str]
+    labels: list[str]
+    train_texts: list[str] = field(default_factory=list)
+    train_labels: list[str] = field(default_factory=list)
+    split: str = "test"
+    train_split: str | None = None
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def sentences(self) -> list[str]:
+        """The evaluated texts (for leakage checks).
+
+        The classifier's training split is not held out: an encoder trained on those
+        sentences does not see the evaluated ones, so they are not leakage.
+        """
+        return list(self.texts)
+
+
+@dataclass
+class LabelledPairSet:
+    """Sentence pairs with a binary label: 1 = positive (entailment), 0 = negative."""
+
+    name: str
+    lang: str
+    sentence1: list[str]
+    sentence2: list[str]
+    labels: list[int]
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.sentence1, *self.sentence2]
+
+
+@dataclass
+class RetrievalSet:
+    """Queries, a corpus and graded relevance judgements (BEIR/MTEB retrieval layout).
+
+    ``corpus`` and ``queries`` map ids to texts; ``titles`` holds document titles where the
+    corpus has them; ``qrels[query_id][doc_id]`` is a relevance grade (> 0 = relevant);
+    ``top_ranked[query_id]`` lists the candidate documents to rerank (reranking only).
+    """
+
+    name: str
+    lang: str
+    corpus: dict[str, str]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    titles: dict[str, str] = field(default_factory=dict)
+    top_ranked: dict[str, list[str]] | None = None
+    split: str = "test"
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def sentences(self) -> list[str]:
+        """Every query and document text (for leakage checks)."""
+        return [*self.queries.values(), *self.corpus.values()]
+
+
+#: Every evaluation data set contract.
+EvalSet = PairSet | BitextSet | LabelledSet | LabelledPairSet | RetrievalSet
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.data.schemas import ReadReport
 from tripletforge.filter.base import Row, TripletFilter, build_filter
 from tripletforge.filter.config import FilterConfig
@@ -44,7 +44,7 @@ class FilterRun:
 
     def save_funnel(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        path.write_text(strict_dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return path
 
 

@@ -1,4 +1,9 @@
-"""Teacher margin: cos(anchor, positive) must exceed cos(anchor, negative) by a margin."""
+"""Teacher margin: cos(anchor, positive) must exceed cos(anchor, negative) by a margin.
+
+Texts are encoded with the prompt policy's symmetric prompt
+(:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt, none for the
+built-in e5), the protocol of the similarity the filter approximates.
+"""
 
 from __future__ import annotations
 
@@ -33,13 +38,20 @@ class TeacherMarginFilter:
         return self._model
 
     def margins(self, rows: Sequence[Row]) -> list[float]:
-        """cos(a, p) - cos(a, n) per row under the teacher (its default prompt applies)."""
+        """cos(a, p) - cos(a, n) per row under the teacher (symmetric prompt of the policy)."""
+        from tripletforge.models.prompts import encode_with_prompt, symmetric_prompt
+
         if not rows:
             return []
         texts = {str(r[k]) for r in rows for k in ("anchor", "positive", "negative")}
         order = sorted(texts)
-        emb = self.model.encode(
-            order, batch_size=self.batch_size, normalize_embeddings=True, convert_to_tensor=True
+        emb = encode_with_prompt(
+            self.model,
+            order,
+            symmetric_prompt(self.model),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_tensor=True,
         )
         index = {t: i for i, t in enumerate(order)}
 

@@ -6,7 +6,11 @@ SemRel2024 dev files are found by their exact names (``<lang>_dev_with_labels.cs
 never read. Files given by hand go through :func:`require_dev_split`, which refuses anything
 named as a test split.
 Two scorers turn dev data into ``{lang: score}``: :class:`SpearmanScorer` (STS pairs) and
-:class:`RetrievalScorer` (parallel sentences as retrieval, e.g. SIB-200 dev).
+:class:`RetrievalScorer` (parallel sentences as retrieval, e.g. SIB-200 dev). Both run the
+evaluation's own code (:func:`tripletforge.evaluate.evaluate_loaded`: mteb's evaluators, the
+prompt policy of :mod:`tripletforge.models.prompts`) and report its main score ×100:
+cosine Spearman and nDCG@10. A score that is undefined on a language's dev data (constant
+gold scores, too few pairs) is None; α search and checkpoint selection ignore it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from tripletforge.data.languages import UnknownLanguageError, get_language, matc
 from tripletforge.data.readers import read_semrel
 from tripletforge.data.readers.sts import SEMREL_CODE_ALIASES
 from tripletforge.data.schemas import BitextSet, PairSet
-from tripletforge.evaluate.sts import sts_scores
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -85,51 +88,52 @@ def load_dev_sets(files: dict[str, Path]) -> dict[str, PairSet]:
     return {lang: read_semrel(require_dev_split(path), lang=lang) for lang, path in files.items()}
 
 
-class SpearmanScorer:
-    """Callable ``model → {lang: Spearman ×100}`` over fixed dev pair sets."""
+class EvaluationScorer:
+    """Callable ``model → {lang: main score ×100 or None}`` over fixed dev sets of one task."""
 
-    def __init__(self, dev_sets: dict[str, PairSet], batch_size: int = 64) -> None:
+    task = "sts"
+
+    def __init__(self, dev_sets: dict[str, PairSet | BitextSet], batch_size: int = 64) -> None:
         self.dev_sets = dev_sets
         self.batch_size = batch_size
 
-    def __call__(self, model: SentenceTransformer) -> dict[str, float]:
-        scores = {}
-        for lang, pairs in self.dev_sets.items():
-            texts = list(dict.fromkeys([*pairs.sentence1, *pairs.sentence2]))
-            emb = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
-            index = {text: i for i, text in enumerate(texts)}
-            first = emb[[index[t] for t in pairs.sentence1]]
-            second = emb[[index[t] for t in pairs.sentence2]]
-            scores[lang] = 100.0 * sts_scores(first, second, pairs.scores)["spearman"]
-        return scores
+    def _loaded(self) -> tuple[list, object]:
+        from tripletforge.evaluate.datasets import LoadedDataset
+        from tripletforge.evaluate.suite import DatasetSpec, Suite
+
+        specs, loaded = [], []
+        for lang, data in self.dev_sets.items():
+            path = data.files[0] if data.files else f"<{data.name}>"
+            spec = DatasetSpec(name=f"dev-{lang}", task=self.task, format="table", path=path,
+                               lang=lang)  # fmt: skip
+            specs.append(spec)
+            loaded.append(LoadedDataset(spec=spec, data=data))
+        return loaded, Suite(name="merge-dev", datasets=specs)
+
+    def __call__(self, model: SentenceTransformer) -> dict[str, float | None]:
+        from tripletforge.evaluate import CachingEncoder, evaluate_loaded
+
+        loaded, suite = self._loaded()
+        encoder = CachingEncoder(model, cache=None, batch_size=self.batch_size)
+        results = evaluate_loaded(encoder, loaded, suite)  # type: ignore[arg-type]
+        return {
+            lang: None if r.main_score is None else 100.0 * r.main_score
+            for lang, r in zip(self.dev_sets, results, strict=True)
+        }
 
 
-class RetrievalScorer:
-    """Callable ``model → {lang: nDCG@10 ×100}``: dev queries in ``lang``, English corpus."""
+class SpearmanScorer(EvaluationScorer):
+    """``model → {lang: cosine Spearman ×100}`` over dev pair sets (mteb's STS main score)."""
+
+    task = "sts"
+
+
+class RetrievalScorer(EvaluationScorer):
+    """``model → {lang: nDCG@10 ×100}``: dev queries in ``lang``, the other side as corpus."""
+
+    task = "retrieval"
 
     def __init__(self, dev_sets: dict[str, BitextSet], k: int = 10, batch_size: int = 64) -> None:
-        self.dev_sets = dev_sets
-        self.k = k
-        self.batch_size = batch_size
-
-    def __call__(self, model: SentenceTransformer) -> dict[str, float]:
-        from tripletforge.evaluate.retrieval import (
-            dedupe_corpus,
-            retrieval_prompt_names,
-            retrieval_scores,
-        )
-
-        q_prompt, d_prompt = retrieval_prompt_names(getattr(model, "prompts", None))
-        scores = {}
-        for lang, pairs in self.dev_sets.items():
-            corpus, relevant = dedupe_corpus(pairs.target)
-            q = model.encode(
-                pairs.source, prompt_name=q_prompt, batch_size=self.batch_size,
-                convert_to_numpy=True,
-            )  # fmt: skip
-            c = model.encode(
-                corpus, prompt_name=d_prompt, batch_size=self.batch_size, convert_to_numpy=True
-            )
-            metrics = retrieval_scores(q, c, relevant, k=self.k)
-            scores[lang] = 100.0 * metrics[f"ndcg@{self.k}"]
-        return scores
+        if k != 10:
+            raise ValueError("the retrieval dev score is MTEB's main score, nDCG@10")
+        super().__init__(dev_sets, batch_size)  # type: ignore[arg-type]

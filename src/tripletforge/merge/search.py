@@ -5,11 +5,14 @@ dev splits (:class:`tripletforge.merge.dev.SpearmanScorer` for SemRel2024 dev pa
 :class:`tripletforge.merge.dev.RetrievalScorer` for SIB-200 dev bitext), never from test
 splits.
 With ``no_regression`` the chosen α is the best mean dev score among the α whose every
-language scores at least the base model's (α = 0 always qualifies).
+language scores at least the base model's (α = 0 always qualifies). A language whose score
+is undefined (None) at any α is left out of every mean and no-regression check (so the means
+stay comparable) and listed in ``ignored``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +25,8 @@ from tripletforge.progress import progress_task
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-Scorer = Callable[["SentenceTransformer"], dict[str, float]]
+log = logging.getLogger(__name__)
+Scorer = Callable[["SentenceTransformer"], dict[str, float | None]]
 DEFAULT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -33,9 +37,10 @@ class AlphaSearchResult:
     alpha: float
     no_regression: bool
     grid: list[float]
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # str(α) → lang → score
-    mean: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # str(α) → lang
+    mean: dict[str, float | None] = field(default_factory=dict)
     admissible: list[float] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # languages undefined at some α
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,17 +71,26 @@ def search_alpha(
     with progress_task("α search", len(grid), enabled=progress) as task:
         for alpha in grid:
             base_model.load_state_dict(methods.linear(base_state, tuned_state, alpha))
-            per_lang = scorer(base_model)
-            result.scores[str(alpha)] = per_lang
-            result.mean[str(alpha)] = sum(per_lang.values()) / max(len(per_lang), 1)
-            task.advance(1, note=f"α={alpha:g}: {result.mean[str(alpha)]:.1f}")
-
+            result.scores[str(alpha)] = scorer(base_model)
+            task.advance(1, note=f"α={alpha:g}")
+    # a language undefined at any α is left out of every mean and check (means stay comparable)
+    langs = sorted({lang for per in result.scores.values() for lang in per})
+    kept = [k for k in langs if all(per.get(k) is not None for per in result.scores.values())]
+    result.ignored = [k for k in langs if k not in kept]
+    if result.ignored:
+        log.warning("dev score undefined for %s at some α; ignored", ", ".join(result.ignored))
+    for alpha in grid:
+        per_lang = result.scores[str(alpha)]
+        result.mean[str(alpha)] = sum(per_lang[k] for k in kept) / len(kept) if kept else None  # type: ignore[misc]
     floor = result.scores["0.0"]
     for alpha in grid:
         scores = result.scores[str(alpha)]
-        if not no_regression or all(scores[k] >= floor[k] - tolerance for k in floor):
+        if not no_regression or all(scores[k] >= floor[k] - tolerance for k in kept):  # type: ignore[operator]
             result.admissible.append(alpha)
-    result.alpha = max(result.admissible, key=lambda a: (result.mean[str(a)], -a))
+    if kept:
+        result.alpha = max(result.admissible, key=lambda a: (result.mean[str(a)], -a))
+    else:
+        log.warning("no language has a defined dev score at every α; keeping the base (α = 0)")
     return result
 
 

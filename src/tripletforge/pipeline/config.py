@@ -130,7 +130,21 @@ class EvaluateSettings(_Strict):
         default_factory=lambda: ["sib200-{lang}-*"],
         description="glob patterns of data-set names; {lang} is the language",
     )
-    main_task: Literal["auto", "sts", "retrieval", "bitext"] = "auto"
+    main_task: Literal[
+        "auto",
+        "sts",
+        "retrieval",
+        "bitext",
+        "reranking",
+        "classification",
+        "clustering",
+        "pair_classification",
+    ] = Field(
+        "auto",
+        description="task type whose MTEB main score is the run's main metric; auto = the "
+        "first present of sts, retrieval, bitext, reranking, classification, "
+        "pair_classification, clustering",
+    )
     batch_size: int = Field(32, ge=1)
     limit: int | None = Field(None, ge=1)
 

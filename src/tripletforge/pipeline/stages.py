@@ -215,6 +215,7 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         save_total_limit=1,
     )
     out = train_encoder(config, progress=ctx.progress)
+    _training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
@@ -226,6 +227,50 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "data_sha256": prov.get("data_sha256"),
     }
     return StageOutput({"model": out, "data": data}, metrics)
+
+
+def run_command(ctx: RunContext) -> str:
+    """The command that reproduces the run (its config is saved in the run folder)."""
+    return f"tripletforge run {ctx.run_dir / 'config.yaml'}"
+
+
+def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
+    """Add the run's provenance to a trained model's card (arm, generator, filter counts)."""
+    from tripletforge.cards import update_model_card
+    from tripletforge.pipeline.manifest import read_manifest
+
+    arm = next((a for a in ctx.config.arms if a.name == stage.arm), None)
+    data: dict[str, Any] = {"arm": stage.arm, "source": arm.source if arm else "?"}
+    if arm is not None and arm.source == "synthetic":
+        data["strategy"] = arm.strategy
+        data["generator"] = arm.generate.get("model", ctx.config.generate.model)
+        data["backend"] = arm.generate.get("backend", ctx.config.generate.backend)
+    filtered = read_manifest(Path(stage.inputs["triplets"]).parent) or {}
+    metrics = filtered.get("metrics") or {}
+    if "rows_out" in metrics:
+        data["after_filtering"] = metrics["rows_out"]
+        data["before_filtering"] = metrics.get("rows_in")
+    data["trained_on"] = len(rows)
+    update_model_card(
+        out,
+        model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}",
+        languages=[stage.lang],
+        command=run_command(ctx),
+        training_data=data,
+    )
+
+
+def _evaluated_card(ctx: RunContext, model: str, result: Any) -> None:
+    """Put evaluation results into the card of a model this run saved (never the base's)."""
+    from tripletforge.cards import update_model_card
+
+    folder = Path(model)
+    try:
+        folder.resolve().relative_to(ctx.run_dir.resolve())
+    except ValueError:
+        return
+    if folder.is_dir():
+        update_model_card(folder, evaluation=result)
 
 
 def read_jsonl_like(path: Path) -> dict[str, Any]:
@@ -258,13 +303,26 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         progress=ctx.progress,
     )
     search = result.to_dict()
+    if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
+        from tripletforge.cards import read_model_card, update_model_card
+
+        trained_card, _ = read_model_card(tuned)
+        update_model_card(
+            out,
+            model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}-merged",
+            languages=[stage.lang],
+            command=run_command(ctx),
+            training_data=trained_card.training_data if trained_card else {},
+            details={"alpha": result.alpha, "dev": settings.dev.format,
+                     "dev_scores": search["scores"][str(result.alpha)]},
+        )  # fmt: skip
     best = search["scores"][str(result.alpha)]
     metrics = {
         "alpha": result.alpha,
         "grid": result.grid,
         "no_regression": settings.no_regression,
         "dev_format": settings.dev.format,
-        "dev_metric": "spearman" if settings.dev.format == "semrel" else "ndcg@10",
+        "dev_metric": "cosine_spearman" if settings.dev.format == "semrel" else "ndcg_at_10",
         "dev_files": dev_files,
         "dev_scores": search["scores"],
         "dev_mean": search["mean"],
@@ -283,27 +341,48 @@ def merged_model_path(output: Path) -> str:
     return str(output)
 
 
+#: ``main_task: auto`` takes the first of these task types the evaluation has.
+AUTO_MAIN_TASKS = (
+    "sts",
+    "retrieval",
+    "bitext",
+    "reranking",
+    "classification",
+    "pair_classification",
+    "clustering",
+)
+
+
 def summarize(result: Any, lang: str, main_task: str) -> dict[str, Any]:
-    """Main metric (×100), per-data-set headlines and geometry of one evaluation."""
+    """Main metric (×100), per-data-set main scores and geometry of one evaluation.
+
+    ``main`` is the mean of MTEB's main score over the data sets of ``main_task``; data sets
+    whose main score is undefined are left out of every mean and listed in ``undefined``.
+    """
     tasks = {r.task for r in result.datasets}
     if main_task == "auto":
-        main_task = next((t for t in ("sts", "retrieval", "bitext") if t in tasks), "retrieval")
+        main_task = next((t for t in AUTO_MAIN_TASKS if t in tasks), "retrieval")
     main = [r for r in result.datasets if r.task == main_task]
 
-    def mean(values: list[float]) -> float | None:
+    def mean(values: list[float | None]) -> float | None:
         values = [v for v in values if v is not None and not math.isnan(v)]
         return sum(values) / len(values) if values else None
 
-    score = mean([r.headline for r in main])
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(100 * value, 3)
+
+    score = mean([r.main_score for r in main])
     return {
         "lang": lang,
         "main_task": main_task,
-        "main": None if score is None else round(100 * score, 3),
-        "datasets": {r.name: round(100 * r.headline, 3) for r in result.datasets},
+        "main_metric": "/".join(sorted({r.main_metric for r in main})) or None,
+        "main": pct(score),
+        "datasets": {r.name: pct(r.main_score) for r in result.datasets},
         "tasks": {
-            t: round(100 * (mean([r.headline for r in result.datasets if r.task == t]) or 0), 3)
+            t: pct(mean([r.main_score for r in result.datasets if r.task == t]))
             for t in sorted(tasks)
         },
+        "undefined": [r.name for r in result.datasets if r.main_score is None],
         "alignment": mean([r.geometry.get("alignment") for r in main]),
         "uniformity": mean([r.geometry.get("uniformity") for r in main]),
         "fingerprint": result.fingerprint,
@@ -339,6 +418,8 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         json_path, _ = result.write(folder / label)
         outputs[label] = json_path
         metrics[label] = summarize(result, stage.lang, settings.main_task)
+        if label != "base":
+            _evaluated_card(ctx, model, result)
     return StageOutput(outputs, metrics)
 
 

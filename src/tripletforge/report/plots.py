@@ -33,7 +33,15 @@ def arm_colors(data: RunData) -> dict[str, str]:
 
 def _task_label(data: RunData) -> str:
     tasks = sorted({s.main_task for s in data.scores})
-    names = {"sts": "Spearman ×100", "retrieval": "nDCG@10 ×100", "bitext": "accuracy ×100"}
+    names = {
+        "sts": "Spearman ×100",
+        "retrieval": "nDCG@10 ×100",
+        "bitext": "F1 ×100",
+        "reranking": "MAP@1000 ×100",
+        "classification": "accuracy ×100",
+        "clustering": "V-measure ×100",
+        "pair_classification": "max AP ×100",
+    }
     return " / ".join(names.get(t, t) for t in tasks) or "score"
 
 

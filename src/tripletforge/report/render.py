@@ -80,7 +80,8 @@ def results_table(data: RunData) -> Table:
         ["lang", "arm", "size", "trained", "merged", "α", "Δ vs base", "align", "unif"],
         rows,
         note=(
-            f"Main metric ×100 ({', '.join(tasks)}) on the evaluation suite; merged = WiSE-FT "
+            f"Main metric: MTEB's main score ×100 of the {', '.join(tasks)} data sets of the "
+            "evaluation suite (mean); merged = WiSE-FT "
             "with the base, α chosen on dev data only; Δ compares the merged model (or the "
             "trained one without merge) with the base; alignment/uniformity (raw, lower is "
             "better) of that model. Each number links to the manifest that produced it. "
@@ -90,7 +91,7 @@ def results_table(data: RunData) -> Table:
 
 
 def datasets_table(data: RunData) -> Table:
-    """Every data set's headline score for every evaluated model."""
+    """Every data set's MTEB main score (×100) for every evaluated model."""
     names = sorted({n for s in data.scores for n in s.datasets})
     rows = []
     for s in data.scores:
@@ -99,7 +100,12 @@ def datasets_table(data: RunData) -> Table:
              _text(s.model)]
             + [_num(s.datasets.get(n), s.manifest) for n in names]
         )  # fmt: skip
-    return Table("Per data set (×100)", ["lang", "arm", "size", "model", *names], rows)
+    return Table(
+        "Per data set (MTEB main score ×100)",
+        ["lang", "arm", "size", "model", *names],
+        rows,
+        note="– = undefined on that data set (e.g. constant gold scores); means skip it.",
+    )
 
 
 def merge_table(data: RunData) -> Table:

@@ -38,7 +38,8 @@ class TrainSettings(BaseModel):
         None, ge=8, description="max tokens saved with the model (default: the base model's)"
     )
     prompt: str | None = Field(
-        None, description="prefix for all training texts (default: the model's default prompt)"
+        None,
+        description="prefix for all training texts; None = the prompt policy's symmetric prompt",
     )
     # optimisation
     batch_size: int = Field(32, ge=2, description="triplets per batch (per process under DDP)")

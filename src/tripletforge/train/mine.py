@@ -11,6 +11,10 @@ text stands for its key, so a case or punctuation variant of a positive is not a
 corpus entry), and a mined negative whose key equals the anchor's or any positive's of that
 anchor is dropped. A couple of spare candidates are mined per pair so that a dropped one is
 replaced by the next in rank.
+
+Anchors and corpus are encoded with the prompt policy's symmetric prompt
+(:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt, none for the
+built-in e5), as anchor, positive and negative are compared symmetrically in training.
 """
 
 from __future__ import annotations
@@ -60,7 +64,10 @@ def mine_negatives(
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
+    from tripletforge.models.prompts import symmetric_prompt
+
     config = config or MineConfig()
+    prompt = symmetric_prompt(model).text
     positives = [str(p["positive"]) for p in pairs]
     full_corpus = mining_corpus(corpus, positives)
     excluded: dict[str, set[str]] = {}  # anchor key → keys that are never its negative
@@ -92,6 +99,8 @@ def mine_negatives(
                 absolute_margin=config.absolute_margin,
                 max_score=config.max_score,
                 num_negatives=config.num_negatives + spare,
+                query_prompt=prompt,
+                corpus_prompt=prompt,
                 sampling_strategy=config.sampling_strategy,  # type: ignore[arg-type]
                 output_format="triplet",
                 output_scores=True,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
@@ -94,12 +95,15 @@ def prepare_model(config: TrainConfig) -> SentenceTransformer:
 
 
 def training_prompt(config: TrainConfig, model: SentenceTransformer) -> str | None:
-    """The prefix the trained texts get: the configured one, else the model's default prompt."""
+    """The prefix the trained texts get: the configured one, else the prompt policy's symmetric
+    prompt (:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt — the
+    model's default prompt if any; none for the built-in e5), so training matches how
+    symmetric tasks are evaluated."""
+    from tripletforge.models.prompts import symmetric_prompt
+
     if config.prompt is not None:
         return config.prompt or None
-    if model.default_prompt_name:
-        return model.prompts.get(model.default_prompt_name) or None
-    return None
+    return symmetric_prompt(model).text or None
 
 
 DEV_METRIC = "dev_spearman_cosine"
@@ -124,6 +128,11 @@ def build_dev_evaluator(config: TrainConfig) -> Any:
     evaluators = []
     for name, spec in dev_specs(config).items():
         s1, s2, scores = load_dev_pairs(spec, config.dev_max_pairs)
+        if len(scores) < 3 or len(set(scores)) < 2:
+            why = "fewer than 3 pairs" if len(scores) < 3 else "all gold scores are equal"
+            log.warning("dev set %s (%s): Spearman is undefined (%s); checkpoint selection "
+                        "ignores it", name, spec, why)  # fmt: skip
+            continue
         evaluators.append(
             EmbeddingSimilarityEvaluator(
                 s1,
@@ -136,13 +145,15 @@ def build_dev_evaluator(config: TrainConfig) -> Any:
         )
     if not evaluators:
         return None
-    if len(evaluators) == 1 and config.dev_set:
+    if len(evaluators) == 1 and evaluators[0].name == "dev":
         return evaluators[0]
     return _mean_dev_evaluator_class()(evaluators, main_score_function=_mean)
 
 
 def _mean(scores: list[float]) -> float:
-    return sum(scores) / len(scores)
+    """Mean of the defined (finite) dev scores; NaN only when none is defined."""
+    defined = [x for x in scores if isinstance(x, int | float) and math.isfinite(x)]
+    return sum(defined) / len(defined) if defined else float("nan")
 
 
 def _mean_dev_evaluator_class() -> type:
@@ -325,7 +336,44 @@ def train_encoder(
             "global_batch_size": config.batch_size * trainer.args.world_size,
         },
     }
-    (out / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=str) + "\n")
+    (out / PROVENANCE_FILE).write_text(strict_dumps(provenance, indent=2, default=str) + "\n")
+    write_training_card(config, out, rows, leak_summary, prompt)
     if not config.keep_checkpoints:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     return out
+
+
+def write_training_card(
+    config: TrainConfig,
+    out: Path,
+    rows: list[dict[str, Any]],
+    leakage: dict[str, Any] | None,
+    prompt: str | None,
+) -> Path:
+    """The trained model's card (:mod:`tripletforge.cards`): base, languages, data provenance."""
+    from tripletforge.cards import ModelCardInfo, command_line, triplet_provenance, write_model_card
+
+    data = triplet_provenance(rows)
+    data["files"] = [str(p) for p in config.train_files]
+    data["data_sha256"] = data_hash(rows)
+    if leakage:
+        data["leakage"] = {k: leakage[k] for k in ("leaked_rows", "rows_out") if k in leakage}
+    langs = sorted({str(r[k]) for r in rows for k in ("lang", "positive_lang") if r.get(k)})
+    info = ModelCardInfo(
+        model_name=out.resolve().name,
+        origin="trained",
+        base_model=str(config.model),
+        languages=langs,
+        command=command_line(),
+        training_data=data,
+        details={
+            "loss": config.loss,
+            "epochs": config.epochs,
+            "max_steps": config.max_steps,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "seed": config.seed,
+            "training_prompt": prompt or "(none)",
+        },
+    )
+    return write_model_card(out, info)

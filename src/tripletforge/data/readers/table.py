@@ -42,6 +42,8 @@ from tripletforge.data.schemas import (
     BITEXT_COLUMNS,
     PAIR_COLUMNS,
     BitextSet,
+    LabelledPairSet,
+    LabelledSet,
     PairSet,
     ReadReport,
 )
@@ -57,7 +59,12 @@ TABLE_FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_CONTRACTS = {"pairs": PAIR_COLUMNS, "bitext": BITEXT_COLUMNS}
+_CONTRACTS = {
+    "pairs": PAIR_COLUMNS,
+    "bitext": BITEXT_COLUMNS,
+    "labels": ("text", "label"),
+    "labelled_pairs": ("sentence1", "sentence2", "label"),
+}
 
 Column = str | int
 #: ``(line, row)``: the 1-based line a row starts on (Parquet: row number) and its values.
@@ -229,14 +236,17 @@ def read_records(
 
 def read_table(
     path: str | Path,
-    contract: Literal["pairs", "bitext"],
+    contract: Literal["pairs", "bitext", "labels", "labelled_pairs"],
     columns: Mapping[str, Column] | None = None,
     lang: str | None = None,
     **kw: Any,
-) -> PairSet | BitextSet:
-    """Read a CSV/TSV/JSONL/Parquet file (by extension) as scored pairs or bitext.
+) -> PairSet | BitextSet | LabelledSet | LabelledPairSet:
+    """Read a CSV/TSV/JSONL/Parquet file (by extension) as one of the data contracts.
 
-    ``columns`` maps contract columns (``sentence1, sentence2, score`` or ``source, target``)
+    ``contract`` is ``pairs`` (``sentence1, sentence2, score``), ``bitext`` (``source, target``),
+    ``labels`` (``text, label``: classification, clustering) or ``labelled_pairs``
+    (``sentence1, sentence2, label`` with 1/0 or entailment/contradiction; neutral rows are
+    left out and reported). ``columns`` maps contract columns
     to file columns: header names or JSON keys, or 0-based positions for a delimited file
     read with ``header=False``; unmapped contract columns keep their own name (or position).
     ``lang`` is the language (pairs) or source language (bitext); ``und`` when not given.
@@ -291,6 +301,31 @@ def read_table(
             files=[str(path)],
             report=report,
         )
+    if contract == "labels":
+        from tripletforge.data.readers.labelled import LabelCollector
+
+        split = kw.pop("split", "test")
+        _no_extra(kw)
+        labelled = LabelCollector(report)
+        for line, row in rows:
+            labelled.add(line, row["text"], row["label"])
+        return LabelledSet(
+            name=name,
+            lang=code,
+            texts=labelled.texts,
+            labels=labelled.labels,
+            split=split,
+            files=[str(path)],
+            report=report,
+        )
+    if contract == "labelled_pairs":
+        from tripletforge.data.readers.pairclass import NliPairCollector
+
+        _no_extra(kw)
+        nli = NliPairCollector(report, path)
+        for line, row in rows:
+            nli.add(line, row["sentence1"], row["sentence2"], row["label"])
+        return nli.to_set(name, code, [path])
     target_lang = kw.pop("target_lang", "eng")
     _no_extra(kw)
     bitext = BitextCollector(report)
