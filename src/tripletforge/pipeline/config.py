@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tripletforge.adapters.config import AdapterTrainSettings, LoraSettings
 from tripletforge.filter.config import FilterConfig
 from tripletforge.generate.config import GenerateSettings
 from tripletforge.train.config import MineConfig, TrainSettings
@@ -92,6 +93,99 @@ class ArmConfig(_Strict):
         elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
+
+
+class _AdapterKind(_Strict):
+    limit: int | None = Field(None, ge=1, description="a seeded sample of N examples")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of `adapters.train` for this adapter type"
+    )
+
+    @field_validator("train")
+    @classmethod
+    def _known_train_fields(cls, train: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(train) - set(AdapterTrainSettings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown training settings {unknown}; use fields of adapters.train: "
+                + ", ".join(AdapterTrainSettings.model_fields)
+            )
+        return train
+
+
+class XloraAdapterData(_AdapterKind):
+    """XL-LoRA positive/negative adapters: language-agnostic, one pair per generator."""
+
+    pairs: str | None = Field(
+        None,
+        description="XL-LoRA layout (*_pos.csv sent0,sent1 / *_neg.csv sent0,hard_neg): "
+        "'sample' (shipped, MIT) or a folder or CSV; default: the sample unless `triplets:`",
+    )
+    triplets: str | None = Field(
+        None, description="instead of pairs: a triplet file (anchor, positive, negative)"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> XloraAdapterData:
+        if self.pairs is not None and self.triplets is not None:
+            raise ValueError("give either `pairs:` (XL-LoRA layout) or `triplets:`, not both")
+        return self
+
+
+class TaskAdapterData(_AdapterKind):
+    """English task adapters (premise → entailment / contradiction) of ``compose``."""
+
+    triplets: str = Field(
+        "snli-en", description="English NLI: 'snli-en' (the shipped SNLI pool) or a triplet file"
+    )
+
+
+class LanguageAdapterData(_AdapterKind):
+    """Language adapters of ``compose``: one per target language, plus English."""
+
+    corpus: dict[str, str] = Field(
+        default_factory=dict,
+        description="lang → monolingual text (one sentence per line, or a table with a text "
+        "column); default: the language's seed file, and for eng the shipped SIB-200 English "
+        "train split (parallel to the shipped seeds)",
+    )
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_languages(cls, corpus: dict[str, str]) -> dict[str, str]:
+        from tripletforge.data.languages import canonical_code
+
+        return {canonical_code(code): path for code, path in corpus.items()}
+
+
+class ComposeSettings(_Strict):
+    """How composed adapters are built: task + λ·(language − English); λ is set per arm."""
+
+    method: Literal["explicit", "cat", "linear"] = Field(
+        "explicit", description="explicit: exact ΔW sum (no base model); peft's cat / linear"
+    )
+
+
+class AdapterStages(_Strict):
+    """The adapter stages of arms whose ``compose``/``xlora`` adapters are not given."""
+
+    base: str | None = Field(
+        None, description="model the adapters are trained on (default: the arm's generator)"
+    )
+    lora: LoraSettings = LoraSettings()
+    train: AdapterTrainSettings = AdapterTrainSettings(eval_examples=32)
+    xlora: XloraAdapterData = XloraAdapterData()
+    task: TaskAdapterData = TaskAdapterData()
+    language: LanguageAdapterData = LanguageAdapterData()
+    compose: ComposeSettings = ComposeSettings()
+
+    def train_for(self, kind: str, seed: int) -> AdapterTrainSettings:
+        """The training settings of one adapter type (``seed`` unless set in the config)."""
+        own: _AdapterKind = getattr(self, kind)
+        data = self.train.model_dump() | own.train
+        if "seed" not in self.train.model_fields_set and "seed" not in own.train:
+            data["seed"] = seed
+        return AdapterTrainSettings.model_validate(data)
 
 
 class DevSettings(_Strict):
@@ -173,6 +267,7 @@ class PipelineConfig(_Strict):
     train: TrainSettings = TrainSettings()
     merge: MergeSettings = MergeSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
+    adapters: AdapterStages = AdapterStages()
     imports: list[str] = Field(
         default_factory=list, description="modules imported first (plugins: backends, filters)"
     )
@@ -190,6 +285,14 @@ class PipelineConfig(_Strict):
                         f"imports: cannot import {module!r} ({exc}); fix the module name or "
                         "PYTHONPATH"
                     ) from None
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lambda_arms(cls, data: Any) -> Any:
+        """An arm whose ``strategy_options.lambda`` is a list becomes one arm per λ."""
+        if isinstance(data, dict) and isinstance(data.get("arms"), list):
+            data = {**data, "arms": [a for arm in data["arms"] for a in expand_lambdas(arm)]}
         return data
 
     @field_validator("languages")
@@ -262,7 +365,7 @@ class PipelineConfig(_Strict):
                 f"`generate: {{mode: {cls.required_mode}}}` to this arm"
             )
         try:
-            cls.check_options(arm.strategy_options)
+            cls.check_options(self.options_for(arm))
         except ValueError as exc:
             raise ValueError(
                 f"{where}: {exc}; add them under this arm's `strategy_options:` "
@@ -279,9 +382,25 @@ class PipelineConfig(_Strict):
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
 
-    def generate_for(self, arm: ArmConfig) -> GenerateSettings:
+    def options_for(self, arm: ArmConfig, adapters: dict[str, str] | None = None) -> dict:
+        """The arm's strategy options, with the adapters its adapter stages make.
+
+        ``adapters`` maps an option (``positive_adapter``, ``negative_adapter``) to the folder
+        a stage wrote; before the stages ran, a placeholder stands in for it.
+        """
+        planned = planned_options(arm)
+        given = {k: (adapters or {}).get(k, f"<made by the pipeline: {k}>") for k in planned}
+        return {**arm.strategy_options, **given}
+
+    def adapter_base(self, arm: ArmConfig) -> str:
+        """The model an arm's adapters are trained on: ``adapters.base``, else its generator."""
+        return self.adapters.base or str(arm.generate.get("model", self.generate.model))
+
+    def generate_for(
+        self, arm: ArmConfig, adapters: dict[str, str] | None = None
+    ) -> GenerateSettings:
         """The arm's generation settings: the shared section, its overrides, its strategy."""
-        own = {"strategy": arm.strategy, "strategy_options": arm.strategy_options}
+        own = {"strategy": arm.strategy, "strategy_options": self.options_for(arm, adapters)}
         return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
 
     def run_dir(self, base: str | Path | None = None) -> Path:
@@ -301,6 +420,67 @@ class PipelineConfig(_Strict):
 
     def hash(self) -> str:
         return config_hash(self.model_dump(mode="json"))
+
+
+#: The options of the adapter strategies that name one adapter per polarity.
+POLARITY_ADAPTERS = ("positive_adapter", "negative_adapter")
+#: The parts a composed adapter is made of (compose strategy options).
+COMPOSE_PARTS = ("task_positive", "task_negative", "lang_english", "lang_target")
+
+
+def planned_options(arm: ArmConfig) -> list[str]:
+    """The strategy options of ``arm`` that the pipeline's adapter stages fill.
+
+    ``xlora``: each of ``positive_adapter``/``negative_adapter`` not given (XL-LoRA adapter
+    stages). ``compose`` without composed adapters: both (the compose stage writes them from
+    the parts, each part given in the options or made by a task/language adapter stage).
+    Other strategies and non-synthetic arms: none.
+    """
+    if arm.source != "synthetic":
+        return []
+    options = arm.strategy_options
+    if arm.strategy == "xlora":
+        return [k for k in POLARITY_ADAPTERS if not options.get(k)]
+    if arm.strategy == "compose" and not any(options.get(k) for k in POLARITY_ADAPTERS):
+        return list(POLARITY_ADAPTERS)
+    return []
+
+
+def _lambda_name(name: str, lam: float) -> str:
+    return f"{name}-lambda{lam:g}"
+
+
+def expand_lambdas(arm: Any) -> list[Any]:
+    """``strategy_options: {lambda: [0.5, 1]}`` → one arm per λ, named ``NAME-lambda0.5``, …
+
+    A single value keeps the arm's name. Anything that is not such an arm is returned as is.
+    """
+    if not isinstance(arm, dict) or not isinstance(arm.get("strategy_options"), dict):
+        return [arm]
+    values = arm["strategy_options"].get("lambda")
+    if not isinstance(values, list):
+        return [arm]
+    if not values or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"arms[{arm.get('name')}].strategy_options.lambda: {values!r} is not a number or a "
+            "list of numbers; write e.g. `lambda: [0.5, 1.0]`"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"arms[{arm.get('name')}].strategy_options.lambda: {values} repeats a λ")
+    if len(values) == 1:
+        return [{**arm, "strategy_options": {**arm["strategy_options"], "lambda": values[0]}}]
+    name = str(arm.get("name", "compose"))
+    return [
+        {
+            **arm,
+            "name": _lambda_name(name, float(v)),
+            "strategy": arm.get("strategy") or name,
+            "strategy_options": {**arm["strategy_options"], "lambda": v},
+        }
+        for v in values
+    ]
 
 
 def config_hash(data: Any) -> str:
@@ -339,10 +519,18 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "merge": MergeSettings,
         "dev": DevSettings,
         "evaluate": EvaluateSettings,
+        "adapters": AdapterStages,
+        "lora": LoraSettings,
+        "xlora": XloraAdapterData,
+        "task": TaskAdapterData,
+        "language": LanguageAdapterData,
+        "compose": ComposeSettings,
     }
     owner: type[BaseModel] = PipelineConfig
     for part in parts[:-1]:
-        if isinstance(part, str) and part in owners:
+        if owner is AdapterStages and part == "train":
+            owner = AdapterTrainSettings
+        elif isinstance(part, str) and part in owners:
             owner = owners[part]
     return owner
 

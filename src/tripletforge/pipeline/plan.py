@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tripletforge.pipeline.config import ARM_GENERATE_FIELDS, PipelineConfig
+from tripletforge.generate.pool import BUILTIN_POOL
+from tripletforge.pipeline.config import (
+    ARM_GENERATE_FIELDS,
+    SAMPLE,
+    ArmConfig,
+    PipelineConfig,
+    planned_options,
+)
 from tripletforge.pipeline.dev import sib200_root
 
 if TYPE_CHECKING:
@@ -52,9 +59,12 @@ class Stage:
     status: str = "pending"  # pending | skipped | done | failed | blocked
     seconds: float = 0.0
     error: str | None = None
+    scope: str | None = None  # the unit of a stage shared across languages and arms
 
     @property
     def unit(self) -> str:
+        if self.scope is not None:
+            return self.scope
         parts = [self.lang, self.arm] + ([str(self.size)] if self.size is not None else [])
         return "/".join(parts)
 
@@ -94,13 +104,15 @@ def build_plan(ctx: RunContext) -> list[Stage]:
         "evaluate": cfg.evaluate.model_dump(mode="json"),
         "merge_dev": cfg.merge.dev.model_dump(mode="json") if cfg.merge.enabled else None,
     }
-    plan: list[Stage] = []
+    adapters = plan_adapters(ctx)
+    plan: list[Stage] = list(adapters.stages)  # first: trained before any generator loads
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         base = {"encoder": encoder, "eval_data": eval_files}
         plan.append(Stage("evaluate", lang, "base", None, eval_params, external=base))
         for arm in cfg.arms:
             source = _source_stage(ctx, lang, arm.name)
+            source.needs.update(adapters.needs.get((lang, arm.name), {}))
             filt = Stage(
                 "filter", lang, arm.name, None, filter_params,
                 needs={"triplets": (source, "triplets")}, external={"eval_data": eval_files},
@@ -166,3 +178,190 @@ def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
         )  # fmt: skip
     path = Path(cfg.resolve(str(arm.path)))
     return Stage("import", lang, arm.name, None, common, external={"source": lambda: path})
+
+
+# --- adapter stages -------------------------------------------------------------------------
+
+#: Units of the adapter stages shared by languages and arms: ``adapters/<generator>/<what>``.
+ADAPTERS_DIR = "adapters"
+#: The language of XL-LoRA adapters (premises in many languages): ISO 639-3 "multiple".
+MULTIPLE = "mul"
+
+
+def generator_slug(name: str) -> str:
+    """A folder name for a generator: a built-in name as is; a path or hub id → its last part
+    and a short hash of the whole name (two models never share a folder)."""
+    import hashlib
+    import re
+
+    last = Path(name.rstrip("/")).name or name
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", last).strip("-.") or "model"
+    if slug != name:
+        slug += "-" + hashlib.sha256(name.encode()).hexdigest()[:6]
+    return slug
+
+
+@dataclass
+class AdapterPlan:
+    """The adapter stages of a run and what each (language, arm) generate stage needs."""
+
+    stages: list[Stage] = field(default_factory=list)
+    needs: dict[tuple[str, str], dict[str, tuple[Stage, str]]] = field(default_factory=dict)
+
+
+def plan_adapters(ctx: RunContext) -> AdapterPlan:
+    """The stages that make the adapters of ``compose``/``xlora`` arms that give none.
+
+    ``xlora``: a positive and a negative adapter per generator, shared by every language and
+    arm. ``compose``: per (language, arm) a compose stage (task + λ·(language − English)) fed
+    by task adapters (per generator and polarity), the language's adapter and the English
+    one (per generator and language), each made once; parts given in the arm's options are
+    used instead. Every stage comes before the stages that need it.
+    """
+    cfg = ctx.config
+    out = AdapterPlan()
+    made: dict[str, Stage] = {}
+
+    def adapter(base: str, kind: str, which: str, lang: str) -> Stage:
+        unit = f"{ADAPTERS_DIR}/{generator_slug(base)}/{kind}-{which}"
+        if unit not in made:
+            made[unit] = _adapter_stage(ctx, base, kind, which, lang, unit)
+            out.stages.append(made[unit])
+        return made[unit]
+
+    for lang in cfg.languages:
+        for arm in cfg.arms:
+            planned = planned_options(arm)
+            if not planned:
+                continue
+            base = cfg.adapter_base(arm)
+            if arm.strategy == "xlora":
+                needs = {
+                    option: (adapter(base, "xlora", option.split("_")[0], MULTIPLE), "adapter")
+                    for option in planned
+                }
+            else:
+                compose = _compose_stage(ctx, lang, arm, base, adapter)
+                out.stages.append(compose)
+                needs = {option: (compose, option.split("_")[0]) for option in planned}
+            out.needs[(lang, arm.name)] = needs
+    return out
+
+
+def _given(path: Any) -> Callable[[], Path]:
+    return lambda: Path(str(path))
+
+
+def lang_target_option(value: Any, lang: str) -> str | None:
+    """The ``lang_target`` adapter an arm gives for ``lang`` (a folder, or ``{lang: folder}``
+    with ``*`` for every language), or None."""
+    if isinstance(value, dict):
+        return value.get(lang) or value.get("*")
+    return str(value) if value else None
+
+
+def _compose_stage(
+    ctx: RunContext, lang: str, arm: ArmConfig, base: str, adapter: Callable[..., Stage]
+) -> Stage:
+    options = arm.strategy_options
+    needs: dict[str, tuple[Stage, str]] = {}
+    external: dict[str, Callable[[], Input]] = {}
+    parts = {
+        "task_positive": ("task", "positive", "eng"),
+        "task_negative": ("task", "negative", "eng"),
+        "lang_english": ("language", "eng", "eng"),
+        "lang_target": ("language", lang, lang),
+    }
+    for part, (kind, which, adapter_lang) in parts.items():
+        given = options.get(part)
+        if part == "lang_target":
+            given = lang_target_option(given, lang)
+        if given:
+            external[part] = _given(given)
+        else:
+            needs[part] = (adapter(base, kind, which, adapter_lang), "adapter")
+    params = {
+        "lambda": float(options.get("lambda", 1.0)),
+        "method": options.get("method", ctx.config.adapters.compose.method),
+    }
+    return Stage("compose", lang, arm.name, None, params, needs=needs, external=external)
+
+
+def adapter_source(ctx: RunContext, kind: str, which: str) -> tuple[dict[str, Any], Path]:
+    """What an adapter trains on: its description (hashed) and the file read.
+
+    ``xlora``: the XL-LoRA CSV of the polarity (the shipped sample by default) or a triplet
+    file; ``task``: the shipped SNLI pool or a triplet file; ``language``: the configured
+    corpus of the language, else its seed file (English: the shipped SIB-200 train split).
+    """
+    cfg = ctx.config
+    described = source_description(cfg, kind, which)
+    if "pairs" in described:
+        from tripletforge.data.xllora import xllora_file
+
+        pairs = described["pairs"]
+        folder = xllora_sample_dir() if pairs == SAMPLE else Path(cfg.resolve(pairs))
+        return described, xllora_file(folder, which)
+    if "triplets" in described:
+        if described["triplets"] == BUILTIN_POOL:
+            from tripletforge.generate.pool import builtin_pool_path
+
+            return described, builtin_pool_path()
+        return described, Path(cfg.resolve(described["triplets"]))
+    if described["corpus"] != "seeds":
+        return described, Path(cfg.resolve(described["corpus"]))
+    return described, ctx.seed_file(which)
+
+
+def source_description(cfg: PipelineConfig, kind: str, which: str) -> dict[str, str]:
+    """The configured source of an adapter type, as hashed into its stage (no file read)."""
+    if kind == "xlora":
+        spec = cfg.adapters.xlora
+        return {"triplets": spec.triplets} if spec.triplets else {"pairs": spec.pairs or SAMPLE}
+    if kind == "task":
+        return {"triplets": cfg.adapters.task.triplets}
+    return {"corpus": cfg.adapters.language.corpus.get(which) or "seeds"}
+
+
+def local_model(name: str) -> bool:
+    """Whether a model name is a built-in generator or a local folder (hashable input)."""
+    from tripletforge.models.generators import GGUF_GENERATORS
+
+    return name in GGUF_GENERATORS or Path(name).exists()
+
+
+def xllora_sample_dir() -> Path:
+    """The XL-LoRA sample shipped in the package (MIT; resources/xllora/ATTRIBUTION.md)."""
+    from importlib import resources
+
+    return Path(str(resources.files("tripletforge") / "resources" / "xllora"))
+
+
+def _adapter_stage(
+    ctx: RunContext, base: str, kind: str, which: str, lang: str, unit: str
+) -> Stage:
+    cfg = ctx.config
+    params = {
+        "adapter_type": kind,
+        "polarity": which if kind != "language" else None,
+        "lang": lang,
+        "base": base,
+        "limit": getattr(cfg.adapters, kind).limit,
+        "lora": cfg.adapters.lora.model_dump(mode="json"),
+        "train": cfg.adapters.train_for(kind, cfg.seed).model_dump(mode="json"),
+    }
+
+    def source() -> FileSet:
+        _, path = adapter_source(ctx, kind, which)
+        return FileSet((path,))
+
+    def base_model() -> Path:
+        from tripletforge.models.generators import resolve_generator
+
+        return Path(resolve_generator(base))
+
+    params["source"] = source_description(cfg, kind, which)
+    external: dict[str, Callable[[], Input]] = {"data": source}
+    if local_model(base):
+        external["base"] = base_model
+    return Stage("adapter", lang, ADAPTERS_DIR, None, params, external=external, scope=unit)

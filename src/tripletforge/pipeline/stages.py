@@ -41,7 +41,9 @@ def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.generate import GenerationConfig, generate_triplets
 
     arm = ctx.config.arm(stage.arm)
-    settings = ctx.config.generate_for(arm)
+    made = {k: str(stage.inputs[k]) for k in ("positive_adapter", "negative_adapter")
+            if k in stage.inputs}  # fmt: skip  # written by this run's adapter stages
+    settings = ctx.config.generate_for(arm, made)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
         **settings.model_dump(),
@@ -423,6 +425,87 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput(outputs, metrics)
 
 
+# --- generator adapters ----------------------------------------------------------------------
+
+
+def run_adapter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Train one generator adapter (xlora, task or language) on TRL's SFTTrainer (resumable)."""
+    from tripletforge.adapters import AdapterData, AdapterTrainSettings, LoraSettings
+    from tripletforge.adapters.data import load_adapter_examples
+    from tripletforge.adapters.train import train_adapter
+
+    params = stage.params
+    kind = params["adapter_type"]
+    (path,) = stage.inputs["data"].paths
+    source = params["source"]
+    data = AdapterData(
+        adapter_type=kind,
+        polarity=params["polarity"],
+        pairs=path if "pairs" in source else None,
+        triplets=path if "triplets" in source else None,
+        text=path if kind == "language" else None,
+        lang=params["lang"] if kind != "xlora" else None,
+        limit=params["limit"],
+    )
+    train = AdapterTrainSettings.model_validate(params["train"])
+    examples, sources, reports = load_adapter_examples(data, train.seed)
+    if not examples:
+        raise ValueError(
+            f"no {kind} adapter examples in {path} ({reports[-1].summary()}); fix the source "
+            f"under `adapters.{kind}`"
+        )
+    result = train_adapter(
+        params["base"], examples, folder / "lora", adapter_type=kind, polarity=params["polarity"],
+        lang=params["lang"], lora=LoraSettings.model_validate(params["lora"]), train=train,
+        resume=True, sources=sources, progress=ctx.progress,
+    )  # fmt: skip
+
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    window = max(1, min(10, len(result.losses) // 4))
+    metrics = {
+        "adapter_type": kind,
+        "polarity": params["polarity"],
+        "lang": params["lang"],
+        "base": params["base"],
+        "examples": len(examples),
+        "read": [r.summary() for r in reports],
+        "skipped_too_long": result.skipped_examples,
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "loss_first": mean(result.losses[:window]),
+        "loss_last": mean(result.losses[-window:]),
+        "loss_window": window,
+        "eval_loss_before": result.eval_loss_before,
+        "eval_loss_after": result.eval_loss_after,
+        "mean_step_seconds": result.mean_step_seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+    }
+    return StageOutput({"adapter": folder / "lora"}, metrics)
+
+
+def run_compose(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Compose the arm's positive and negative adapters: task + λ·(language − English)."""
+    from tripletforge.adapters import compose_adapters
+    from tripletforge.adapters.compose import lora_rank
+
+    lam, method = float(stage.params["lambda"]), stage.params["method"]
+    outputs: dict[str, Path] = {}
+    for polarity in ("positive", "negative"):
+        outputs[polarity] = compose_adapters(
+            stage.inputs[f"task_{polarity}"], stage.inputs["lang_target"],
+            stage.inputs["lang_english"], folder / polarity, lam=lam, method=method,
+        )  # fmt: skip
+    metrics = {
+        "lambda": lam,
+        "method": method,
+        "rank": lora_rank(outputs["positive"]),
+        "parts": {k: str(v) for k, v in stage.inputs.items()},
+    }
+    return StageOutput(outputs, metrics)
+
+
 def clear(folder: Path) -> None:
     """Remove a stage folder's contents (a fresh start)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -431,6 +514,8 @@ def clear(folder: Path) -> None:
 
 #: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
 STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
+    "adapter": run_adapter,
+    "compose": run_compose,
     "generate": run_generate,
     "mine": run_mine,
     "import": run_import,
