@@ -26,9 +26,10 @@ from tripletforge.pipeline.manifest import read_manifest
 #: request's adapter (one line per request in $FAKE_ADAPTER_LOG) and, with
 #: $FAKE_TRAIN_DELAY, slows adapter training down so that a kill lands inside it.
 FAKE_LORA_BACKEND = (
-    FAKE_BACKEND.replace("fake_tf_backend:FakeBackend", "fake_lora_backend:FakeLoraBackend")
-    .replace('register_backend("fake"', 'register_backend("fake-lora"')
-    + '''
+    FAKE_BACKEND.replace(
+        "fake_tf_backend:FakeBackend", "fake_lora_backend:FakeLoraBackend"
+    ).replace('register_backend("fake"', 'register_backend("fake-lora"')
+    + """
 
 class FakeLoraBackend(FakeBackend):
     name = "fake-lora"
@@ -52,7 +53,7 @@ if os.environ.get("FAKE_TRAIN_DELAY"):
         return _step(self, *args, **kwargs)
 
     transformers.Trainer.training_step = _slow_step
-'''
+"""
 )
 
 LORA_ARM = {"generate": {"backend": "fake-lora", "model": "fake"}}
@@ -79,17 +80,30 @@ def adapter_config(
     config["imports"] = ["fake_tf_backend", "fake_lora_backend"]
     config["arms"] = [
         {"name": "icl", "generate": {"mode": "crosslingual"}},
-        {"name": "xlora", "strategy": "xlora", "generate": {"mode": "crosslingual", **LORA_ARM["generate"]}},
-        {"name": "compose", "strategy_options": {"lambda": lambdas},  # the fake writes English
-         "generate": {"mode": "crosslingual", **LORA_ARM["generate"]}},
+        {
+            "name": "xlora",
+            "strategy": "xlora",
+            "generate": {"mode": "crosslingual", **LORA_ARM["generate"]},
+        },
+        {
+            "name": "compose",
+            "strategy_options": {"lambda": lambdas},  # the fake writes English
+            "generate": {"mode": "crosslingual", **LORA_ARM["generate"]},
+        },
     ]
     config["generate"] = {"backend": "fake", "model": "fake", "k": 1, "chunk_size": 4}
     config["merge"] = {"enabled": False}
     config["adapters"] = {
         "base": str(generator),
         "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
-        "train": {"max_steps": 3, "batch_size": 4, "max_length": 64, "save_steps": 1,
-                  "device": "cpu", "eval_examples": 4},  # fmt: skip
+        "train": {
+            "max_steps": 3,
+            "batch_size": 4,
+            "max_length": 64,
+            "save_steps": 1,
+            "device": "cpu",
+            "eval_examples": 4,
+        },
         "xlora": {"limit": 16, "train": {"max_length": 256}},  # foreign bytes: many tokens
         "task": {"limit": 16},
         "language": {"limit": 16},
@@ -122,11 +136,19 @@ def test_plan_has_shared_and_per_language_adapter_stages(
     assert all(k.startswith(slug) and k.endswith("/adapter") for k in adapters)
     kinds = sorted(k.split("/")[2] for k in adapters)
     # xlora once for both languages; task once; a language adapter per language plus English
-    assert kinds == ["language-eng", "language-hau", "language-kin", "task-negative",
-                     "task-positive", "xlora-negative", "xlora-positive"]  # fmt: skip
+    assert kinds == [
+        "language-eng",
+        "language-hau",
+        "language-kin",
+        "task-negative",
+        "task-positive",
+        "xlora-negative",
+        "xlora-positive",
+    ]
     composes = [k for k in keys if k.endswith("/compose")]
-    assert composes == [f"{lang}/compose-lambda{lam}/compose" for lang in ("hau", "kin")
-                        for lam in ("0.5", "1")]  # fmt: skip
+    assert composes == [
+        f"{lang}/compose-lambda{lam}/compose" for lang in ("hau", "kin") for lam in ("0.5", "1")
+    ]
     # every adapter stage comes before the first generate stage
     first_generate = min(i for i, k in enumerate(keys) if k.endswith("/generate"))
     assert max(keys.index(k) for k in adapters + composes) < first_generate
@@ -134,15 +156,23 @@ def test_plan_has_shared_and_per_language_adapter_stages(
     for lang in ("hau", "kin"):
         gen = by_key[f"{lang}/xlora/generate"]
         assert {k: (u.key, out) for k, (u, out) in gen.needs.items()} == {
-            "positive_adapter": (f"{adapters[0].rsplit('/', 2)[0]}/xlora-positive/adapter",
-                                 "adapter"),
-            "negative_adapter": (f"{adapters[0].rsplit('/', 2)[0]}/xlora-negative/adapter",
-                                 "adapter"),
-        }  # fmt: skip
+            "positive_adapter": (
+                f"{adapters[0].rsplit('/', 2)[0]}/xlora-positive/adapter",
+                "adapter",
+            ),
+            "negative_adapter": (
+                f"{adapters[0].rsplit('/', 2)[0]}/xlora-negative/adapter",
+                "adapter",
+            ),
+        }
         compose = by_key[f"{lang}/compose-lambda0.5/compose"]
         parts = {k: u.key.split("/")[2] for k, (u, _) in compose.needs.items()}
-        assert parts == {"task_positive": "task-positive", "task_negative": "task-negative",
-                         "lang_english": "language-eng", "lang_target": f"language-{lang}"}
+        assert parts == {
+            "task_positive": "task-positive",
+            "task_negative": "task-negative",
+            "lang_english": "language-eng",
+            "lang_target": f"language-{lang}",
+        }
         assert compose.params["lambda"] == 0.5
         gen = by_key[f"{lang}/compose-lambda0.5/generate"]
         assert {u.key for u, _ in gen.needs.values()} == {compose.key}
@@ -185,8 +215,13 @@ def test_adapter_stages_run_skip_and_a_new_lambda_redoes_only_compose_and_after(
     data["arms"][2]["strategy_options"]["lambda"] = 0.5
     changed = Runner(parse_config(data), progress=False).run()
     redone = sorted(s.key for s in changed.stages if s.status == "done")
-    assert redone == ["hau/compose/8/evaluate", "hau/compose/8/train", "hau/compose/compose",
-                      "hau/compose/filter", "hau/compose/generate"]  # fmt: skip
+    assert redone == [
+        "hau/compose/8/evaluate",
+        "hau/compose/8/train",
+        "hau/compose/compose",
+        "hau/compose/filter",
+        "hau/compose/generate",
+    ]
     assert read_manifest(run / "hau" / "compose" / "compose")["metrics"]["lambda"] == 0.5
 
     # the report: adapter stages, their loss curves, and which arm used which adapter
@@ -196,7 +231,9 @@ def test_adapter_stages_run_skip_and_a_new_lambda_redoes_only_compose_and_after(
     text = paths.markdown.read_text()
     assert "## Generator adapters" in text and "xlora-positive" in text
     assert "adapter_losses" in paths.plots
-    assert "| hau | compose | task + 0.5·(hau − eng) |" in text
+    assert (
+        "| hau | compose | [task + 0.5·(hau − eng)](../hau/compose/compose/manifest.json) |" in text
+    )
 
 
 def test_plan_flag_prints_what_would_run_and_why(
@@ -208,8 +245,11 @@ def test_plan_flag_prints_what_would_run_and_why(
     data["arms"] = data["arms"][2:]  # compose only
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get(
-        "PYTHONPATH", "")]), "COLUMNS": "200"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]),
+        "COLUMNS": "200",
+    }
     command = [sys.executable, "-m", "tripletforge.cli.main", "run", str(path)]
 
     def plan() -> str:
@@ -260,12 +300,19 @@ def test_kill_minus_9_inside_an_adapter_stage_resumes_to_identical_weights(
         path.write_text(yaml.safe_dump(data))
         return path
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get(
-        "PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
     only = ["--only", "adapter", "--quiet", "--no-report"]
     reference = config(tmp_path / "ref")
-    done = subprocess.run([sys.executable, "-m", "tripletforge.cli.main", "run", str(reference),
-                           *only], env=env, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tripletforge.cli.main", "run", str(reference), *only],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode in (0, 1), done.stderr  # 1: the stages after the adapters wait
 
     cut = config(tmp_path / "cut")
@@ -276,8 +323,12 @@ def test_kill_minus_9_inside_an_adapter_stage_resumes_to_identical_weights(
     deadline = time.time() + 240
     marks: list[Path] = []
     while time.time() < deadline and proc.poll() is None and not marks:
-        marks = list(run.glob("adapters/*/xlora-positive/adapter/lora/checkpoints/checkpoint-4/"
-                              "tripletforge_checkpoint.json"))  # fmt: skip
+        marks = list(
+            run.glob(
+                "adapters/*/xlora-positive/adapter/lora/checkpoints/checkpoint-4/"
+                "tripletforge_checkpoint.json"
+            )
+        )
         time.sleep(0.05)
     assert marks and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
     os.kill(proc.pid, signal.SIGKILL)
@@ -294,12 +345,17 @@ def test_kill_minus_9_inside_an_adapter_stage_resumes_to_identical_weights(
     assert manifest["metrics"]["resumed_from"] >= 4
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events if e["key"] == f"{stage.relative_to(run)}"] == [
-        "start", "start", "done"]  # fmt: skip
+        "start",
+        "start",
+        "done",
+    ]
     for kind in ("xlora-positive", "xlora-negative"):
         ref = next((tmp_path / "ref").glob(f"adapters/adapters/*/{kind}/adapter/lora"))
         got = next(run.glob(f"adapters/*/{kind}/adapter/lora"))
-        a, b = load_file(ref / "adapter_model.safetensors"), load_file(
-            got / "adapter_model.safetensors")  # fmt: skip
+        a, b = (
+            load_file(ref / "adapter_model.safetensors"),
+            load_file(got / "adapter_model.safetensors"),
+        )
         assert a.keys() == b.keys()
         for key in a:
             assert (a[key] - b[key]).abs().max() <= 1e-6, (kind, key)

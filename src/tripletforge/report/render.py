@@ -148,6 +148,52 @@ def funnel_table(data: RunData) -> Table:
     )
 
 
+def adapter_table(data: RunData) -> Table:
+    """Each generator adapter the run trained: data, steps, loss before and after, time."""
+    rows = []
+    for a in data.adapters:
+        rows.append(
+            [_text(a.label), _text(a.kind), _num(a.examples, a.manifest, 0),
+             _num(a.steps, a.manifest, 0), _num(a.loss_first, a.manifest, 3),
+             _num(a.loss_last, a.manifest, 3), _num(a.eval_before, a.manifest, 3),
+             _num(a.eval_after, a.manifest, 3), _num(a.seconds, a.manifest, 0)]
+        )  # fmt: skip
+    base = ", ".join(sorted({f"`{a.base}`" for a in data.adapters}))
+    return Table(
+        "Generator adapters",
+        ["adapter", "type", "examples", "steps", "loss first", "loss last", "held-out before",
+         "held-out after", "seconds"],
+        rows,
+        note=(
+            f"LoRA adapters trained by the run on {base} (TRL SFTTrainer, completion-only loss "
+            "for xlora/task). Loss first/last: mean training loss (token NLL) of the first and "
+            "last steps (the first step is the base model: LoRA's B starts at 0); held-out: "
+            "the loss of examples kept out of training, before (base model) and after. The "
+            "xlora adapters serve every language; task and English adapters every compose arm."
+        ),
+    )  # fmt: skip
+
+
+def arm_adapter_table(data: RunData) -> Table:
+    """Which adapters each (language, arm) generated with."""
+    rows = []
+    for a in data.arm_adapters:
+        link = a.compose_manifest or a.manifest
+        rows.append(
+            [_text(a.lang), _text(a.arm), (a.recipe, link),
+             (str(a.positive or "–"), a.sources.get("positive")),
+             (str(a.negative or "–"), a.sources.get("negative"))]
+        )  # fmt: skip
+    return Table(
+        "Which arm used which adapter",
+        ["lang", "arm", "adapters", "positive pass", "negative pass"],
+        rows,
+        note="Composed adapters are task + λ·(language − English) of the adapters above "
+        "(exact ΔW arithmetic); the recipe links to the compose stage's manifest (or the "
+        "generate stage's), each adapter to the stage that made it.",
+    )
+
+
 def timing_table(data: RunData) -> Table:
     totals: dict[str, float] = {}
     for s in data.stages:
@@ -164,6 +210,10 @@ def all_tables(data: RunData) -> list[Table]:
         tables.append(merge_table(data))
     if data.funnels:
         tables.append(funnel_table(data))
+    if data.adapters:
+        tables.append(adapter_table(data))
+    if data.arm_adapters:
+        tables.append(arm_adapter_table(data))
     tables.append(timing_table(data))
     return tables
 
