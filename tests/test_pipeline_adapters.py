@@ -239,36 +239,49 @@ def test_adapter_stages_run_skip_and_a_new_lambda_redoes_only_compose_and_after(
 def test_plan_flag_prints_what_would_run_and_why(
     tiny_encoder_dir: Path, tiny_generator: Path, tmp_path: Path, plugins: Path
 ) -> None:
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+
     data = adapter_config(
         tiny_encoder_dir, tiny_generator, tmp_path / "runs", languages=["hau"], lambdas=1.0
     )
     data["arms"] = data["arms"][2:]  # compose only
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")]),
-        "COLUMNS": "200",
-    }
-    command = [sys.executable, "-m", "tripletforge.cli.main", "run", str(path)]
 
-    def plan() -> str:
-        out = subprocess.run([*command, "--plan"], env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+    def plan() -> dict[str, str]:
+        """What `run --plan` prints, as key → "action: why" (from the rows it prints)."""
+        from tripletforge.pipeline.decide import explain
+
+        result = CliRunner().invoke(app, ["run", str(path), "--plan"])
+        assert result.exit_code == 0, result.output
+        rows = explain(Runner(parse_config(yaml.safe_load(path.read_text())), progress=False))
+        counts = ", ".join(
+            f"{a} {sum(r.action == a for r in rows)}" for a in dict.fromkeys(r.action for r in rows)
+        )
+        assert f"would {counts} (nothing ran)" in result.output
+        assert all(r.key[:20] in result.output for r in rows)
+        return {r.key: f"{r.action}: {r.reason}" for r in rows}
 
     first = plan()
-    assert "not run yet" in first and "nothing ran" in first
+    assert len(first) == 10 and all(v.startswith("run: ") for v in first.values())
+    assert first["hau/compose/compose"] == "run: after " + ", ".join(
+        k for k in first if k.startswith("adapters/")
+    )
+    assert first["hau/base/evaluate"] == "run: not run yet"
     assert not (tmp_path / "runs" / "adapters" / "hau").exists()  # --plan writes nothing
-    assert subprocess.run([*command, "--quiet", "--no-report"], env=env).returncode == 0
-    assert "would skip" in plan() and " run " not in plan().split("would")[-1]
+    assert Runner(parse_config(data), progress=False).run().ok
+    assert set(plan().values()) == {"skip: done, same settings and inputs"}
     data["arms"][0]["strategy_options"]["lambda"] = 0.25
     path.write_text(yaml.safe_dump(data))
-    text = plan()
-    lines = {line.split()[1]: line for line in text.splitlines() if line.startswith("│ ")}
-    assert "settings changed: lambda" in lines["hau/compose/compose"]
-    assert "after hau/compose/compose" in lines["hau/compose/generate"]
-    assert "skip" in lines[next(k for k in lines if k.endswith("task-positive/adapter"))]
+    after = plan()
+    assert after["hau/compose/compose"] == "run: settings changed: lambda"
+    assert after["hau/compose/generate"] == "run: after hau/compose/compose"
+    assert after["hau/compose/8/evaluate"] == "run: after hau/compose/8/train"
+    adapters = [v for k, v in after.items() if k.startswith("adapters/")]
+    assert len(adapters) == 4 and set(adapters) == {"skip: done, same settings and inputs"}
+    assert after["hau/base/evaluate"].startswith("skip")
 
 
 def test_preflight_names_every_missing_adapter_source(
@@ -306,14 +319,8 @@ def test_kill_minus_9_inside_an_adapter_stage_resumes_to_identical_weights(
         "OMP_NUM_THREADS": "1",
     }
     only = ["--only", "adapter", "--quiet", "--no-report"]
-    reference = config(tmp_path / "ref")
-    done = subprocess.run(
-        [sys.executable, "-m", "tripletforge.cli.main", "run", str(reference), *only],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode in (0, 1), done.stderr  # 1: the stages after the adapters wait
+    reference = parse_config(yaml.safe_load(config(tmp_path / "ref").read_text()))
+    Runner(reference, progress=False, only=["adapter"]).run()  # uninterrupted, in process
 
     cut = config(tmp_path / "cut")
     command = [sys.executable, "-m", "tripletforge.cli.main", "run", str(cut), *only]

@@ -114,7 +114,7 @@ def _explain_one(runner: Any, stage: Stage, redone: set[str], config_hash: Any) 
     if not runner._selected(stage):
         done = (read_manifest(folder) or {}).get("status") == "complete"
         return ("skip", "not selected by --only") if done else ("blocked", "not selected by --only")
-    upstream = [u.key for u, _ in stage.needs.values() if u.key in redone]
+    upstream = list(dict.fromkeys(u.key for u, _ in stage.needs.values() if u.key in redone))
     if upstream:
         return "run", f"after {', '.join(upstream)}"
     try:
