@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -216,6 +217,26 @@ class MergeSettings(_Strict):
         return grid
 
 
+MainTask = Literal[
+    "auto",
+    "sts",
+    "retrieval",
+    "bitext",
+    "reranking",
+    "classification",
+    "clustering",
+    "pair_classification",
+]
+
+
+class EvaluateFallback(_Strict):
+    """The evaluation used when no data root is given (e.g. the shipped sample)."""
+
+    suite: str = Field(description="built-in suite name or YAML path")
+    datasets: list[str] = Field(description="glob patterns of data-set names; {lang}")
+    main_task: MainTask = "auto"
+
+
 class EvaluateSettings(_Strict):
     """Which suite and data sets each language is evaluated on."""
 
@@ -224,16 +245,7 @@ class EvaluateSettings(_Strict):
         default_factory=lambda: ["sib200-{lang}-*"],
         description="glob patterns of data-set names; {lang} is the language",
     )
-    main_task: Literal[
-        "auto",
-        "sts",
-        "retrieval",
-        "bitext",
-        "reranking",
-        "classification",
-        "clustering",
-        "pair_classification",
-    ] = Field(
+    main_task: MainTask = Field(
         "auto",
         description="task type whose MTEB main score is the run's main metric; auto = the "
         "first present of sts, retrieval, bitext, reranking, classification, "
@@ -241,6 +253,11 @@ class EvaluateSettings(_Strict):
     )
     batch_size: int = Field(32, ge=1)
     limit: int | None = Field(None, ge=1)
+    fallback: EvaluateFallback | None = Field(
+        None,
+        description="suite, data sets and main task used instead when no data root is given "
+        "(no `data_root:`, --data-root or $TRIPLETFORGE_DATA_ROOT)",
+    )
 
 
 class PipelineConfig(_Strict):
@@ -320,6 +337,20 @@ class PipelineConfig(_Strict):
         if any(s < 1 for s in sizes):
             raise ValueError(f"sizes must be positive triplet counts, got {sizes}")
         return sorted(set(sizes))
+
+    @model_validator(mode="after")
+    def _data_root(self) -> PipelineConfig:
+        """``data_root``: the config or --data-root, else $TRIPLETFORGE_DATA_ROOT; without one,
+        ``evaluate.fallback`` (when given) replaces the suite, data sets and main task."""
+        from tripletforge.evaluate.suite import DATA_ROOT_ENV
+
+        if self.data_root is None and os.environ.get(DATA_ROOT_ENV):
+            self.data_root = os.environ[DATA_ROOT_ENV]
+        fallback = self.evaluate.fallback
+        if fallback is not None:
+            chosen = {} if self.data_root is not None else fallback.model_dump()
+            self.evaluate = self.evaluate.model_copy(update={**chosen, "fallback": None})
+        return self
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
@@ -519,6 +550,7 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "merge": MergeSettings,
         "dev": DevSettings,
         "evaluate": EvaluateSettings,
+        "fallback": EvaluateFallback,
         "adapters": AdapterStages,
         "lora": LoraSettings,
         "xlora": XloraAdapterData,
