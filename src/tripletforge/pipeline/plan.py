@@ -9,6 +9,7 @@ is about to run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +99,10 @@ def build_plan(ctx: RunContext) -> list[Stage]:
 
     An arm with ``tasks:`` gets, per task, its own source stage (``generate``; a task that
     needs hard negatives, such as ``retrieval``, then ``negatives``) and ``filter`` stage under
-    ``<lang>/<arm>/<task>/``; each size's ``train`` stage takes every task's kept rows.
+    ``<lang>/<arm>/<task>/``; each size's ``train`` stage takes every task's kept rows. Arms
+    with ``tasks:`` that generate a task with the same settings (strategy, its options, the
+    generate settings, anchors, seed, seed file) share those stages: they are planned once,
+    under the first such arm, so a task mix and a single-task arm train on the same rows.
     """
     cfg = ctx.config
     encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.encoder))  # noqa: E731
@@ -114,6 +118,7 @@ def build_plan(ctx: RunContext) -> list[Stage]:
         "merge_dev": cfg.merge.dev.model_dump(mode="json") if cfg.merge.enabled else None,
     }
     plan: list[Stage] = []
+    shared: dict[str, Stage] = {}  # generation key → the filter stage of the first such arm
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         base = {"encoder": encoder, "eval_data": eval_files}
@@ -122,13 +127,19 @@ def build_plan(ctx: RunContext) -> list[Stage]:
             tasks = cfg.arm_tasks(arm)
             kept: dict[str, tuple[Stage, str]] = {}
             for task in tasks:
-                sources = _source_stages(ctx, lang, arm.name, task)
-                filt = Stage(
-                    "filter", lang, arm.name, None, filter_params,
-                    needs={"triplets": (sources[-1], "triplets")},
-                    external={"eval_data": eval_files}, task=task,
-                )  # fmt: skip
-                plan += [*sources, filt]
+                key = _generation_key(ctx, lang, arm.name, task)
+                if key is not None and key in shared:
+                    filt = shared[key]
+                else:
+                    sources = _source_stages(ctx, lang, arm.name, task)
+                    filt = Stage(
+                        "filter", lang, arm.name, None, filter_params,
+                        needs={"triplets": (sources[-1], "triplets")},
+                        external={"eval_data": eval_files}, task=task,
+                    )  # fmt: skip
+                    plan += [*sources, filt]
+                    if key is not None:
+                        shared[key] = filt
                 kept["triplets" if task is None else f"triplets.{task}"] = (filt, "kept")
             for size in cfg.sizes:
                 train = Stage(
@@ -152,6 +163,18 @@ def build_plan(ctx: RunContext) -> list[Stage]:
                     )
                 )  # fmt: skip
     return plan
+
+
+def _generation_key(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> str | None:
+    """What a task's generated rows depend on, for arms with ``tasks:`` (None otherwise)."""
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    if task is None or arm.source != "synthetic":
+        return None
+    settings = cfg.generate_for(arm, task)
+    key = [lang, task, arm.strategy, arm.strategy_options, _generate_params(settings),
+           cfg.anchors, cfg.seed, str(ctx.seed_file(lang))]  # fmt: skip
+    return json.dumps(key, sort_keys=True, default=str)
 
 
 def _generate_params(settings: Any) -> dict[str, Any]:
