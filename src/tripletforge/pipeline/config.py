@@ -4,7 +4,8 @@ A run is a matrix: languages × arms × data sizes, plus the base encoder as the
 Each arm is where the training triplets come from:
 
 - ``synthetic``: LLM-generated with a registered strategy (``icl``, ``compose``, ``xlora``, or a
-  plugin's, registered by a module listed in ``imports:``);
+  plugin's, registered by a module listed in ``imports:``), for one generation task or a
+  weighted mix of tasks (``tasks: [nli, retrieval, paraphrase]``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
@@ -58,6 +59,40 @@ class ArmConfig(_Strict):
     split: str = Field("train", description="parallel: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
     path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
+    tasks: dict[str, float] | None = Field(
+        None,
+        description="synthetic: generation tasks and their weights, [nli, retrieval] (equal) or "
+        "{nli: 1, retrieval: 2}: each task is generated and filtered apart, every size is split "
+        "by weight, and training batches never mix tasks",
+    )
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_weights(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            names = [str(v) for v in value]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"tasks {twice} are listed twice; list each task once")
+            return dict.fromkeys(names, 1.0)
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: dict[str, float] | None) -> dict[str, float] | None:
+        if tasks is None:
+            return None
+        if not tasks:
+            raise ValueError("tasks is empty; list at least one task (nli, retrieval, paraphrase)")
+        from tripletforge.generate.tasks import task_class
+
+        for name, weight in tasks.items():
+            task_class(name)  # ValueError naming the known tasks
+            if not weight > 0:
+                raise ValueError(f"task {name!r} has weight {weight}; weights must be > 0")
+        return tasks
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +122,15 @@ class ArmConfig(_Strict):
                     f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
                     " (strategy and strategy_options are set on the arm itself)"
                 )
+            if self.tasks is not None and "task" in self.generate:
+                raise ValueError(
+                    "the arm sets both `tasks:` and `generate: {task: ...}`; keep `tasks:`"
+                )
+        elif self.tasks is not None:
+            raise ValueError(
+                f"`tasks:` needs generated data; an arm with `source: {self.source}` has none "
+                "(remove `tasks:` or make the arm synthetic)"
+            )
         elif self.source == "triplets" and not self.path:
             raise ValueError(
                 "an arm with `source: triplets` needs `path:` (a triplet file or folder)"
@@ -402,11 +446,13 @@ class PipelineConfig(_Strict):
                 f"{where}: {exc}; add them under this arm's `strategy_options:` "
                 "(see docs/adapters.md)"
             ) from None
-        try:
-            self.generate_for(arm)
-        except ValidationError as exc:
-            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-            raise ValueError(f"{where}: {problems}; fix this arm's `generate:` settings") from None
+        for task in self.arm_tasks(arm):
+            try:
+                self.generate_for(arm, task=task)
+            except ValidationError as exc:
+                problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                fix = "its `tasks:`" if task else "this arm's `generate:` settings"
+                raise ValueError(f"{where}: {problems}; fix {fix}") from None
 
     # --- derived settings -------------------------------------------------------------
 
@@ -428,11 +474,25 @@ class PipelineConfig(_Strict):
         return self.adapters.base or str(arm.generate.get("model", self.generate.model))
 
     def generate_for(
-        self, arm: ArmConfig, adapters: dict[str, str] | None = None
+        self,
+        arm: ArmConfig,
+        adapters: dict[str, str] | None = None,
+        task: str | None = None,
     ) -> GenerateSettings:
-        """The arm's generation settings: the shared section, its overrides, its strategy."""
-        own = {"strategy": arm.strategy, "strategy_options": self.options_for(arm, adapters)}
+        """The arm's generation settings: the shared section, its overrides, its strategy
+        (with the adapters its stages made), and ``task`` (one of the arm's ``tasks:``)."""
+        own: dict[str, Any] = {
+            "strategy": arm.strategy,
+            "strategy_options": self.options_for(arm, adapters),
+        }
+        if task is not None:
+            own["task"] = task
         return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
+
+    def arm_tasks(self, arm: ArmConfig) -> dict[str | None, float]:
+        """The arm's tasks and weights; ``{None: 1.0}`` for an arm without ``tasks:`` (one
+        task: ``generate.task``, ``nli`` by default; stages keep the one-task layout)."""
+        return dict(arm.tasks) if arm.tasks is not None else {None: 1.0}
 
     def run_dir(self, base: str | Path | None = None) -> Path:
         root = Path(base) if base is not None else Path(self.runs_dir)

@@ -9,6 +9,7 @@ is about to run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,12 +61,15 @@ class Stage:
     seconds: float = 0.0
     error: str | None = None
     scope: str | None = None  # the unit of a stage shared across languages and arms
+    task: str | None = None  # the generation task of an arm with `tasks:` (its own folders)
 
     @property
     def unit(self) -> str:
         if self.scope is not None:
             return self.scope
-        parts = [self.lang, self.arm] + ([str(self.size)] if self.size is not None else [])
+        parts = [self.lang, self.arm]
+        parts += [self.task] if self.task is not None else []
+        parts += [str(self.size)] if self.size is not None else []
         return "/".join(parts)
 
     @property
@@ -89,8 +93,27 @@ def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
     return params
 
 
+def _train_params(cfg: PipelineConfig, size: int, tasks: dict[str | None, float]) -> dict:
+    # settings added after runs were made are left out at their defaults, so those runs match
+    train = cfg.train.model_dump(mode="json")
+    if train.get("mixing") == "proportional":
+        train.pop("mixing")
+    params = {"train": train, "encoder": cfg.encoder, "size": size, "seed": cfg.seed}
+    if None not in tasks:
+        params["tasks"] = tasks
+    return params
+
+
 def build_plan(ctx: RunContext) -> list[Stage]:
-    """Every stage of the run, in dependency order."""
+    """Every stage of the run, in dependency order.
+
+    An arm with ``tasks:`` gets, per task, its own source stage (``generate``; a task that
+    needs hard negatives, such as ``retrieval``, then ``negatives``) and ``filter`` stage under
+    ``<lang>/<arm>/<task>/``; each size's ``train`` stage takes every task's kept rows. Arms
+    with ``tasks:`` that generate a task with the same settings (strategy, its options, the
+    generate settings, anchors, seed, seed file) share those stages: they are planned once,
+    under the first such arm, so a task mix and a single-task arm train on the same rows.
+    """
     cfg = ctx.config
     encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.encoder))  # noqa: E731
     eval_params = {
@@ -106,24 +129,34 @@ def build_plan(ctx: RunContext) -> list[Stage]:
     }
     adapters = plan_adapters(ctx)
     plan: list[Stage] = list(adapters.stages)  # first: trained before any generator loads
+    shared: dict[str, Stage] = {}  # generation key → the filter stage of the first such arm
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         base = {"encoder": encoder, "eval_data": eval_files}
         plan.append(Stage("evaluate", lang, "base", None, eval_params, external=base))
         for arm in cfg.arms:
-            source = _source_stage(ctx, lang, arm.name)
-            source.needs.update(adapters.needs.get((lang, arm.name), {}))
-            filt = Stage(
-                "filter", lang, arm.name, None, filter_params,
-                needs={"triplets": (source, "triplets")}, external={"eval_data": eval_files},
-            )  # fmt: skip
-            plan += [source, filt]
+            tasks = cfg.arm_tasks(arm)
+            kept: dict[str, tuple[Stage, str]] = {}
+            for task in tasks:
+                key = _generation_key(ctx, lang, arm.name, task)
+                if key is not None and key in shared:
+                    filt = shared[key]
+                else:
+                    sources = _source_stages(ctx, lang, arm.name, task)
+                    sources[0].needs.update(adapters.needs.get((lang, arm.name), {}))
+                    filt = Stage(
+                        "filter", lang, arm.name, None, filter_params,
+                        needs={"triplets": (sources[-1], "triplets")},
+                        external={"eval_data": eval_files}, task=task,
+                    )  # fmt: skip
+                    plan += [*sources, filt]
+                    if key is not None:
+                        shared[key] = filt
+                kept["triplets" if task is None else f"triplets.{task}"] = (filt, "kept")
             for size in cfg.sizes:
-                train_params = {"train": cfg.train.model_dump(mode="json"),
-                                "encoder": cfg.encoder, "size": size, "seed": cfg.seed}  # fmt: skip
                 train = Stage(
-                    "train", lang, arm.name, size, train_params,
-                    needs={"triplets": (filt, "kept")}, external={"encoder": encoder},
+                    "train", lang, arm.name, size, _train_params(cfg, size, tasks),
+                    needs=dict(kept), external={"encoder": encoder},
                 )  # fmt: skip
                 plan.append(train)
                 needs = {"model": (train, "model")}
@@ -144,18 +177,70 @@ def build_plan(ctx: RunContext) -> list[Stage]:
     return plan
 
 
+def _generation_key(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> str | None:
+    """What a task's generated rows depend on, for arms with ``tasks:`` (None otherwise)."""
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    if task is None or arm.source != "synthetic":
+        return None
+    settings = cfg.generate_for(arm, task=task)
+    key = [lang, task, arm.strategy, arm.strategy_options, _generate_params(settings),
+           cfg.anchors, cfg.seed, str(ctx.seed_file(lang))]  # fmt: skip
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _generate_params(settings: Any) -> dict[str, Any]:
+    """A generate stage's settings as hashed: the pool by name; ``task`` left out for NLI and
+    ``tasks`` for arms without them, so runs made before tasks existed still match."""
+    own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
+    params = settings.model_dump(mode="json", exclude=own)
+    params["pool"] = settings.pool_name()
+    if params.get("task") == "nli":
+        params.pop("task")
+    return params
+
+
+def _source_stages(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> list[Stage]:
+    """The stages that make an arm's rows for one task: the source, and for a task whose rows
+    need mined hard negatives (retrieval), the ``negatives`` stage after it."""
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    if arm.source != "synthetic":
+        return [_source_stage(ctx, lang, arm_name)]
+    from tripletforge.generate.tasks import task_class
+
+    settings = cfg.generate_for(arm, task=task)
+    common = {"arm": _arm_params(arm), "anchors": cfg.anchors, "seed": cfg.seed}
+    seeds = ctx.seed_file(lang)
+    generate = Stage(
+        "generate", lang, arm.name, None, common | {"generate": _generate_params(settings)},
+        external={"seed_file": lambda: seeds}, task=task,
+    )  # fmt: skip
+    if not task_class(settings.task).needs_negatives:
+        return [generate]
+    encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.mine.model or cfg.encoder))  # noqa: E731
+    negatives = Stage(
+        "negatives", lang, arm.name, None,
+        {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.mine.model or cfg.encoder,
+         "task": settings.task},
+        needs={"pairs": (generate, "triplets")},
+        external={"corpus": lambda: seeds, "encoder": encoder}, task=task,
+    )  # fmt: skip
+    return [generate, negatives]
+
+
+def _arm_params(arm: Any) -> dict[str, Any]:
+    """An arm's settings as hashed (``tasks`` left out when unset, as before it existed)."""
+    params = arm.model_dump(mode="json")
+    if params.get("tasks") is None:
+        params.pop("tasks", None)
+    return params
+
+
 def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
     cfg = ctx.config
     arm = cfg.arm(arm_name)
-    common = {"arm": arm.model_dump(mode="json"), "anchors": cfg.anchors, "seed": cfg.seed}
-    if arm.source == "synthetic":
-        own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
-        params = common | {"generate": cfg.generate_for(arm).model_dump(mode="json", exclude=own)}
-        seeds = ctx.seed_file(lang)
-        return Stage(
-            "generate", lang, arm.name, None, params,
-            external={"seed_file": lambda: seeds},
-        )  # fmt: skip
+    common = {"arm": _arm_params(arm), "anchors": cfg.anchors, "seed": cfg.seed}
     if arm.source == "parallel":
         root = sib200_root(cfg.resolve(arm.root))
         params = common | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}

@@ -222,6 +222,7 @@ class Runner:
             "lang": stage.lang,
             "arm": stage.arm,
             "size": stage.size,
+            **({"task": stage.task} if stage.task is not None else {}),
             "status": "running",
             "config_hash": chash,
             "run_config_hash": self.config.hash(),

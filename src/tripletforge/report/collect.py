@@ -26,6 +26,7 @@ class Score:
     uniformity: float | None
     datasets: dict[str, float]
     manifest: str  # path relative to the run folder
+    tasks: dict[str, float] = field(default_factory=dict)  # task type → mean main score ×100
 
 
 @dataclass
@@ -41,6 +42,12 @@ class Funnel:
     kept: int
     manifest: str
     source_manifest: str | None
+    task: str | None = None  # the generation task, for arms with `tasks:`
+
+    @property
+    def label(self) -> str:
+        """``arm`` or ``arm/task``."""
+        return self.arm if self.task is None else f"{self.arm}/{self.task}"
 
 
 @dataclass
@@ -199,7 +206,8 @@ def load_run(run_dir: str | Path) -> RunData:
                 "error": manifest.get("error"),
             }
         )
-    sources: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    sources: dict[tuple[str, str, str | None], tuple[str, dict[str, Any]]] = {}
+    negatives: dict[tuple[str, str, str | None], dict[str, Any]] = {}
     for rel, m in manifests.items():
         if m.get("status") != "complete":
             continue
@@ -220,6 +228,7 @@ def load_run(run_dir: str | Path) -> RunData:
                         uniformity=summary.get("uniformity"),
                         datasets=summary.get("datasets") or {},
                         manifest=rel,
+                        tasks=summary.get("tasks") or {},
                     )
                 )
         elif stage == "merge":
@@ -232,15 +241,23 @@ def load_run(run_dir: str | Path) -> RunData:
         elif stage == "train":
             data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
         elif stage in ("generate", "mine", "import"):
-            sources[(lang, arm)] = (rel, m)
+            sources[(lang, arm, m.get("task"))] = (rel, m)
+        elif stage == "negatives":
+            negatives[(lang, arm, m.get("task"))] = metrics
     for rel, m in manifests.items():
         if m["stage"] != "filter" or m.get("status") != "complete":
             continue
-        lang, arm = m.get("lang"), m.get("arm")
+        lang, arm, task = m.get("lang"), m.get("arm"), m.get("task")
         metrics = m.get("metrics") or {}
-        source_rel, source = sources.get((lang, arm), (None, {}))
+        source_rel, source = sources.get((lang, arm, task), (None, {}))
         smetrics = source.get("metrics") or {}
         anchors = smetrics.get("seeds") or smetrics.get("pairs") or smetrics.get("rows_read")
+        steps = list(metrics.get("funnel") or [])
+        mined = negatives.get((lang, arm, task))
+        if mined is not None:  # pairs without a mined negative are dropped before filtering
+            steps.insert(0, {"filter": "negatives", "rows_in": mined.get("pairs"),
+                             "rows_out": mined.get("triplets"),
+                             "reasons": {"no negative": mined.get("no_negative", 0)}})  # fmt: skip
         data.funnels.append(
             Funnel(
                 lang=lang,
@@ -248,10 +265,11 @@ def load_run(run_dir: str | Path) -> RunData:
                 source_stage=source.get("stage", "?"),
                 anchors=anchors,
                 generated=smetrics.get("triplets"),
-                steps=metrics.get("funnel") or [],
+                steps=steps,
                 kept=int(metrics.get("rows_out", 0)),
                 manifest=rel,
                 source_manifest=source_rel,
+                task=task,
             )
         )
     _collect_adapters(data, manifests)

@@ -183,16 +183,18 @@ def plot_funnel(data: RunData, path: Path) -> Path | None:
     colors = arm_colors(data)
     dashes = ["-", "--", ":", "-."]
     styles = {lang: dashes[i % len(dashes)] for i, lang in enumerate(data.languages)}
-    labels: list[str] = []
+    # one x position per step name, in order of first appearance (a retrieval task's funnel
+    # has a `negatives` step the others lack)
+    steps = list(dict.fromkeys(s["filter"] for f in data.funnels for s in f.steps))
+    labels = ["anchors", "triplets", *sorted(steps, key=lambda name: name != "negatives")]
     for f in data.funnels:
         names = ["anchors", "triplets"] + [s["filter"] for s in f.steps]
         counts = [f.anchors, f.generated] + [s["rows_out"] for s in f.steps]
         pairs = [(n, c) for n, c in zip(names, counts, strict=True) if c is not None]
-        if len(pairs) > len(labels):
-            labels = [n for n, _ in pairs]
         ax.plot(
-            range(len(pairs)), [c for _, c in pairs], marker="o", label=f"{f.lang}/{f.arm}",
-            color=colors.get(f.arm, "black"), linestyle=styles.get(f.lang, "-"),
+            [labels.index(n) for n, _ in pairs], [c for _, c in pairs], marker="o",
+            label=f"{f.lang}/{f.label}", color=colors.get(f.arm, "black"),
+            linestyle=styles.get(f.lang, "-"),
         )  # fmt: skip
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel("rows")
