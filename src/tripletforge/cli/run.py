@@ -15,6 +15,10 @@ import typer
 from tripletforge.cli.common import command
 
 LOG_FILE = "log.txt"
+#: The stage names `--force`/`--only` take (the keys of ``pipeline.stages.STAGES``; a test
+#: keeps them equal, without importing the pipeline when the CLI starts).
+RUN_STAGES = ("adapter", "compose", "generate", "negatives", "mine", "import", "filter",
+               "train", "merge", "evaluate")  # fmt: skip
 
 
 def run_command(
@@ -27,8 +31,8 @@ def run_command(
         typer.Option(
             "--force",
             "-f",
-            help="Redo a stage (generate, mine, filter, train, merge, evaluate) or a stage key "
-            "glob such as 'hau/icl/*/train'; repeatable. Dependants redo when its output changes.",
+            help=f"Redo a stage ({', '.join(RUN_STAGES)}) or a stage key glob such as "
+            "'hau/icl/*/train'; repeatable. Dependants redo when its output changes.",
         ),
     ] = None,
     only: Annotated[
