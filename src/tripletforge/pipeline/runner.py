@@ -59,6 +59,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def trim_heap() -> None:
+    """Return freed heap memory to the system (glibc ``malloc_trim``; a no-op elsewhere).
+
+    Tensors freed by a finished stage leave glibc arenas holding their pages; without this,
+    the process keeps the peak of every stage before it.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
+
+
 class RunLockedError(RuntimeError):
     """Another process is running the same run folder."""
 
@@ -191,15 +209,28 @@ class Runner:
             plan = build_plan(self.ctx)
             events = JsonlAppender(self.run_dir / "events.jsonl")
             try:
-                for stage in plan:
+                for i, stage in enumerate(plan):
                     self._run_stage(stage, events)
-                    gc.collect()  # models of finished stages go before the next loads its own
+                    self._release(plan[i + 1 :])
             finally:
                 events.close()
                 self.ctx.close()
             summary = RunSummary(self.run_dir, plan, time.perf_counter() - started)
             self._write_status(summary)
         return summary
+
+    def _release(self, remaining: list[Stage]) -> None:
+        """Free what no remaining stage needs: generator backends after the last generate
+        stage that uses them, the shared encoders after the last filter/mine stage; then
+        collect garbage and give freed heap memory back to the system."""
+        keep = {
+            self.ctx.backend_key(self.config.generate_for(self.config.arm(s.arm)))
+            for s in remaining
+            if s.name == "generate"
+        }
+        self.ctx.release(keep, keep_encoders=any(s.name in ("filter", "mine") for s in remaining))
+        gc.collect()  # models of finished stages go before the next loads its own
+        trim_heap()
 
     def _write_run_files(self) -> None:
         data = self.config.model_dump(mode="json")

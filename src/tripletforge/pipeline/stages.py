@@ -215,6 +215,7 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         save_total_limit=1,
     )
     out = train_encoder(config, progress=ctx.progress)
+    ctx.share_weights(out)
     _training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
@@ -304,6 +305,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     )
     search = result.to_dict()
     if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
+        ctx.share_weights(out)
         from tripletforge.cards import read_model_card, update_model_card
 
         trained_card, _ = read_model_card(tuned)
