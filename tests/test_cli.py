@@ -263,3 +263,11 @@ def test_user_errors_are_one_message_and_exit_2(
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     result = runner.invoke(app, ["filter", str(tmp_path / "x.jsonl"), "-o", "k.jsonl", "-v"])
     assert result.exit_code == 2 and "Traceback" in result.output
+
+
+def test_run_help_names_every_stage() -> None:
+    """`run --force` names the pipeline's stages without importing the pipeline at start."""
+    from tripletforge.cli.run import RUN_STAGES
+    from tripletforge.pipeline.stages import STAGES
+
+    assert set(RUN_STAGES) == set(STAGES)

@@ -152,8 +152,13 @@ def test_strategy_facts_come_from_the_registry(tmp_path: Path, monkeypatch) -> N
     # the default backend (llamacpp) applies adapters (GGUF LoRA per request)
     config = parse_config(GOOD | {"arms": [xl | {"strategy_options": options}]})
     assert config.generate_for(config.arm("xl")).backend == "llamacpp"
-    message = _error(arms=[xl])
-    assert "positive_adapter" in message and "strategy_options:" in message
+    # without adapter folders the run trains them, on a backend that can apply them
+    message = _error(imports=["plain_backend_plugin"], arms=[xl | {"generate": plain}])
+    assert "arms[0=xl]:" in message and "cannot apply" in message
+    config = parse_config(GOOD | {"arms": [xl]})  # default backend: llamacpp
+    assert config.generate_for(config.arm("xl")).backend == "llamacpp"
+    lora = xl | {"generate": {"mode": "crosslingual", "backend": "transformers"}}
+    assert parse_config(GOOD | {"arms": [lora]}).arm("xl").strategy == "xlora"
     message = _error(imports=["no_such_plugin_module"])
     assert "imports: cannot import 'no_such_plugin_module'" in message
 
@@ -170,3 +175,68 @@ def test_registering_a_name_twice_is_an_error() -> None:
     register_backend("vllm", BACKENDS["vllm"])  # the same registration again is harmless
     with pytest.raises(ValueError, match="'copy' is already registered"):
         register_filter("copy")(type("Other", (), {}))
+
+
+def test_a_list_of_lambdas_becomes_one_compose_arm_per_value() -> None:
+    compose = {"name": "compose", "generate": {"backend": "transformers"}}
+    config = parse_config(
+        GOOD | {"arms": [compose | {"strategy_options": {"lambda": [0.5, 1, 2.0]}}]}
+    )
+    assert [a.name for a in config.arms] == [
+        "compose-lambda0.5", "compose-lambda1", "compose-lambda2"]  # fmt: skip
+    assert [a.strategy_options["lambda"] for a in config.arms] == [0.5, 1, 2.0]
+    assert {a.strategy for a in config.arms} == {"compose"}
+    one = parse_config(GOOD | {"arms": [compose | {"strategy_options": {"lambda": [0.5]}}]})
+    assert [a.name for a in one.arms] == ["compose"] and one.arms[0].strategy_options == {
+        "lambda": 0.5
+    }
+    message = _error(arms=[compose | {"strategy_options": {"lambda": ["big"]}}])
+    assert "arms[compose].strategy_options.lambda:" in message and "list of numbers" in message
+
+
+def test_adapter_settings_errors_name_the_field() -> None:
+    message = _error(adapters={"train": {"batchsize": 8}})
+    assert "adapters.train.batchsize:" in message and "batch_size" in message
+    message = _error(adapters={"xlora": {"train": {"stepz": 3}}})
+    assert "adapters.xlora.train:" in message and "max_steps" in message
+    message = _error(adapters={"xlora": {"pairs": "a", "triplets": "b"}})
+    assert "adapters.xlora:" in message and "not both" in message
+    config = parse_config(GOOD | {"seed": 7, "adapters": {"xlora": {"train": {"max_steps": 3}}}})
+    xlora, task = config.adapters.train_for("xlora", 7), config.adapters.train_for("task", 7)
+    assert (xlora.max_steps, task.max_steps, xlora.seed) == (3, None, 7)  # the run's seed
+    assert config.adapters.language.corpus == {}
+    fixed = parse_config(GOOD | {"adapters": {"train": {"seed": 1}}})
+    assert fixed.adapters.train_for("task", 7).seed == 1
+
+
+def test_evaluation_falls_back_without_a_data_root(monkeypatch) -> None:
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    evaluate = {
+        "suite": "shared-dev",
+        "datasets": ["semrel-{lang}-dev"],
+        "main_task": "sts",
+        "fallback": {"suite": "builtin", "datasets": ["sib200-{lang}-*"]},
+    }
+    alone = parse_config(GOOD | {"evaluate": evaluate})
+    assert (alone.evaluate.suite, alone.evaluate.datasets) == ("builtin", ["sib200-{lang}-*"])
+    assert alone.evaluate.main_task == "auto" and alone.evaluate.fallback is None
+    given = parse_config(GOOD | {"evaluate": evaluate, "data_root": "/data"})
+    assert (given.evaluate.suite, given.evaluate.main_task) == ("shared-dev", "sts")
+    assert given.evaluate.fallback is None  # the stage settings hold what is used
+    monkeypatch.setenv("TRIPLETFORGE_DATA_ROOT", "/env-data")
+    from_env = parse_config(GOOD | {"evaluate": evaluate})
+    assert from_env.data_root == "/env-data" and from_env.evaluate.suite == "shared-dev"
+
+
+def test_the_paper_config_validates(monkeypatch) -> None:
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    paper = load_config("paper")
+    assert paper.languages == ["hau", "kin"] and len(paper.sizes) == 2
+    assert [a.name for a in paper.arms] == ["icl", "compose", "xlora", "parallel"]
+    assert paper.evaluate.suite == "builtin"  # no data root: the shipped sample
+    from tripletforge.pipeline.config import planned_options
+
+    assert planned_options(paper.arm("compose")) == ["positive_adapter", "negative_adapter"]
+    assert planned_options(paper.arm("xlora")) == ["positive_adapter", "negative_adapter"]
+    shared = load_config("paper", {"data_root": "../shared/data"})
+    assert shared.evaluate.suite == "shared-dev" and shared.evaluate.main_task == "sts"

@@ -83,8 +83,9 @@ def command_line(argv: list[str] | None = None) -> str:
 def triplet_provenance(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Counts of training triplets by strategy, generator and backend (their provenance columns)."""
     out: dict[str, Any] = {"triplets": len(rows)}
-    for column, label in (("strategy", "by_strategy"), ("model_id", "by_generator"),
-                          ("backend", "by_backend"), ("lang", "by_language")):  # fmt: skip
+    for column, label in (("task", "by_task"), ("strategy", "by_strategy"),
+                          ("model_id", "by_generator"), ("backend", "by_backend"),
+                          ("lang", "by_language")):  # fmt: skip
         counts: dict[str, int] = {}
         for row in rows:
             value = row.get(column)

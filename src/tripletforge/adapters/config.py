@@ -59,7 +59,22 @@ class AdapterTrainSettings(BaseModel):
     save_steps: int = Field(50, ge=1, description="checkpoint every N steps (resume granularity)")
     keep_checkpoints: int = Field(1, ge=1, description="checkpoints kept")
     seed: int = Field(0, description="random seed (data order, initialisation, subset)")
-    device: str | None = Field(None, description="cpu, cuda, ... (default: cuda if available)")
+    eval_examples: int = Field(
+        0,
+        ge=0,
+        description="hold out N examples (seeded; at most half) for the loss before "
+        "and after training",
+    )
+    device: str | None = Field(
+        None, description="cpu or cuda (default: cuda if available; several GPUs: torchrun)"
+    )
+    quantization: Literal["none", "4bit"] = Field(
+        "none", description="4bit: QLoRA, the base in bitsandbytes NF4 (CUDA, extra 'qlora')"
+    )
+    bf16: bool = Field(False, description="bfloat16 mixed precision (QLoRA: compute dtype)")
+    gradient_checkpointing: bool = Field(
+        False, description="recompute activations in the backward pass (less memory, slower)"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -88,7 +103,14 @@ class AdapterData(BaseModel):
         default_factory=list, description="task: XNLI TSV files/folders with *_en columns"
     )
     pairs: Path | None = Field(None, description="xlora: folder with *_pos.csv/*_neg.csv, or a CSV")
-    text: Path | None = Field(None, description="language: text file, one sentence per line")
+    triplets: Path | None = Field(
+        None,
+        description="task/xlora: a triplet file (anchor, positive, negative): anchor → the "
+        "positive (positive polarity) or the negative",
+    )
+    text: Path | None = Field(
+        None, description="language: one sentence per line, or a table with a text column"
+    )
     lang: str | None = Field(None, description="language of the data (task: eng)")
     limit: int | None = Field(None, ge=1, description="use a seeded sample of N examples")
 
@@ -109,10 +131,14 @@ class AdapterData(BaseModel):
 
     @model_validator(mode="after")
     def _has_data(self) -> AdapterData:
-        if self.adapter_type == "task" and not (self.snli or self.xnli):
-            raise ValueError("task adapters train on English NLI: give snli and/or xnli data")
-        if self.adapter_type == "xlora" and self.pairs is None:
-            raise ValueError("xlora adapters train on XL-LoRA pairs: give pairs (CSV or folder)")
+        if self.adapter_type == "task" and not (self.snli or self.xnli or self.triplets):
+            raise ValueError(
+                "task adapters train on English NLI: give snli and/or xnli data, or triplets"
+            )
+        if self.adapter_type == "xlora" and self.pairs is None and self.triplets is None:
+            raise ValueError(
+                "xlora adapters train on XL-LoRA pairs: give pairs (CSV or folder) or triplets"
+            )
         if self.adapter_type == "language" and self.text is None:
             raise ValueError("language adapters train on raw text: give text (one per line)")
         return self

@@ -14,7 +14,8 @@ SNLI (tok.)    a folder with ``s1.<split>``, ``s2.<split>``, ``labels.<split>`` 
 XNLI English   TSV files with ``label, sentence1_en, sentence2_en`` columns (myXNLI layout)
 XL-LoRA        CSV ``sent0,sent1`` (entailment, ``*_pos.csv``) / ``sent0,hard_neg``
                (contradiction, ``*_neg.csv``)
-text           one sentence per line (language adapters)
+triplets       any triplet file (``anchor, positive, negative``; task and xlora adapters)
+text           one sentence per line, or a table's ``text`` column (language adapters)
 =============  ==========================================================================
 """
 
@@ -185,12 +186,59 @@ def read_xllora_pairs(
     return [PromptPair(_clean(premise), _clean(hypothesis)) for _, premise, hypothesis in rows]
 
 
+def read_triplet_pairs(
+    path: str | Path, polarity: str, report: ReadReport | None = None
+) -> list[PromptPair]:
+    """Anchor → positive (``positive``) or anchor → negative pairs of a triplet file.
+
+    Any table of the triplet contract (``anchor, positive, negative``; JSONL, CSV, TSV,
+    Parquet, or an XL-LoRA folder) through :func:`tripletforge.data.triplets.read_triplets`;
+    bad rows are counted in ``report``, repeated pairs kept once.
+    """
+    from tripletforge.data.triplets import read_triplets
+
+    column = check_polarity(polarity)
+    rows, read = read_triplets(path)
+    if report is not None:
+        report.rows_read += read.rows_read
+        report.rows_kept += read.rows_kept
+        report.bad_rows.extend(read.bad_rows)
+    seen: set[PromptPair] = set()
+    out: list[PromptPair] = []
+    for row in rows:
+        pair = PromptPair(_clean(row["anchor"]), _clean(row[column]))
+        if pair.premise and pair.hypothesis and pair not in seen:
+            seen.add(pair)
+            out.append(pair)
+    return out
+
+
 def read_text_lines(
-    path: str | Path, limit: int | None = None, report: ReadReport | None = None
+    path: str | Path,
+    limit: int | None = None,
+    report: ReadReport | None = None,
+    lang: str | None = None,
 ) -> list[str]:
-    """Non-empty lines of a UTF-8 text file (one sentence per line), whitespace-normalised."""
-    lines, _ = read_lines(path, report)
-    texts = [_clean(text) for _, text in lines]
+    """Sentences of a text file (one per line) or of a table's ``text`` column, normalised.
+
+    Tables (CSV, TSV, JSONL, Parquet) are read as seed tables
+    (:func:`tripletforge.data.seeds.read_seeds`); with ``lang``, rows of another language
+    (a ``lang`` column) are left out.
+    """
+    from tripletforge.data.readers.table import is_table
+
+    if is_table(Path(path)):
+        from tripletforge.data.seeds import read_seeds
+
+        seeds, read = read_seeds(path, lang)
+        if report is not None:
+            report.rows_read += read.rows_read
+            report.rows_kept += read.rows_kept
+            report.bad_rows.extend(read.bad_rows)
+        texts = [s.text for s in seeds if lang is None or s.lang == lang]
+    else:
+        lines, _ = read_lines(path, report)
+        texts = [_clean(text) for _, text in lines]
     return texts[:limit] if limit is not None else texts
 
 
@@ -227,14 +275,25 @@ def load_adapter_examples(
             reports.append(ReadReport(",".join(map(str, data.xnli))))
             nli += read_xnli_english(data.xnli, reports[-1])
             sources += [str(p) for p in data.xnli]
+        if data.triplets is not None:
+            reports.append(ReadReport(str(data.triplets)))
+            nli += [
+                NliExample(p.premise, p.hypothesis, POLARITY_LABEL[str(data.polarity)])
+                for p in read_triplet_pairs(data.triplets, str(data.polarity), reports[-1])
+            ]
+            sources.append(str(data.triplets))
         examples = nli_pairs(nli, str(data.polarity))
-    elif data.adapter_type == "xlora":
+    elif data.adapter_type == "xlora" and data.pairs is not None:
         reports.append(ReadReport(str(data.pairs)))
         examples = read_xllora_pairs(str(data.pairs), str(data.polarity), reports[-1])
         sources.append(str(data.pairs))
+    elif data.adapter_type == "xlora":
+        reports.append(ReadReport(str(data.triplets)))
+        examples = read_triplet_pairs(str(data.triplets), str(data.polarity), reports[-1])
+        sources.append(str(data.triplets))
     else:
         reports.append(ReadReport(str(data.text)))
-        examples = read_text_lines(str(data.text), report=reports[-1])
+        examples = read_text_lines(str(data.text), report=reports[-1], lang=data.lang)
         sources.append(str(data.text))
     if data.limit is not None and data.limit < len(examples):
         examples = random.Random(seed).sample(examples, data.limit)  # type: ignore[assignment]

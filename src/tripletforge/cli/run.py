@@ -15,6 +15,10 @@ import typer
 from tripletforge.cli.common import command
 
 LOG_FILE = "log.txt"
+#: The stage names `--force`/`--only` take (the keys of ``pipeline.stages.STAGES``; a test
+#: keeps them equal, without importing the pipeline when the CLI starts).
+RUN_STAGES = ("adapter", "compose", "generate", "negatives", "mine", "import", "filter",
+               "train", "merge", "evaluate")  # fmt: skip
 
 
 def run_command(
@@ -27,8 +31,8 @@ def run_command(
         typer.Option(
             "--force",
             "-f",
-            help="Redo a stage (generate, mine, filter, train, merge, evaluate) or a stage key "
-            "glob such as 'hau/icl/*/train'; repeatable. Dependants redo when its output changes.",
+            help=f"Redo a stage ({', '.join(RUN_STAGES)}) or a stage key glob such as "
+            "'hau/icl/*/train'; repeatable. Dependants redo when its output changes.",
         ),
     ] = None,
     only: Annotated[
@@ -42,6 +46,12 @@ def run_command(
         str | None, typer.Option(help="Folder {data_root} in the config refers to.")
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print every stage it would run, resume or skip, and why; run nothing."
+        ),
+    ] = False,
 ) -> None:
     """Run generate → filter → (mine) → train → merge → evaluate for every language × arm × size.
 
@@ -59,6 +69,9 @@ def run_command(
     runner = Runner(
         cfg, force=force, only=only, console=out, progress=not is_quiet(), quiet=is_quiet()
     )
+    if plan:
+        _print_plan(out, runner)
+        return
     log_file = runner.run_dir / LOG_FILE
     if not is_quiet():
         shown = "" if is_verbose() else f"; library output: {log_file}"
@@ -83,6 +96,31 @@ def run_command(
             highlight=False,
         )
         raise typer.Exit(1)
+
+
+def _print_plan(console: Any, runner: Any) -> None:
+    """The dry run: one row per stage (what would happen and why), then the counts."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tripletforge.pipeline.decide import explain
+
+    rows = explain(runner)
+    table = Table(title=f"plan of {runner.config.name} → {runner.run_dir}", title_justify="left")
+    for column in ("stage", "action", "why"):
+        table.add_column(column)
+    style = {"run": "yellow", "resume": "cyan", "skip": "green", "blocked": "red"}
+    for row in rows:
+        action = f"[{style.get(row.action, 'white')}]{row.action}[/]"
+        table.add_row(escape(row.key), action, escape(row.reason))
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.action] = counts.get(row.action, 0) + 1
+    console.print(
+        "would " + ", ".join(f"{action} {n}" for action, n in counts.items()) + " (nothing ran)",
+        highlight=False,
+    )
 
 
 def _report(run_dir: Path) -> Any:

@@ -19,7 +19,7 @@ CONFIG_HELP = "YAML file with settings (field names as below); explicit flags ov
 
 _TRAIN_OPTIONS = settings_options(
     TrainConfig,
-    exclude=("train_files", "output_dir", "dev_set", "dev_sets", "leak_check"),
+    exclude=("train_files", "train_sets", "output_dir", "dev_set", "dev_sets", "leak_check"),
     flags={"no_duplicates": ("--no-duplicates/--allow-duplicates",)},
 )
 
@@ -27,10 +27,14 @@ _TRAIN_OPTIONS = settings_options(
 @with_options(_TRAIN_OPTIONS)
 def train_command(
     ctx: typer.Context,
-    train: Annotated[
-        list[Path], typer.Argument(help="Triplet files (JSONL/Parquet/CSV/TSV, XL-LoRA folder).")
-    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output model folder.")],
+    train: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Triplet files (JSONL/Parquet/CSV/TSV, XL-LoRA folder); rows of several tasks "
+            "train as one set per task. Or give `train_sets:` in --config instead."
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
     dev: Annotated[
         list[str] | None,
@@ -46,6 +50,9 @@ def train_command(
 ) -> None:
     """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder.
 
+    Several named training sets (tasks or sources: own columns, per-column prompts, weights;
+    batches never mix sets) go in ``--config`` as ``train_sets:``, with ``--mixing``.
+
     Multi-process: ``torchrun --nproc_per_node N -m tripletforge.cli.main train ...`` or
     ``accelerate launch``; ``--batch-size`` is per process.
     """
@@ -53,7 +60,13 @@ def train_command(
     from tripletforge.train import train_encoder
 
     fields = resolve_settings(ctx, options, config, TrainConfig)
-    fields |= {"train_files": train, "output_dir": out}
+    fields["output_dir"] = out
+    if train:
+        fields["train_files"] = train
+    elif not fields.get("train_sets"):
+        raise typer.BadParameter(
+            "give triplet files, or `train_sets:` in --config", param_hint="TRAIN"
+        )
     if dev:
         fields |= _dev_fields(dev)
     if leak_check:

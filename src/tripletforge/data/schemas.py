@@ -18,8 +18,11 @@ retrieval          BEIR/MTEB layout: ``corpus`` (``_id, title, text``), ``querie
                    (``_id, text``), ``qrels`` (``query-id, corpus-id, score``) and, for
                    reranking, ``top_ranked`` (``query-id, corpus-id`` candidates)
 seeds              ``text, lang`` (+ optional ``seed_id``, ``source``)
-triplets           ``anchor, positive, negative`` (+ ``lang``, ``positive_lang`` and the
-                   provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`)
+triplets           ``anchor, positive, negative`` (+ ``task``, ``lang``, ``positive_lang``
+                   and the provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`); the
+                   ``task`` (``nli`` when absent) says how the columns are encoded
+                   (:mod:`tripletforge.data.tasks`: a retrieval row is query, passage,
+                   negative passage)
 =================  ==========================================================================
 
 Language codes are ISO 639-3 (``hau``, ``kin``, ``eng``); see :mod:`tripletforge.data.languages`.
@@ -36,6 +39,7 @@ BITEXT_COLUMNS = ("source", "target")
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 #: Provenance written with every generated triplet (see :mod:`tripletforge.generate`).
 TRIPLET_PROVENANCE_COLUMNS = (
+    "task",  # nli | retrieval | paraphrase (tripletforge.data.tasks)
     "lang",  # language of the anchor
     "positive_lang",  # language of positive and negative (== lang, or "eng" if cross-lingual)
     "seed_id",  # stable id of the anchor's seed row
@@ -47,8 +51,8 @@ TRIPLET_PROVENANCE_COLUMNS = (
     "shot_ids",  # ids of few-shot examples used, per pass
     "sampling",  # dict of sampling parameters
     "seed",  # random seed of the request
-    "raw_positive",  # raw generator output before parsing
-    "raw_negative",
+    "raw_positive",  # raw generator output before parsing: raw_<pass> of each of the task's
+    "raw_negative",  # passes (nli, paraphrase: positive, negative; retrieval: raw_query)
     "attempts",  # which attempt produced each pass (retries are bounded per anchor)
     "created_at",  # ISO-8601 UTC timestamp
 )

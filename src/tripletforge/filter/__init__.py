@@ -1,6 +1,14 @@
 """Filter stage: one filter per module, a registry, and a funnel that counts every reject."""
 
-from tripletforge.filter import copies, dedup, langid, length, teacher_margin  # noqa: F401  (register)
+from tripletforge.filter import (  # noqa: F401  (register)
+    consistency,
+    copies,
+    dedup,
+    langid,
+    length,
+    relevance,
+    teacher_margin,
+)
 from tripletforge.filter.base import FILTERS, TripletFilter, register_filter
 from tripletforge.filter.config import DEFAULT_FILTERS, FilterConfig
 from tripletforge.filter.funnel import FilterRun, FunnelStep, funnel_table, run_filters

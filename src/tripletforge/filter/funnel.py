@@ -14,12 +14,14 @@ from tripletforge.filter.config import FilterConfig
 
 @dataclass
 class FunnelStep:
-    """One filter's rows in, rows out and the count per reason kind."""
+    """One filter's rows in, rows out, the count per reason kind, and what the filter reports
+    about itself (``details``: e.g. the relevance calibration, the consistency pool)."""
 
     filter: str
     rows_in: int
     rows_out: int
     reasons: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -78,6 +80,7 @@ def run_filters(
             out = {k: v for k, v in row.items() if k != "_row"}
             rejected.append(out | {"filter": flt.name, "reason": reason, "row": row["_row"]})
         step.rows_out = len(survivors)
+        step.details = dict(getattr(flt, "details", None) or {})
         funnel.append(step)
         current = survivors
     kept = [{k: v for k, v in row.items() if k != "_row"} for row in current]

@@ -1,8 +1,9 @@
 """Teacher margin: cos(anchor, positive) must exceed cos(anchor, negative) by a margin.
 
-Texts are encoded with the prompt policy's symmetric prompt
-(:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt, none for the
-built-in e5), the protocol of the similarity the filter approximates.
+Texts are encoded as the row's task encodes them (:mod:`tripletforge.filter.encoding`): with
+the prompt policy's symmetric prompt (mteb's STS prompt, none for the built-in e5) for NLI
+and paraphrase rows, with the query and document prompts for retrieval rows — the protocol
+of the similarity the filter approximates.
 """
 
 from __future__ import annotations
@@ -38,27 +39,13 @@ class TeacherMarginFilter:
         return self._model
 
     def margins(self, rows: Sequence[Row]) -> list[float]:
-        """cos(a, p) - cos(a, n) per row under the teacher (symmetric prompt of the policy)."""
-        from tripletforge.models.prompts import encode_with_prompt, symmetric_prompt
+        """cos(a, p) - cos(a, n) per row under the teacher (the row's task prompts)."""
+        from tripletforge.filter.encoding import encode_columns
 
         if not rows:
             return []
-        texts = {str(r[k]) for r in rows for k in ("anchor", "positive", "negative")}
-        order = sorted(texts)
-        emb = encode_with_prompt(
-            self.model,
-            order,
-            symmetric_prompt(self.model),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_tensor=True,
-        )
-        index = {t: i for i, t in enumerate(order)}
-
-        def col(key: str):
-            return emb[[index[str(r[key])] for r in rows]]
-
-        anchor, positive, negative = col("anchor"), col("positive"), col("negative")
+        emb = encode_columns(self.model, rows, ("anchor", "positive", "negative"), self.batch_size)
+        anchor, positive, negative = emb["anchor"], emb["positive"], emb["negative"]
         diff = (anchor * positive).sum(-1) - (anchor * negative).sum(-1)
         return diff.tolist()
 

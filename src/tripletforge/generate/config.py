@@ -44,6 +44,31 @@ def engine_options(
     return derived | dict(backend_options or {})
 
 
+def task_problems(task: str, strategy: str, joint: bool = False) -> list[str]:
+    """What is wrong with generating ``task`` with ``strategy`` (and ``joint``), one sentence
+    each; unknown names are problems too."""
+    from tripletforge.generate.strategies import strategy_class
+    from tripletforge.generate.tasks import task_class
+
+    try:
+        cls = task_class(task)
+    except ValueError as exc:
+        return [str(exc)]
+    problems = []
+    try:
+        able = strategy_class(strategy).tasks
+    except ValueError:
+        able = None  # the unknown strategy is reported by strategy_problems
+    if able is not None and task not in able:
+        problems.append(
+            f"strategy {strategy!r} writes only {', '.join(able)} data, not task {task!r}; "
+            "use strategy icl (few-shot prompts of every task)"
+        )
+    if joint and not cls.supports_joint:
+        problems.append(f"task {task!r} has no joint prompt; run it without joint")
+    return problems
+
+
 def strategy_problems(
     strategy: str, backend: str, mode: str, options: Mapping[str, Any]
 ) -> list[str]:
@@ -91,10 +116,15 @@ def _applies_adapters(name: str) -> bool:
 
 
 class GenerateSettings(BaseModel):
-    """How triplets are generated: strategy, backend, model, prompting and sampling."""
+    """How training data is generated: task, strategy, backend, model, prompting, sampling."""
 
     model_config = ConfigDict(extra="forbid")
 
+    task: str = Field(
+        "nli",
+        description="what is generated (registry name: nli, retrieval, paraphrase; see "
+        "tripletforge.generate.tasks)",
+    )
     strategy: str = Field(
         "icl", description="generation strategy (registry name: icl, compose, xlora)"
     )
@@ -108,8 +138,10 @@ class GenerateSettings(BaseModel):
         "smollm2-135m", description="built-in generator (smollm2-135m, gemma3-270m), path or hub id"
     )
     k: int = Field(3, ge=0, description="few-shot examples per prompt")
-    pool: str = Field(
-        "snli-en", description="few-shot pool: snli-en or a JSONL of anchor/positive/negative"
+    pool: str | None = Field(
+        None,
+        description="few-shot pool: a shipped name (snli-en, retrieval-en, paraphrase-en) or a "
+        "JSONL in the task's columns; default: the task's shipped pool",
     )
     mode: Literal["monolingual", "crosslingual"] = Field(
         "monolingual",
@@ -132,9 +164,16 @@ class GenerateSettings(BaseModel):
     @model_validator(mode="after")
     def _strategy_fits(self) -> GenerateSettings:
         problems = strategy_problems(self.strategy, self.backend, self.mode, self.strategy_options)
+        problems += task_problems(self.task, self.strategy, self.joint)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def pool_name(self) -> str:
+        """The few-shot pool used: ``pool``, else the task's shipped pool."""
+        from tripletforge.generate.tasks import task_class
+
+        return self.pool or task_class(self.task).default_pool
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(self.temperature, self.top_p, self.max_tokens)

@@ -24,7 +24,11 @@ from tripletforge.data.text import first_sentence, text_key
 
 
 class Rejection(StrEnum):
-    """Why an output was rejected (every rejection is counted under one of these)."""
+    """Why an output was rejected (every rejection is counted under one of these).
+
+    These are the reasons of every task; a task adds its own in its module
+    (:mod:`tripletforge.generate.tasks`, e.g. ``query_too_long``), counted the same way.
+    """
 
     EMPTY = "empty"
     NO_LETTERS = "no_letters"
@@ -42,7 +46,7 @@ class Parsed:
     """A parsed output: ``text`` when accepted, else the ``reason`` it was rejected."""
 
     text: str | None
-    reason: Rejection | None = None
+    reason: StrEnum | None = None  # a Rejection, or a task's own reason
 
     @property
     def ok(self) -> bool:
@@ -55,7 +59,8 @@ _SPECIAL_TOKEN = re.compile(
 _ROLE = re.compile(r"^\s*(?:assistant|model|user|system)[ \t]*(?:\n|$)", re.I)
 _LABEL_WORDS = (
     r"entailment|contradiction|hypothesis|premise|positive|negative|answer|output|response|"
-    r"sentence|true(?: sentence)?|false(?: sentence)?|translation|result|assistant|neutral"
+    r"sentence|true(?: sentence)?|false(?: sentence)?|translation|result|assistant|neutral|"
+    r"paraphrase|(?:search )?query|question|related(?: sentence)?"
 )
 _LABEL = re.compile(
     rf"^\s*(?:[*_#>\s]*)(?:{_LABEL_WORDS})(?:\s+\d+)?\s*(?:\([^()\n]{{0,40}}\))?\s*[*_]*\s*[:：\-–—]\s*",

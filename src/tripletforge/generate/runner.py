@@ -1,4 +1,7 @@
-"""The generation runner: seeds in, resumable append-only triplets (with provenance) out.
+"""The generation runner: seeds in, resumable append-only rows (with provenance) out.
+
+The task (:mod:`tripletforge.generate.tasks`: ``nli``, ``retrieval``, ``paraphrase``) decides
+the passes, prompts, parser checks and row columns; everything here is the same for all.
 
 >>> stats = generate_triplets(GenerationConfig(seed_file="seeds.txt", lang="hau", out="t.jsonl"))
 
@@ -24,9 +27,11 @@ from tripletforge.data.schemas import ReadReport, SeedSentence
 from tripletforge.data.seeds import SeedReport, read_seeds
 from tripletforge.generate.backends import Backend, get_backend
 from tripletforge.generate.config import GenerationConfig
-from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
+from tripletforge.generate.parsing import Parsed
 from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
 from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
+from tripletforge.generate.tasks import make_task
+from tripletforge.generate.tasks.base import GenerationTask
 from tripletforge.progress import progress_task
 
 
@@ -70,14 +75,15 @@ class GenerationStats:
 class _Anchor:
     sentence: SeedSentence
     anchor_seed: int
-    parts: dict[str, Parsed] = field(default_factory=dict)  # accepted "positive"/"negative"
+    passes: tuple[str, ...] = ("positive", "negative")  # the task's passes
+    parts: dict[str, Parsed] = field(default_factory=dict)  # accepted outputs by pass
     raw: dict[str, str] = field(default_factory=dict)
     requests: dict[str, GenerationRequest] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
 
     def missing(self) -> list[str]:
-        return [p for p in ("positive", "negative") if p not in self.parts]
+        return [p for p in self.passes if p not in self.parts]
 
 
 def finished_seed_ids(config: GenerationConfig, report: ReadReport | None = None) -> set[str]:
@@ -93,6 +99,7 @@ def finished_seed_ids(config: GenerationConfig, report: ReadReport | None = None
 def _attempt(
     anchors: Sequence[_Anchor],
     strategy: Any,
+    task: GenerationTask,
     backend: Backend,
     sampling: SamplingParams,
     joint: bool,
@@ -114,17 +121,7 @@ def _attempt(
     outputs = backend.generate([r for _, r in plans], sampling)
     stats.requests += len(plans)
     for (anchor, request), raw in zip(plans, outputs, strict=True):
-        text = anchor.sentence.text
-        if request.pass_ == "joint":
-            parsed = dict(
-                zip(
-                    ("positive", "negative"),
-                    parse_joint(raw, text, request.echo_texts),
-                    strict=True,
-                )
-            )
-        else:
-            parsed = {request.pass_: parse_sentence(raw, text, request.echo_texts)}
+        parsed = task.parse(request.pass_, raw, anchor.sentence.text, request.echo_texts)
         for pass_, result in parsed.items():
             if pass_ in anchor.parts:
                 continue
@@ -139,12 +136,12 @@ def _attempt(
                 stats.rejections[str(result.reason)] += 1
                 anchor.reasons.append(f"{pass_}: {result.reason}")
     for anchor in anchors:
-        if "positive" in anchor.parts and "negative" in anchor.parts:
-            _, negative = check_pair(anchor.parts["positive"], anchor.parts["negative"])
-            if not negative.ok:
-                del anchor.parts["negative"]
-                stats.rejections[str(negative.reason)] += 1
-                anchor.reasons.append(f"negative: {negative.reason}")
+        if anchor.missing():
+            continue
+        for pass_, result in task.check(anchor.sentence.text, anchor.parts).items():
+            del anchor.parts[pass_]
+            stats.rejections[str(result.reason)] += 1
+            anchor.reasons.append(f"{pass_}: {result.reason}")
 
 
 def _now() -> str:
@@ -152,13 +149,19 @@ def _now() -> str:
 
 
 def _provenance(
-    anchor: _Anchor, config: GenerationConfig, backend: Backend, out_lang: str
+    anchor: _Anchor,
+    config: GenerationConfig,
+    backend: Backend,
+    task: GenerationTask,
+    out_lang: str,
 ) -> dict[str, Any]:
-    requests = [anchor.requests[p] for p in ("positive", "negative") if p in anchor.requests]
+    requests = [anchor.requests[p] for p in task.passes if p in anchor.requests]
     prompt_ids = list(dict.fromkeys(r.prompt_id for r in requests))
+    lang, positive_lang = task.languages(anchor.sentence.lang, out_lang)
     return {
-        "lang": anchor.sentence.lang,
-        "positive_lang": out_lang,
+        "task": task.name,
+        "lang": lang,
+        "positive_lang": positive_lang,
         "seed_id": anchor.sentence.seed_id,
         "strategy": config.strategy,
         "backend": backend.name,
@@ -169,8 +172,7 @@ def _provenance(
         "sampling": config.sampling().to_dict(),
         "seed": anchor.anchor_seed,
         "attempts": dict(anchor.attempts),
-        "raw_positive": anchor.raw.get("positive"),
-        "raw_negative": anchor.raw.get("negative"),
+        **{f"raw_{p}": anchor.raw.get(p) for p in task.passes},
         "created_at": _now(),
     }
 
@@ -238,7 +240,12 @@ def make_context(config: GenerationConfig, backend: Backend) -> tuple[StrategyCo
         backend.supports_chat if config.prompt_format == "auto" else config.prompt_format == "chat"
     )
     ctx = StrategyContext(
-        chat=chat, mode=config.mode, k=config.k, pool=config.pool, options=config.strategy_options
+        chat=chat,
+        mode=config.mode,
+        k=config.k,
+        pool=config.pool,
+        options=config.strategy_options,
+        task=config.task,
     )
     return ctx, make_strategy(config.strategy, ctx)
 
@@ -255,24 +262,20 @@ def run_chunk(
 
     Both engines (local :func:`generate_triplets` and the Ray workers) run chunks through this.
     """
-    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id)) for seed in seeds]
+    task = make_task(ctx.task, chat=ctx.chat)
+    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id), task.passes) for seed in seeds]
     sampling = config.sampling()
     for attempt in range(config.max_attempts):
-        _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
+        _attempt(chunk, strategy, task, backend, sampling, config.joint, attempt, stats)
     rows, bad = [], []
     for anchor in chunk:
-        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.sentence.lang))
+        out_lang = ctx.out_lang(anchor.sentence.lang)
+        provenance = _provenance(anchor, config, backend, task, out_lang)
         if anchor.missing():
             bad.append({"anchor": anchor.sentence.text, "reasons": anchor.reasons, **provenance})
         else:
-            rows.append(
-                {
-                    "anchor": anchor.sentence.text,
-                    "positive": anchor.parts["positive"].text,
-                    "negative": anchor.parts["negative"].text,
-                    **provenance,
-                }
-            )
+            texts = {p: str(anchor.parts[p].text) for p in task.passes}
+            rows.append(task.row(anchor.sentence, texts) | provenance)
     return rows, bad
 
 

@@ -4,7 +4,8 @@ A run is a matrix: languages × arms × data sizes, plus the base encoder as the
 Each arm is where the training triplets come from:
 
 - ``synthetic``: LLM-generated with a registered strategy (``icl``, ``compose``, ``xlora``, or a
-  plugin's, registered by a module listed in ``imports:``);
+  plugin's, registered by a module listed in ``imports:``), for one generation task or a
+  weighted mix of tasks (``tasks: [nli, retrieval, paraphrase]``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
@@ -17,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tripletforge.adapters.config import AdapterTrainSettings, LoraSettings
 from tripletforge.filter.config import FilterConfig
 from tripletforge.generate.config import GenerateSettings
 from tripletforge.train.config import MineConfig, TrainSettings
@@ -56,6 +59,40 @@ class ArmConfig(_Strict):
     split: str = Field("train", description="parallel: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
     path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
+    tasks: dict[str, float] | None = Field(
+        None,
+        description="synthetic: generation tasks and their weights, [nli, retrieval] (equal) or "
+        "{nli: 1, retrieval: 2}: each task is generated and filtered apart, every size is split "
+        "by weight, and training batches never mix tasks",
+    )
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_weights(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            names = [str(v) for v in value]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"tasks {twice} are listed twice; list each task once")
+            return dict.fromkeys(names, 1.0)
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: dict[str, float] | None) -> dict[str, float] | None:
+        if tasks is None:
+            return None
+        if not tasks:
+            raise ValueError("tasks is empty; list at least one task (nli, retrieval, paraphrase)")
+        from tripletforge.generate.tasks import task_class
+
+        for name, weight in tasks.items():
+            task_class(name)  # ValueError naming the known tasks
+            if not weight > 0:
+                raise ValueError(f"task {name!r} has weight {weight}; weights must be > 0")
+        return tasks
 
     @model_validator(mode="before")
     @classmethod
@@ -85,6 +122,15 @@ class ArmConfig(_Strict):
                     f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
                     " (strategy and strategy_options are set on the arm itself)"
                 )
+            if self.tasks is not None and "task" in self.generate:
+                raise ValueError(
+                    "the arm sets both `tasks:` and `generate: {task: ...}`; keep `tasks:`"
+                )
+        elif self.tasks is not None:
+            raise ValueError(
+                f"`tasks:` needs generated data; an arm with `source: {self.source}` has none "
+                "(remove `tasks:` or make the arm synthetic)"
+            )
         elif self.source == "triplets" and not self.path:
             raise ValueError(
                 "an arm with `source: triplets` needs `path:` (a triplet file or folder)"
@@ -92,6 +138,99 @@ class ArmConfig(_Strict):
         elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
+
+
+class _AdapterKind(_Strict):
+    limit: int | None = Field(None, ge=1, description="a seeded sample of N examples")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of `adapters.train` for this adapter type"
+    )
+
+    @field_validator("train")
+    @classmethod
+    def _known_train_fields(cls, train: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(train) - set(AdapterTrainSettings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown training settings {unknown}; use fields of adapters.train: "
+                + ", ".join(AdapterTrainSettings.model_fields)
+            )
+        return train
+
+
+class XloraAdapterData(_AdapterKind):
+    """XL-LoRA positive/negative adapters: language-agnostic, one pair per generator."""
+
+    pairs: str | None = Field(
+        None,
+        description="XL-LoRA layout (*_pos.csv sent0,sent1 / *_neg.csv sent0,hard_neg): "
+        "'sample' (shipped, MIT) or a folder or CSV; default: the sample unless `triplets:`",
+    )
+    triplets: str | None = Field(
+        None, description="instead of pairs: a triplet file (anchor, positive, negative)"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> XloraAdapterData:
+        if self.pairs is not None and self.triplets is not None:
+            raise ValueError("give either `pairs:` (XL-LoRA layout) or `triplets:`, not both")
+        return self
+
+
+class TaskAdapterData(_AdapterKind):
+    """English task adapters (premise → entailment / contradiction) of ``compose``."""
+
+    triplets: str = Field(
+        "snli-en", description="English NLI: 'snli-en' (the shipped SNLI pool) or a triplet file"
+    )
+
+
+class LanguageAdapterData(_AdapterKind):
+    """Language adapters of ``compose``: one per target language, plus English."""
+
+    corpus: dict[str, str] = Field(
+        default_factory=dict,
+        description="lang → monolingual text (one sentence per line, or a table with a text "
+        "column); default: the language's seed file, and for eng the shipped SIB-200 English "
+        "train split (parallel to the shipped seeds)",
+    )
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_languages(cls, corpus: dict[str, str]) -> dict[str, str]:
+        from tripletforge.data.languages import canonical_code
+
+        return {canonical_code(code): path for code, path in corpus.items()}
+
+
+class ComposeSettings(_Strict):
+    """How composed adapters are built: task + λ·(language − English); λ is set per arm."""
+
+    method: Literal["explicit", "cat", "linear"] = Field(
+        "explicit", description="explicit: exact ΔW sum (no base model); peft's cat / linear"
+    )
+
+
+class AdapterStages(_Strict):
+    """The adapter stages of arms whose ``compose``/``xlora`` adapters are not given."""
+
+    base: str | None = Field(
+        None, description="model the adapters are trained on (default: the arm's generator)"
+    )
+    lora: LoraSettings = LoraSettings()
+    train: AdapterTrainSettings = AdapterTrainSettings(eval_examples=32)
+    xlora: XloraAdapterData = XloraAdapterData()
+    task: TaskAdapterData = TaskAdapterData()
+    language: LanguageAdapterData = LanguageAdapterData()
+    compose: ComposeSettings = ComposeSettings()
+
+    def train_for(self, kind: str, seed: int) -> AdapterTrainSettings:
+        """The training settings of one adapter type (``seed`` unless set in the config)."""
+        own: _AdapterKind = getattr(self, kind)
+        data = self.train.model_dump() | own.train
+        if "seed" not in self.train.model_fields_set and "seed" not in own.train:
+            data["seed"] = seed
+        return AdapterTrainSettings.model_validate(data)
 
 
 class DevSettings(_Strict):
@@ -122,6 +261,26 @@ class MergeSettings(_Strict):
         return grid
 
 
+MainTask = Literal[
+    "auto",
+    "sts",
+    "retrieval",
+    "bitext",
+    "reranking",
+    "classification",
+    "clustering",
+    "pair_classification",
+]
+
+
+class EvaluateFallback(_Strict):
+    """The evaluation used when no data root is given (e.g. the shipped sample)."""
+
+    suite: str = Field(description="built-in suite name or YAML path")
+    datasets: list[str] = Field(description="glob patterns of data-set names; {lang}")
+    main_task: MainTask = "auto"
+
+
 class EvaluateSettings(_Strict):
     """Which suite and data sets each language is evaluated on."""
 
@@ -130,16 +289,7 @@ class EvaluateSettings(_Strict):
         default_factory=lambda: ["sib200-{lang}-*"],
         description="glob patterns of data-set names; {lang} is the language",
     )
-    main_task: Literal[
-        "auto",
-        "sts",
-        "retrieval",
-        "bitext",
-        "reranking",
-        "classification",
-        "clustering",
-        "pair_classification",
-    ] = Field(
+    main_task: MainTask = Field(
         "auto",
         description="task type whose MTEB main score is the run's main metric; auto = the "
         "first present of sts, retrieval, bitext, reranking, classification, "
@@ -147,6 +297,11 @@ class EvaluateSettings(_Strict):
     )
     batch_size: int = Field(32, ge=1)
     limit: int | None = Field(None, ge=1)
+    fallback: EvaluateFallback | None = Field(
+        None,
+        description="suite, data sets and main task used instead when no data root is given "
+        "(no `data_root:`, --data-root or $TRIPLETFORGE_DATA_ROOT)",
+    )
 
 
 class PipelineConfig(_Strict):
@@ -173,6 +328,7 @@ class PipelineConfig(_Strict):
     train: TrainSettings = TrainSettings()
     merge: MergeSettings = MergeSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
+    adapters: AdapterStages = AdapterStages()
     imports: list[str] = Field(
         default_factory=list, description="modules imported first (plugins: backends, filters)"
     )
@@ -190,6 +346,14 @@ class PipelineConfig(_Strict):
                         f"imports: cannot import {module!r} ({exc}); fix the module name or "
                         "PYTHONPATH"
                     ) from None
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lambda_arms(cls, data: Any) -> Any:
+        """An arm whose ``strategy_options.lambda`` is a list becomes one arm per λ."""
+        if isinstance(data, dict) and isinstance(data.get("arms"), list):
+            data = {**data, "arms": [a for arm in data["arms"] for a in expand_lambdas(arm)]}
         return data
 
     @field_validator("languages")
@@ -217,6 +381,20 @@ class PipelineConfig(_Strict):
         if any(s < 1 for s in sizes):
             raise ValueError(f"sizes must be positive triplet counts, got {sizes}")
         return sorted(set(sizes))
+
+    @model_validator(mode="after")
+    def _data_root(self) -> PipelineConfig:
+        """``data_root``: the config or --data-root, else $TRIPLETFORGE_DATA_ROOT; without one,
+        ``evaluate.fallback`` (when given) replaces the suite, data sets and main task."""
+        from tripletforge.evaluate.suite import DATA_ROOT_ENV
+
+        if self.data_root is None and os.environ.get(DATA_ROOT_ENV):
+            self.data_root = os.environ[DATA_ROOT_ENV]
+        fallback = self.evaluate.fallback
+        if fallback is not None:
+            chosen = {} if self.data_root is not None else fallback.model_dump()
+            self.evaluate = self.evaluate.model_copy(update={**chosen, "fallback": None})
+        return self
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
@@ -262,27 +440,59 @@ class PipelineConfig(_Strict):
                 f"`generate: {{mode: {cls.required_mode}}}` to this arm"
             )
         try:
-            cls.check_options(arm.strategy_options)
+            cls.check_options(self.options_for(arm))
         except ValueError as exc:
             raise ValueError(
                 f"{where}: {exc}; add them under this arm's `strategy_options:` "
                 "(see docs/adapters.md)"
             ) from None
-        try:
-            self.generate_for(arm)
-        except ValidationError as exc:
-            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-            raise ValueError(f"{where}: {problems}; fix this arm's `generate:` settings") from None
+        for task in self.arm_tasks(arm):
+            try:
+                self.generate_for(arm, task=task)
+            except ValidationError as exc:
+                problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                fix = "its `tasks:`" if task else "this arm's `generate:` settings"
+                raise ValueError(f"{where}: {problems}; fix {fix}") from None
 
     # --- derived settings -------------------------------------------------------------
 
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
 
-    def generate_for(self, arm: ArmConfig) -> GenerateSettings:
-        """The arm's generation settings: the shared section, its overrides, its strategy."""
-        own = {"strategy": arm.strategy, "strategy_options": arm.strategy_options}
+    def options_for(self, arm: ArmConfig, adapters: dict[str, str] | None = None) -> dict:
+        """The arm's strategy options, with the adapters its adapter stages make.
+
+        ``adapters`` maps an option (``positive_adapter``, ``negative_adapter``) to the folder
+        a stage wrote; before the stages ran, a placeholder stands in for it.
+        """
+        planned = planned_options(arm)
+        given = {k: (adapters or {}).get(k, f"<made by the pipeline: {k}>") for k in planned}
+        return {**arm.strategy_options, **given}
+
+    def adapter_base(self, arm: ArmConfig) -> str:
+        """The model an arm's adapters are trained on: ``adapters.base``, else its generator."""
+        return self.adapters.base or str(arm.generate.get("model", self.generate.model))
+
+    def generate_for(
+        self,
+        arm: ArmConfig,
+        adapters: dict[str, str] | None = None,
+        task: str | None = None,
+    ) -> GenerateSettings:
+        """The arm's generation settings: the shared section, its overrides, its strategy
+        (with the adapters its stages made), and ``task`` (one of the arm's ``tasks:``)."""
+        own: dict[str, Any] = {
+            "strategy": arm.strategy,
+            "strategy_options": self.options_for(arm, adapters),
+        }
+        if task is not None:
+            own["task"] = task
         return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
+
+    def arm_tasks(self, arm: ArmConfig) -> dict[str | None, float]:
+        """The arm's tasks and weights; ``{None: 1.0}`` for an arm without ``tasks:`` (one
+        task: ``generate.task``, ``nli`` by default; stages keep the one-task layout)."""
+        return dict(arm.tasks) if arm.tasks is not None else {None: 1.0}
 
     def run_dir(self, base: str | Path | None = None) -> Path:
         root = Path(base) if base is not None else Path(self.runs_dir)
@@ -301,6 +511,67 @@ class PipelineConfig(_Strict):
 
     def hash(self) -> str:
         return config_hash(self.model_dump(mode="json"))
+
+
+#: The options of the adapter strategies that name one adapter per polarity.
+POLARITY_ADAPTERS = ("positive_adapter", "negative_adapter")
+#: The parts a composed adapter is made of (compose strategy options).
+COMPOSE_PARTS = ("task_positive", "task_negative", "lang_english", "lang_target")
+
+
+def planned_options(arm: ArmConfig) -> list[str]:
+    """The strategy options of ``arm`` that the pipeline's adapter stages fill.
+
+    ``xlora``: each of ``positive_adapter``/``negative_adapter`` not given (XL-LoRA adapter
+    stages). ``compose`` without composed adapters: both (the compose stage writes them from
+    the parts, each part given in the options or made by a task/language adapter stage).
+    Other strategies and non-synthetic arms: none.
+    """
+    if arm.source != "synthetic":
+        return []
+    options = arm.strategy_options
+    if arm.strategy == "xlora":
+        return [k for k in POLARITY_ADAPTERS if not options.get(k)]
+    if arm.strategy == "compose" and not any(options.get(k) for k in POLARITY_ADAPTERS):
+        return list(POLARITY_ADAPTERS)
+    return []
+
+
+def _lambda_name(name: str, lam: float) -> str:
+    return f"{name}-lambda{lam:g}"
+
+
+def expand_lambdas(arm: Any) -> list[Any]:
+    """``strategy_options: {lambda: [0.5, 1]}`` → one arm per λ, named ``NAME-lambda0.5``, …
+
+    A single value keeps the arm's name. Anything that is not such an arm is returned as is.
+    """
+    if not isinstance(arm, dict) or not isinstance(arm.get("strategy_options"), dict):
+        return [arm]
+    values = arm["strategy_options"].get("lambda")
+    if not isinstance(values, list):
+        return [arm]
+    if not values or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"arms[{arm.get('name')}].strategy_options.lambda: {values!r} is not a number or a "
+            "list of numbers; write e.g. `lambda: [0.5, 1.0]`"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"arms[{arm.get('name')}].strategy_options.lambda: {values} repeats a λ")
+    if len(values) == 1:
+        return [{**arm, "strategy_options": {**arm["strategy_options"], "lambda": values[0]}}]
+    name = str(arm.get("name", "compose"))
+    return [
+        {
+            **arm,
+            "name": _lambda_name(name, float(v)),
+            "strategy": arm.get("strategy") or name,
+            "strategy_options": {**arm["strategy_options"], "lambda": v},
+        }
+        for v in values
+    ]
 
 
 def config_hash(data: Any) -> str:
@@ -339,10 +610,19 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "merge": MergeSettings,
         "dev": DevSettings,
         "evaluate": EvaluateSettings,
+        "fallback": EvaluateFallback,
+        "adapters": AdapterStages,
+        "lora": LoraSettings,
+        "xlora": XloraAdapterData,
+        "task": TaskAdapterData,
+        "language": LanguageAdapterData,
+        "compose": ComposeSettings,
     }
     owner: type[BaseModel] = PipelineConfig
     for part in parts[:-1]:
-        if isinstance(part, str) and part in owners:
+        if owner is AdapterStages and part == "train":
+            owner = AdapterTrainSettings
+        elif isinstance(part, str) and part in owners:
             owner = owners[part]
     return owner
 

@@ -39,16 +39,16 @@ import yaml
 from tripletforge.data.jsonl import JsonlAppender
 from tripletforge.pipeline.config import PipelineConfig, config_hash
 from tripletforge.pipeline.context import RunContext
+from tripletforge.pipeline.decide import decide, input_record
 from tripletforge.pipeline.display import StageDisplay
 from tripletforge.pipeline.manifest import (
     describe,
     now,
-    outputs_exist,
     read_manifest,
     write_json_atomic,
     write_manifest,
 )
-from tripletforge.pipeline.plan import FileSet, Stage, build_plan
+from tripletforge.pipeline.plan import Stage, build_plan
 from tripletforge.pipeline.preflight import preflight
 from tripletforge.pipeline.stages import STAGES, clear
 from tripletforge.provenance import library_versions
@@ -94,47 +94,6 @@ def run_lock(run_dir: Path) -> Iterator[None]:
                 "--runs-dir"
             ) from None
         yield
-
-
-def _input_record(stage: Stage, run_dir: Path) -> dict[str, Any] | None:
-    """Input name → {path, sha256} (None when an upstream stage has not finished)."""
-    record: dict[str, Any] = {}
-    stage.inputs = {}
-    for name, (upstream, output) in stage.needs.items():
-        manifest = read_manifest(upstream.folder(run_dir))
-        if not manifest or manifest.get("status") != "complete":
-            return None
-        item = manifest["outputs"][output]
-        record[name] = item
-        path = Path(item["path"])
-        stage.inputs[name] = path if path.is_absolute() else run_dir / path
-    for name, getter in stage.external.items():
-        value = getter()
-        if isinstance(value, FileSet):
-            record[name] = [describe(p, run_dir) for p in value.paths]
-        else:
-            record[name] = describe(value, run_dir)
-        stage.inputs[name] = value
-    return record
-
-
-def _decide(
-    stage: Stage, manifest: dict[str, Any] | None, chash: str, inputs: Any, forced: bool,
-    run_dir: Path,
-) -> str:  # fmt: skip
-    """``skip``, ``resume`` or ``fresh``."""
-    same = (
-        manifest is not None
-        and manifest.get("config_hash") == chash
-        and (manifest.get("inputs") == inputs)
-    )
-    if forced or not same or manifest is None:
-        return "fresh"
-    if manifest.get("status") == "complete" and outputs_exist(manifest, run_dir):
-        return "skip"
-    if manifest.get("status") == "running":
-        return "resume"
-    return "fresh"
 
 
 def _stage_status(stage: Stage) -> dict[str, Any]:
@@ -270,7 +229,7 @@ class Runner:
             stage.status = "skipped" if done else "blocked"
             return
         try:
-            inputs = _input_record(stage, run_dir)
+            inputs = input_record(stage, run_dir)
         except (FileNotFoundError, ValueError, OSError) as exc:
             self._fail(stage, events, f"input: {exc}")
             return
@@ -279,7 +238,7 @@ class Runner:
             return
         chash = config_hash({"stage": stage.name, "unit": stage.unit, **stage.params})
         manifest = read_manifest(folder)
-        decision = _decide(stage, manifest, chash, inputs, self._forced(stage), run_dir)
+        decision, _ = decide(manifest, chash, inputs, self._forced(stage), run_dir)
         if decision == "skip":
             stage.status = "skipped"
             stage.seconds = float(manifest.get("seconds", 0.0)) if manifest else 0.0
@@ -294,6 +253,7 @@ class Runner:
             "lang": stage.lang,
             "arm": stage.arm,
             "size": stage.size,
+            **({"task": stage.task} if stage.task is not None else {}),
             "status": "running",
             "config_hash": chash,
             "run_config_hash": self.config.hash(),

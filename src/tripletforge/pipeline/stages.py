@@ -37,11 +37,13 @@ class StageOutput:
 
 
 def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """LLM triplets for one language and synthetic arm (resumable, append-only)."""
+    """LLM rows for one language, synthetic arm and task (resumable, append-only)."""
     from tripletforge.generate import GenerationConfig, generate_triplets
 
     arm = ctx.config.arm(stage.arm)
-    settings = ctx.config.generate_for(arm)
+    made = {k: str(stage.inputs[k]) for k in ("positive_adapter", "negative_adapter")
+            if k in stage.inputs}  # fmt: skip  # written by this run's adapter stages
+    settings = ctx.config.generate_for(arm, made, stage.task)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
         **settings.model_dump(),
@@ -111,6 +113,32 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput({"triplets": out}, metrics)
 
 
+def run_negatives(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Hard negatives for generated (query, passage) pairs, mined from the seed corpus with the
+    task's prompts (:func:`tripletforge.train.mine.mine_negatives`)."""
+    from tripletforge.data.seeds import read_seeds
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.train.mine import mine_negatives
+
+    pairs, _ = read_jsonl(stage.inputs["pairs"])
+    seeds, report = read_seeds(stage.inputs["corpus"], stage.lang)
+    corpus = [s.text for s in seeds if s.lang == stage.lang]
+    mine = ctx.config.mine
+    model = ctx.encoder(mine.model or ctx.config.encoder)
+    rows = (
+        mine_negatives(pairs, corpus, model, mine, task=str(stage.params["task"])) if pairs else []
+    )
+    out = write_triplets(rows, folder / "triplets.jsonl")
+    metrics = {
+        "pairs": len(pairs),
+        "triplets": len(rows),
+        "no_negative": len(pairs) - len(rows),
+        "corpus": len(corpus),
+        "corpus_rows_skipped": report.skipped_by_reason,
+    }
+    return StageOutput({"triplets": out}, metrics)
+
+
 def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Ready triplets (a file or XL-LoRA folder): this language's rows, first ``anchors``."""
     from tripletforge.data.triplets import read_triplets, write_triplets
@@ -145,17 +173,16 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """The filter funnel, then the leakage check against the eval and dev sets."""
     from tripletforge.data.triplets import read_triplets, write_triplets
     from tripletforge.filter import FunnelStep, run_filters
-    from tripletforge.filter.base import build_filter
+    from tripletforge.filter.base import FILTERS, build_filter
+    from tripletforge.filter.config import TEACHER_FILTERS
     from tripletforge.filter.leakage import check_leakage
 
     config = ctx.config.filter
     rows, report = read_triplets(stage.inputs["triplets"])
     filters = []
     for name in config.active_filters():
-        if name == "teacher_margin":
-            from tripletforge.filter.teacher_margin import TeacherMarginFilter
-
-            filters.append(TeacherMarginFilter(config, ctx.encoder(str(config.teacher))))
+        if name in TEACHER_FILTERS:  # the run's loaded teacher, shared by the teacher filters
+            filters.append(FILTERS[name](config, model=ctx.encoder(str(config.teacher))))  # type: ignore[call-arg]
         else:
             filters.append(build_filter(name, config))
     result = run_filters(rows, config, filters)
@@ -188,27 +215,63 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 # --- train, merge, evaluate --------------------------------------------------------------
 
 
-def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints)."""
+def _write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Write rows so that a kill never leaves a partial file."""
     from tripletforge.data.triplets import write_triplets
-    from tripletforge.train import TrainConfig, train_encoder
 
-    rows, _ = read_jsonl(stage.inputs["triplets"])
+    tmp = write_triplets(rows, path.with_name(f".{path.name}.tmp"))
+    tmp.replace(path)
+    return path
+
+
+def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints).
+
+    An arm with ``tasks:`` splits ``size`` by the task weights (largest remainder), takes the
+    first rows of each task's kept file and trains one set per task
+    (:mod:`tripletforge.train.mixture`: batches never mix tasks, prompts per column).
+    """
+    from tripletforge.train import TrainConfig, train_encoder
+    from tripletforge.train.config import TrainSet
+    from tripletforge.train.mixture import largest_remainder
+
     size = int(stage.size or 0)
-    subset = rows[:size]
     settings = ctx.config.train
+    tasks: dict[str, float] = stage.params.get("tasks") or {}
+    data: dict[str, Path] = {}
+    task_counts: dict[str, dict[str, int]] = {}
+    if tasks:
+        shares = largest_remainder(size, list(tasks.values()))
+        subset = []
+        for (task, weight), share in zip(tasks.items(), shares, strict=True):
+            rows, _ = read_jsonl(stage.inputs[f"triplets.{task}"])
+            part = rows[:share]
+            subset += part
+            data[task] = _write_atomic(part, folder / f"train-{task}.jsonl")
+            task_counts[task] = {"requested": share, "rows": len(part), "weight": weight}
+    else:
+        rows, _ = read_jsonl(stage.inputs["triplets"])
+        subset = rows[:size]
+        data["train"] = _write_atomic(subset, folder / "train.jsonl")
     if len(subset) < settings.batch_size:
         raise ValueError(
             f"only {len(subset)} triplets survived filtering, fewer than one batch "
             f"({settings.batch_size}); raise `anchors:` or lower train.batch_size"
         )
-    data = folder / "train.jsonl"
-    tmp = write_triplets(subset, folder / ".train.jsonl.tmp")
-    tmp.replace(data)  # atomic: a kill never leaves a partial training file
+    if not tasks:
+        source: dict[str, Any] = {"train_files": [data["train"]]}
+    else:
+        source = {
+            "train_sets": [
+                TrainSet(name=t, files=[data[t]], task=t, weight=tasks[t])
+                for t in tasks
+                if task_counts[t]["rows"]
+            ]
+        }
     config = TrainConfig(
         **settings.model_dump(),
+        **source,
         model=ctx.model_path(ctx.config.encoder),
-        train_files=[data],
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
@@ -222,12 +285,16 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "requested": size,
         "rows": len(subset),
         "shortfall": max(0, size - len(subset)),
+        **({"tasks": task_counts} if tasks else {}),
         "global_step": prov.get("global_step"),
         "train_loss": prov.get("train_loss"),
         "resumed_from": prov.get("resumed_from"),
         "data_sha256": prov.get("data_sha256"),
     }
-    return StageOutput({"model": out, "data": data}, metrics)
+    outputs = {"model": out} | {
+        ("data" if name == "train" else f"data.{name}"): path for name, path in data.items()
+    }
+    return StageOutput(outputs, metrics)
 
 
 def run_command(ctx: RunContext) -> str:
@@ -246,11 +313,18 @@ def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str
         data["strategy"] = arm.strategy
         data["generator"] = arm.generate.get("model", ctx.config.generate.model)
         data["backend"] = arm.generate.get("backend", ctx.config.generate.backend)
-    filtered = read_manifest(Path(stage.inputs["triplets"]).parent) or {}
-    metrics = filtered.get("metrics") or {}
-    if "rows_out" in metrics:
-        data["after_filtering"] = metrics["rows_out"]
-        data["before_filtering"] = metrics.get("rows_in")
+    before = after = 0
+    for name, path in stage.inputs.items():
+        if name.startswith("triplets"):
+            metrics = (read_manifest(Path(path).parent) or {}).get("metrics") or {}
+            after += int(metrics.get("rows_out") or 0)
+            before += int(metrics.get("rows_in") or 0)
+    if after or before:
+        data["after_filtering"], data["before_filtering"] = after, before
+    tasks = stage.params.get("tasks")
+    if tasks:
+        data["tasks"] = {t: sum(r.get("task", "nli") == t for r in rows) for t in tasks}
+        data["task_weights"] = tasks
     data["trained_on"] = len(rows)
     update_model_card(
         out,
@@ -425,6 +499,87 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput(outputs, metrics)
 
 
+# --- generator adapters ----------------------------------------------------------------------
+
+
+def run_adapter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Train one generator adapter (xlora, task or language) on TRL's SFTTrainer (resumable)."""
+    from tripletforge.adapters import AdapterData, AdapterTrainSettings, LoraSettings
+    from tripletforge.adapters.data import load_adapter_examples
+    from tripletforge.adapters.train import train_adapter
+
+    params = stage.params
+    kind = params["adapter_type"]
+    (path,) = stage.inputs["data"].paths
+    source = params["source"]
+    data = AdapterData(
+        adapter_type=kind,
+        polarity=params["polarity"],
+        pairs=path if "pairs" in source else None,
+        triplets=path if "triplets" in source else None,
+        text=path if kind == "language" else None,
+        lang=params["lang"] if kind != "xlora" else None,
+        limit=params["limit"],
+    )
+    train = AdapterTrainSettings.model_validate(params["train"])
+    examples, sources, reports = load_adapter_examples(data, train.seed)
+    if not examples:
+        raise ValueError(
+            f"no {kind} adapter examples in {path} ({reports[-1].summary()}); fix the source "
+            f"under `adapters.{kind}`"
+        )
+    result = train_adapter(
+        params["base"], examples, folder / "lora", adapter_type=kind, polarity=params["polarity"],
+        lang=params["lang"], lora=LoraSettings.model_validate(params["lora"]), train=train,
+        resume=True, sources=sources, progress=ctx.progress,
+    )  # fmt: skip
+
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    window = max(1, min(10, len(result.losses) // 4))
+    metrics = {
+        "adapter_type": kind,
+        "polarity": params["polarity"],
+        "lang": params["lang"],
+        "base": params["base"],
+        "examples": len(examples),
+        "read": [r.summary() for r in reports],
+        "skipped_too_long": result.skipped_examples,
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "loss_first": mean(result.losses[:window]),
+        "loss_last": mean(result.losses[-window:]),
+        "loss_window": window,
+        "eval_loss_before": result.eval_loss_before,
+        "eval_loss_after": result.eval_loss_after,
+        "mean_step_seconds": result.mean_step_seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+    }
+    return StageOutput({"adapter": folder / "lora"}, metrics)
+
+
+def run_compose(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Compose the arm's positive and negative adapters: task + λ·(language − English)."""
+    from tripletforge.adapters import compose_adapters
+    from tripletforge.adapters.compose import lora_rank
+
+    lam, method = float(stage.params["lambda"]), stage.params["method"]
+    outputs: dict[str, Path] = {}
+    for polarity in ("positive", "negative"):
+        outputs[polarity] = compose_adapters(
+            stage.inputs[f"task_{polarity}"], stage.inputs["lang_target"],
+            stage.inputs["lang_english"], folder / polarity, lam=lam, method=method,
+        )  # fmt: skip
+    metrics = {
+        "lambda": lam,
+        "method": method,
+        "rank": lora_rank(outputs["positive"]),
+        "parts": {k: str(v) for k, v in stage.inputs.items()},
+    }
+    return StageOutput(outputs, metrics)
+
+
 def clear(folder: Path) -> None:
     """Remove a stage folder's contents (a fresh start)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -433,7 +588,10 @@ def clear(folder: Path) -> None:
 
 #: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
 STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
+    "adapter": run_adapter,
+    "compose": run_compose,
     "generate": run_generate,
+    "negatives": run_negatives,
     "mine": run_mine,
     "import": run_import,
     "filter": run_filter,

@@ -12,10 +12,48 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Pooling = Literal["model", "mean", "cls", "avg_first_last"]
 Loss = Literal["mnrl", "cached_mnrl", "gist", "cached_gist"]
+Mixing = Literal["proportional", "round_robin", "weighted"]
+ColumnRole = Literal["query", "document", "symmetric"]
+
+
+class TrainSet(BaseModel):
+    """One named training dataset of a mixture (see :mod:`tripletforge.train.mixture`).
+
+    Its rows come from ``files`` (any triplet/pair table, or an XL-LoRA folder); ``columns``
+    are the text columns trained on, in order (MultipleNegativesRankingLoss: anchor, positive,
+    then any hard negatives). Each column's prompt is ``prompts[column]`` when given, else
+    that of its role (``roles[column]``, else the role of the same position in ``task``'s
+    shape: retrieval = query, document, document; nli/paraphrase = symmetric) under the
+    encoder's prompt policy (``query: `` / ``passage: `` / none for e5). ``weight`` is the
+    set's share of batches under ``mixing: weighted``; batches never mix sets.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="the set's name")
+    files: list[Path] = Field(min_length=1, description="files the rows are read from")
+    columns: list[str] = Field(
+        default_factory=lambda: ["anchor", "positive", "negative"],
+        min_length=2,
+        description="text columns trained on, in order: anchor, positive, [negatives...]",
+    )
+    task: str | None = Field(
+        None,
+        description="task whose row shape gives the default roles (nli, retrieval, paraphrase); "
+        "default: the rows' task column (nli when absent)",
+    )
+    roles: dict[str, ColumnRole] = Field(
+        default_factory=dict, description="column → query | document | symmetric"
+    )
+    prompts: dict[str, str] = Field(
+        default_factory=dict, description="column → literal prompt text (beats roles)"
+    )
+    weight: float = Field(1.0, gt=0, description="share of batches under mixing: weighted")
+    limit: int | None = Field(None, ge=1, description="use only the first N rows")
 
 
 class TrainSettings(BaseModel):
@@ -49,6 +87,11 @@ class TrainSettings(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, le=1, description="share of steps spent warming up")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
     no_duplicates: bool = Field(True, description="no-duplicates batch sampler")
+    mixing: Mixing = Field(
+        "proportional",
+        description="several training sets: batches drawn in proportion to set sizes, "
+        "round-robin, or by set weight; a batch never mixes sets",
+    )
     # checkpoints, hardware
     save_steps: int = Field(100, ge=1, description="checkpoint every N steps (resume granularity)")
     logging_steps: int = Field(10, ge=1, description="log the loss every N steps")
@@ -66,7 +109,14 @@ class TrainConfig(TrainSettings):
 
     model: str = Field("e5-small", description="built-in name, local folder or hub id")
     train_files: list[Path] = Field(
-        min_length=1, description="triplet files (JSONL/Parquet/CSV/TSV or an XL-LoRA folder)"
+        default_factory=list,
+        description="triplet files (JSONL/Parquet/CSV/TSV or an XL-LoRA folder); rows of "
+        "several tasks (their task column) become one training set per task",
+    )
+    train_sets: list[TrainSet] = Field(
+        default_factory=list,
+        description="named training sets with their own columns, prompts and weights "
+        "(instead of train_files)",
     )
     output_dir: Path = Field(description="output model folder")
     seed: int = Field(0, description="random seed (data order, initialisation of new layers)")
@@ -93,6 +143,19 @@ class TrainConfig(TrainSettings):
         default_factory=list, description="eval sets (PATH or FORMAT:PATH)"
     )
     keep_leaks: bool = Field(False, description="only report overlaps with eval sets, keep them")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrainConfig:
+        if bool(self.train_files) == bool(self.train_sets):
+            raise ValueError(
+                "give training data either as train_files or as train_sets (named sets), "
+                "exactly one of them"
+            )
+        names = [s.name for s in self.train_sets]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"train_sets: the names {twice} appear twice; name each set once")
+        return self
 
     @property
     def checkpoint_dir(self) -> Path:

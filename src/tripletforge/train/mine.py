@@ -12,9 +12,13 @@ corpus entry), and a mined negative whose key equals the anchor's or any positiv
 anchor is dropped. A couple of spare candidates are mined per pair so that a dropped one is
 replaced by the next in rank.
 
-Anchors and corpus are encoded with the prompt policy's symmetric prompt
+Anchors and corpus are encoded as the pairs' task encodes its columns
+(:mod:`tripletforge.data.tasks`): symmetric tasks (``nli``, ``paraphrase``, real translation
+pairs) with the prompt policy's symmetric prompt
 (:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt, none for the
-built-in e5), as anchor, positive and negative are compared symmetrically in training.
+built-in e5), as anchor, positive and negative are compared symmetrically in training;
+``retrieval`` pairs (query, passage) with mteb's retrieval prompts, the anchor as a query
+(``query: `` for e5) and the corpus as documents (``passage: ``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.data.tasks import task_of, task_shape
 from tripletforge.data.text import text_key
 from tripletforge.train.config import MineConfig
 
@@ -50,24 +55,40 @@ def mining_corpus(corpus: list[str], positives: list[str]) -> list[str]:
     return list(by_key.values())
 
 
+def mining_prompts(model: SentenceTransformer, task: str) -> tuple[str, str]:
+    """``(query prompt, corpus prompt)`` of a task's pairs under the prompt policy."""
+    from tripletforge.models.prompts import encode_prompt
+
+    shape = task_shape(task)
+    query = encode_prompt(model, shape.mteb_type, shape.role("anchor")).text
+    corpus = encode_prompt(model, shape.mteb_type, shape.role("positive")).text
+    return query, corpus
+
+
 def mine_negatives(
     pairs: list[Row],
     corpus: list[str],
     model: SentenceTransformer,
     config: MineConfig | None = None,
+    task: str | None = None,
 ) -> list[Row]:
     """Return triplets (pair fields kept, ``negative`` added, ``negative_score`` too).
 
     Up to ``config.num_negatives`` triplets per pair; a negative never has the text key of the
-    pair's anchor or of any positive of that anchor.
+    pair's anchor or of any positive of that anchor. ``task`` (default: the pairs' ``task``
+    column, ``nli`` when absent) chooses the prompts (see the module docstring); pairs of
+    several tasks in one call raise ``ValueError``.
     """
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
-    from tripletforge.models.prompts import symmetric_prompt
-
     config = config or MineConfig()
-    prompt = symmetric_prompt(model).text
+    if task is None:
+        tasks = {task_of(p) for p in pairs} or {"nli"}
+        if len(tasks) > 1:
+            raise ValueError(f"pairs of several tasks {sorted(tasks)}: mine each task apart")
+        task = tasks.pop()
+    query_prompt, corpus_prompt = mining_prompts(model, task)
     positives = [str(p["positive"]) for p in pairs]
     full_corpus = mining_corpus(corpus, positives)
     excluded: dict[str, set[str]] = {}  # anchor key → keys that are never its negative
@@ -99,8 +120,8 @@ def mine_negatives(
                 absolute_margin=config.absolute_margin,
                 max_score=config.max_score,
                 num_negatives=config.num_negatives + spare,
-                query_prompt=prompt,
-                corpus_prompt=prompt,
+                query_prompt=query_prompt,
+                corpus_prompt=corpus_prompt,
                 sampling_strategy=config.sampling_strategy,  # type: ignore[arg-type]
                 output_format="triplet",
                 output_scores=True,

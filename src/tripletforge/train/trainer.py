@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -14,7 +15,7 @@ from tripletforge.data.jsonl import strict_dumps
 from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
-from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
+from tripletforge.train.data import data_hash, load_dev_pairs
 from tripletforge.train.pooling import freeze_word_embeddings, set_pooling
 
 if TYPE_CHECKING:
@@ -92,6 +93,32 @@ def prepare_model(config: TrainConfig) -> SentenceTransformer:
     if config.freeze_embeddings:
         freeze_word_embeddings(model)
     return model
+
+
+def _data_hash(sets: list[Any]) -> str:
+    """SHA-256 of the training texts: of the triplets for one triplet set (as always), else
+    over the sets' names and hashes in order."""
+    from tripletforge.train.mixture import set_hash
+
+    if len(sets) == 1 and tuple(sets[0].columns) == ("anchor", "positive", "negative"):
+        return data_hash(sets[0].rows)
+    joined = "\n".join(f"{item.name}\x00{set_hash(item)}" for item in sets)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _merge_leak_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One leakage summary over the training sets (counts added up)."""
+    merged: dict[str, Any] = {"by_eval_set": {}}
+    for summary in summaries:
+        for key, value in summary.items():
+            if key == "by_eval_set":
+                for name, count in value.items():
+                    merged["by_eval_set"][name] = merged["by_eval_set"].get(name, 0) + count
+            elif isinstance(value, bool):
+                merged[key] = value
+            elif isinstance(value, int):
+                merged[key] = merged.get(key, 0) + value
+    return merged
 
 
 def training_prompt(config: TrainConfig, model: SentenceTransformer) -> str | None:
@@ -181,8 +208,18 @@ def latest_checkpoint(config: TrainConfig) -> str | None:
     return get_last_checkpoint(str(config.checkpoint_dir))
 
 
-def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any:
-    """The ``SentenceTransformerTrainingArguments`` of a run."""
+def training_args(
+    config: TrainConfig,
+    prompt: str | dict[str, Any] | None,
+    has_dev: bool,
+    multi_dataset_batch_sampler: Any = None,
+) -> Any:
+    """The ``SentenceTransformerTrainingArguments`` of a run.
+
+    ``prompt`` is a prompt for every text, ``{column: prompt}`` or ``{set: {column: prompt}}``
+    (mixtures, :mod:`tripletforge.train.mixture`); ``multi_dataset_batch_sampler`` is how a
+    mixture's batches are drawn (each from one set).
+    """
     from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer.training_args import (
         SentenceTransformerTrainingArguments,
@@ -211,6 +248,11 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
         if config.no_duplicates
         else BatchSamplers.BATCH_SAMPLER,
         prompts=prompt,
+        **(
+            {"multi_dataset_batch_sampler": multi_dataset_batch_sampler}
+            if multi_dataset_batch_sampler is not None
+            else {}
+        ),
         seed=config.seed,
         data_seed=config.seed,
         logging_steps=config.logging_steps,
@@ -259,13 +301,15 @@ def train_encoder(
     from transformers.trainer_callback import PrinterCallback
 
     from tripletforge.progress import progress_task
+    from tripletforge.train import mixture
 
     started = time.time()
     if config.threads:
         import torch
 
         torch.set_num_threads(config.threads)
-    rows, reports = load_triplet_rows(config.train_files)
+    sets = mixture.sets_from_files(config)
+    reports = list({id(r): r for item in sets for r in item.reports}.values())
     for report in reports:
         log.info(report.summary())
     leak_summary = None
@@ -274,22 +318,33 @@ def train_encoder(
         from tripletforge.data.evalsets import eval_sentences
         from tripletforge.filter.leakage import check_leakage
 
-        leak = check_leakage(
-            rows, {str(p): eval_sentences(p) for p in eval_files}, remove=not config.keep_leaks
-        )
-        leak_summary = leak.summary()
+        evalsets = {str(p): eval_sentences(p) for p in eval_files}
+        summaries = []
+        for item in sets:
+            leak = check_leakage(item.rows, evalsets, remove=not config.keep_leaks)
+            summaries.append(leak.summary())
+            item.rows = leak.kept
+        leak_summary = _merge_leak_summaries(summaries)
         log.info("leakage: %s", leak_summary)
-        rows = leak.kept
+    rows = [row for item in sets for row in item.rows]
     if len(rows) < config.batch_size:
         raise ValueError(f"{len(rows)} training rows, fewer than one batch of {config.batch_size}")
+    for item in sets:
+        if len(sets) > 1 and len(item.rows) < 2:
+            raise ValueError(
+                f"training set {item.name!r} has {len(item.rows)} usable rows; a set needs at "
+                "least 2 (in-batch negatives), or leave it out"
+            )
 
     model = prepare_model(config)
-    prompt = training_prompt(config, model)
+    mixture.resolve_prompts(sets, model, config.prompt)
+    prompt = mixture.trainer_prompts(sets)
+    sampler = mixture.multi_dataset_sampler(config.mixing, sets) if len(sets) > 1 else None
     evaluator = build_dev_evaluator(config)
     trainer = SentenceTransformerTrainer(
         model=model,
-        args=training_args(config, prompt, has_dev=evaluator is not None),
-        train_dataset=to_dataset(rows),
+        args=training_args(config, prompt, evaluator is not None, sampler),
+        train_dataset=mixture.to_datasets(sets),
         loss=build_loss(config, model),
         evaluator=evaluator,
         callbacks=callbacks,
@@ -312,8 +367,9 @@ def train_encoder(
     provenance = {
         "config": config.model_dump(mode="json"),
         "training_prompt": prompt,
+        "mixture": mixture.mixture_summary(sets, config.mixing),
         "saved_max_seq_length": model.inference_max_seq_length,
-        "data_sha256": data_hash(rows),
+        "data_sha256": _data_hash(sets),
         "rows": len(rows),
         "read_reports": [r.summary() for r in reports],
         "leakage": leak_summary,
@@ -337,7 +393,7 @@ def train_encoder(
         },
     }
     (out / PROVENANCE_FILE).write_text(strict_dumps(provenance, indent=2, default=str) + "\n")
-    write_training_card(config, out, rows, leak_summary, prompt)
+    write_training_card(config, out, rows, leak_summary, prompt, sets)
     if not config.keep_checkpoints:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     return out
@@ -348,14 +404,27 @@ def write_training_card(
     out: Path,
     rows: list[dict[str, Any]],
     leakage: dict[str, Any] | None,
-    prompt: str | None,
+    prompt: str | dict[str, Any] | None,
+    sets: list[Any] | None = None,
 ) -> Path:
-    """The trained model's card (:mod:`tripletforge.cards`): base, languages, data provenance."""
+    """The trained model's card (:mod:`tripletforge.cards`): base, languages, data provenance
+    (with the training sets of a mixture: rows, task, weight, prompts per column)."""
     from tripletforge.cards import ModelCardInfo, command_line, triplet_provenance, write_model_card
 
     data = triplet_provenance(rows)
-    data["files"] = [str(p) for p in config.train_files]
-    data["data_sha256"] = data_hash(rows)
+    data["files"] = sorted({str(p) for s in config.train_sets for p in s.files}) or [
+        str(p) for p in config.train_files
+    ]
+    data["data_sha256"] = _data_hash(sets) if sets else data_hash(rows)
+    if sets and len(sets) > 1:
+        data["mixture"] = {
+            "mixing": config.mixing,
+            "sets": {
+                s.name: {"task": s.task(), "rows": len(s.rows), "weight": s.spec.weight,
+                         "prompts": {c: p or "(none)" for c, p in s.prompts.items()}}
+                for s in sets
+            },
+        }  # fmt: skip
     if leakage:
         data["leakage"] = {k: leakage[k] for k in ("leaked_rows", "rows_out") if k in leakage}
     langs = sorted({str(r[k]) for r in rows for k in ("lang", "positive_lang") if r.get(k)})
@@ -373,7 +442,8 @@ def write_training_card(
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
             "seed": config.seed,
-            "training_prompt": prompt or "(none)",
+            "training_prompt": (prompt if isinstance(prompt, str) else str(prompt or ""))
+            or "(none)",
         },
     )
     return write_model_card(out, info)

@@ -55,6 +55,7 @@ class AdapterStrategy(StrategyBase):
 
     name = "adapter"
     uses_adapters = True
+    tasks = ("nli",)  # the adapters are trained to write entailments and contradictions
 
     def __init__(self, ctx: StrategyContext) -> None:
         self.check_options(ctx.options)

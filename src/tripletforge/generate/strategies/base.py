@@ -33,8 +33,9 @@ class StrategyContext:
     chat: bool  # chat messages (model has a chat template) or plain completion text
     mode: Mode = "monolingual"
     k: int = 3
-    pool: str | None = None  # few-shot pool: "snli-en" or a JSONL path
+    pool: str | None = None  # few-shot pool: a shipped name or a JSONL path (None: the task's)
     options: dict[str, Any] = field(default_factory=dict)  # strategy-specific settings
+    task: str = "nli"  # what is generated (tripletforge.generate.tasks)
 
     def out_lang(self, anchor_lang: str) -> str:
         """Language of positive and negative: the anchor's, or English if cross-lingual."""
@@ -57,12 +58,15 @@ class StrategyBase:
     """Facts a strategy declares once (class attributes and class methods).
 
     ``uses_adapters``: requests name a LoRA adapter, so the backend must apply adapters per
-    request; ``required_mode``: the only ``mode`` the strategy can write (``None``: any).
+    request; ``required_mode``: the only ``mode`` the strategy can write (``None``: any);
+    ``tasks``: the generation tasks it can write (``None``: every task, prompting with the
+    task's own prompts).
     """
 
     name: ClassVar[str] = ""
     uses_adapters: ClassVar[bool] = False
     required_mode: ClassVar[Mode | None] = None
+    tasks: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
@@ -78,8 +82,8 @@ class StrategyBase:
 class Strategy(Protocol):
     """Plans the backend requests of one anchor.
 
-    ``plan`` returns one request per pass (``positive``/``negative``, or ``joint``); the
-    request carries the prompt, its template id and shots, its seed and the adapter to use.
+    ``plan`` returns one request per pass (the task's passes, or ``joint``); the request
+    carries the prompt, its template id and shots, its seed and the adapter to use.
     ``attempt`` counts retries (0 first) so that a retry can vary seed and shots.
     """
 

@@ -1,4 +1,9 @@
-"""``icl``: few-shot prompting of the base model with k examples sampled per request."""
+"""``icl``: few-shot prompting of the base model with k examples sampled per request.
+
+Works for every generation task: the prompts are the task's
+(:mod:`tripletforge.generate.tasks`), the examples come from ``pool`` or the task's shipped
+pool (``snli-en``, ``retrieval-en``, ``paraphrase-en``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import random
 from collections.abc import Sequence
 
 from tripletforge.data.schemas import SeedSentence
-from tripletforge.generate.pool import BUILTIN_POOL, Example, load_pool
-from tripletforge.generate.prompts import PromptBuilder
+from tripletforge.generate.pool import Example, load_pool
 from tripletforge.generate.requests import GenerationRequest, Pass
 from tripletforge.generate.strategies.base import StrategyBase, StrategyContext, derive_seed
+from tripletforge.generate.tasks import make_task
 
 
 class ICLStrategy(StrategyBase):
@@ -29,8 +34,10 @@ class ICLStrategy(StrategyBase):
         if ctx.k < 0:
             raise ValueError("k (number of few-shot examples) must be >= 0")
         self.ctx = ctx
-        self.pool, self.pool_report = load_pool(ctx.pool or BUILTIN_POOL)
-        self.builder = PromptBuilder(chat=ctx.chat)
+        self.task = make_task(ctx.task, chat=ctx.chat)
+        self.pool, self.pool_report = load_pool(
+            ctx.pool or self.task.default_pool, columns=self.task.pool_columns
+        )
         self.shared_shots = bool(ctx.options.get("shared_shots", True))
 
     def shots(self, sentence: SeedSentence, rng: random.Random) -> list[Example]:
@@ -48,7 +55,7 @@ class ICLStrategy(StrategyBase):
             request_seed = derive_seed(anchor_seed, pass_, attempt)
             shots_seed = shared if self.shared_shots else request_seed
             requests.append(
-                self.builder.request(
+                self.task.request(
                     seed_id=sentence.seed_id,
                     pass_=pass_,
                     anchor=sentence.text,
