@@ -61,12 +61,16 @@ class RunContext:
         options = settings.backend_kwargs()
         return json.dumps([settings.backend, settings.model, options], sort_keys=True, default=str)
 
-    def release(self, keep_backends: set[str], keep_encoders: bool) -> None:
-        """Close the backends whose keys are not in ``keep_backends`` (and drop the encoders
-        unless ``keep_encoders``): the runner frees what no remaining stage needs, so a
-        generator does not stay in memory through training and evaluation."""
-        for key in [k for k in self._backends if k not in keep_backends]:
-            self._backends.pop(key).close()
+    def release(self, keep_engines: set[tuple[str, str]], keep_encoders: bool) -> None:
+        """Close the backends whose (backend, model) is not in ``keep_engines`` (and drop the
+        encoders unless ``keep_encoders``): the runner frees what no remaining stage needs, so
+        a generator does not stay in memory through training and evaluation. Engines are
+        matched on backend and model only: a pending stage's engine options can still change
+        when its inputs (adapters made by this run) are resolved."""
+        for key in list(self._backends):
+            backend, model = json.loads(key)[:2]
+            if (backend, model) not in keep_engines:
+                self._backends.pop(key).close()
         if not keep_encoders:
             self._encoders.clear()
 

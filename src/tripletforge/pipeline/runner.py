@@ -50,7 +50,7 @@ from tripletforge.pipeline.manifest import (
 )
 from tripletforge.pipeline.plan import Stage, build_plan
 from tripletforge.pipeline.preflight import preflight
-from tripletforge.pipeline.stages import STAGES, clear
+from tripletforge.pipeline.stages import ENCODER_STAGES, STAGES, clear, generate_settings
 from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
@@ -180,14 +180,13 @@ class Runner:
 
     def _release(self, remaining: list[Stage]) -> None:
         """Free what no remaining stage needs: generator backends after the last generate
-        stage that uses them, the shared encoders after the last filter/mine stage; then
-        collect garbage and give freed heap memory back to the system."""
-        keep = {
-            self.ctx.backend_key(self.config.generate_for(self.config.arm(s.arm)))
-            for s in remaining
-            if s.name == "generate"
-        }
-        self.ctx.release(keep, keep_encoders=any(s.name in ("filter", "mine") for s in remaining))
+        stage that uses them, the shared encoders after the last stage that encodes with them
+        (:data:`ENCODER_STAGES`); then collect garbage and give freed heap memory back to the
+        system."""
+        settings = [generate_settings(self.ctx, s) for s in remaining if s.name == "generate"]
+        keep = {(x.backend, x.model) for x in settings}
+        encoders = any(s.name in ENCODER_STAGES for s in remaining)
+        self.ctx.release(keep, keep_encoders=encoders)
         gc.collect()  # models of finished stages go before the next loads its own
         trim_heap()
 
