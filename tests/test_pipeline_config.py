@@ -240,3 +240,28 @@ def test_the_paper_config_validates(monkeypatch) -> None:
     assert planned_options(paper.arm("xlora")) == ["positive_adapter", "negative_adapter"]
     shared = load_config("paper", {"data_root": "../shared/data"})
     assert shared.evaluate.suite == "shared-dev" and shared.evaluate.main_task == "sts"
+
+
+def test_the_gpu_variant_of_the_paper_config_in_the_docs_is_valid() -> None:
+    """docs/pipeline.md's GPU sections, put in place of paper.yaml's, make a valid config."""
+    import yaml
+
+    from tripletforge.pipeline.config import PipelineConfig
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    block = doc.split("### The same comparison on GPUs")[1].split("```yaml")[1].split("```")[0]
+    paper = root / "src" / "tripletforge" / "resources" / "configs" / "paper.yaml"
+    config = yaml.safe_load(paper.read_text(encoding="utf-8")) | yaml.safe_load(block)
+    cfg = PipelineConfig.model_validate(config)
+    assert [a.name for a in cfg.arms] == [
+        "icl", "compose-lambda0.5", "compose-lambda1", "xlora", "parallel"
+    ]  # fmt: skip
+    train = cfg.adapters.train_for("xlora", cfg.seed)
+    assert (train.quantization, train.bf16, train.max_steps, train.epochs) == (
+        "4bit",
+        True,
+        None,
+        1,
+    )
+    assert cfg.generate.backend == "vllm"
