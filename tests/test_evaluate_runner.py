@@ -323,3 +323,41 @@ def test_data_sets_sharing_an_mteb_task_go_into_one_result_file(
     assert set(subsets) == {"hau-eng", "kin-eng"}
     assert subsets["kin-eng"]["languages"] == ["kin-Latn", "eng-Latn"]
     assert subsets["hau-eng"]["main_score"] == pytest.approx(result["a"].main_score, abs=1e-6)
+
+
+def test_openvino_backend_matches_torch(
+    tiny_suite: Path, tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    """The OpenVINO runtime: IR exported once (hidden, outside the fingerprint), same scores."""
+    pytest.importorskip("openvino")
+    import shutil
+
+    from tripletforge.evaluate.fingerprint import folder_fingerprint
+    from tripletforge.evaluate.runner import choose_backend
+    from tripletforge.models.openvino import has_ir, ir_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_encoder_dir, folder)
+    fingerprint = folder_fingerprint(folder)
+    torch_run = evaluate_model(str(folder), tiny_suite, cache=False, backend="torch")
+    assert torch_run.settings["encoder_backend"] == "torch" and not has_ir(folder)
+    ov_run = evaluate_model(str(folder), tiny_suite, cache=False, backend="openvino")
+    assert ov_run.settings["encoder_backend"] == "openvino" and ir_path(folder).is_file()
+    assert folder_fingerprint(folder) == fingerprint  # the IR is not part of the model's identity
+    for a, b in zip(torch_run.datasets, ov_run.datasets, strict=True):
+        for key, value in a.metrics.items():
+            if isinstance(value, float):
+                assert b.metrics[key] == pytest.approx(value, abs=1e-4), (a.name, key)
+    # auto uses an IR exported from these weights, never converts by itself
+    assert choose_backend("auto", str(folder), ov_run.fingerprint) == "openvino"
+    assert choose_backend("auto", str(folder), "other weights") == "torch"
+    assert choose_backend("auto", str(tiny_encoder_dir), "f") == "torch"
+    auto_run = evaluate_model(str(folder), tiny_suite, cache=False)
+    assert auto_run.settings["encoder_backend"] == "openvino"
+    with pytest.raises(ValueError, match="unknown encoder backend"):
+        choose_backend("onnx", str(folder), "f")
+    # an IR that cannot be loaded: PyTorch, with a warning, never a crash
+    ir_path(folder).write_text("<not an IR>")
+    broken = evaluate_model(str(folder), tiny_suite, cache=False, backend="openvino")
+    assert broken.settings["encoder_backend"] == "torch"
+    assert broken.datasets[0].metrics == torch_run.datasets[0].metrics

@@ -216,7 +216,10 @@ def test_filter_cli_writes_kept_rejects_and_funnel(tmp_path: Path, tiny_encoder_
     assert len(kept) == 1 and len(rejected) == 2
     assert all(r["reason"] and r["filter"] for r in rejected)
     assert funnel["rows_in"] == 3 and funnel["rows_out"] == 1
-    assert funnel["steps"][-1]["filter"] == "teacher_margin"
+    steps = {step["filter"]: step for step in funnel["steps"]}
+    assert [step["filter"] for step in funnel["steps"]][-2:] == ["teacher_margin", "consistency"]
+    # consistency judges retrieval rows only: these NLI rows pass it unchanged
+    assert steps["consistency"]["rows_in"] == steps["consistency"]["rows_out"] == 1
     assert "filter funnel" in result.output
 
 

@@ -402,7 +402,7 @@ def test_llamacpp_starts_with_reasoning_off_and_reads_content_only(
     backend = object.__new__(LlamaCppBackend)
     backend.__dict__.update(
         _server=FakeServer(), template_kwargs={"enable_thinking": False}, tokens_generated=0,
-        prompt_tokens=0, cached_tokens=0,
+        prompt_tokens=0, cached_tokens=0, _loras={}, _lora_files=[],
     )  # fmt: skip
     assert backend._one(_chat_request(), SamplingParams()) == "<think>Let me think"
     assert bodies[0]["chat_template_kwargs"] == {"enable_thinking": False}

@@ -130,13 +130,33 @@ def test_strategy_facts_come_from_the_registry(tmp_path: Path, monkeypatch) -> N
     # the plugin's declared mode is enforced like a built-in one
     message = _error(imports=["echo_strategy_plugin"], arms=[{"name": "e", "strategy": "echo"}])
     assert "arms[0=e]:" in message and "generate: {mode: crosslingual}" in message
+    # a plugin backend that cannot apply adapters is refused for adapter strategies
+    (tmp_path / "plain_backend_plugin.py").write_text(
+        "from tripletforge.generate.backends import register_backend\n"
+        "from tripletforge.generate.backends.base import Backend\n"
+        "class PlainBackend(Backend):\n"
+        "    name = 'plain-test'\n"
+        "    def generate(self, requests, sampling):\n"
+        "        return [''] * len(requests)\n"
+        "register_backend('plain-test', 'plain_backend_plugin:PlainBackend')\n"
+    )
     options = {"positive_adapter": "a", "negative_adapter": "b"}
     xl = {"name": "xl", "strategy": "xlora", "generate": {"mode": "crosslingual"}}
-    message = _error(arms=[xl | {"strategy_options": options}])  # default backend: llamacpp
-    assert "arms[0=xl]:" in message and "cannot apply" in message and "transformers" in message
-    # without adapter folders the run trains them, on a backend that can apply them
-    message = _error(arms=[xl])
+    plain = {"mode": "crosslingual", "backend": "plain-test"}
+    message = _error(
+        imports=["plain_backend_plugin"],
+        arms=[xl | {"strategy_options": options, "generate": plain}],
+    )
     assert "arms[0=xl]:" in message and "cannot apply" in message
+    assert "llamacpp" in message and "transformers" in message
+    # the default backend (llamacpp) applies adapters (GGUF LoRA per request)
+    config = parse_config(GOOD | {"arms": [xl | {"strategy_options": options}]})
+    assert config.generate_for(config.arm("xl")).backend == "llamacpp"
+    # without adapter folders the run trains them, on a backend that can apply them
+    message = _error(imports=["plain_backend_plugin"], arms=[xl | {"generate": plain}])
+    assert "arms[0=xl]:" in message and "cannot apply" in message
+    config = parse_config(GOOD | {"arms": [xl]})  # default backend: llamacpp
+    assert config.generate_for(config.arm("xl")).backend == "llamacpp"
     lora = xl | {"generate": {"mode": "crosslingual", "backend": "transformers"}}
     assert parse_config(GOOD | {"arms": [lora]}).arm("xl").strategy == "xlora"
     message = _error(imports=["no_such_plugin_module"])

@@ -144,3 +144,46 @@ def test_task_mixes_end_to_end(tiny_encoder_dir: Path, tmp_path: Path, fake_back
     assert "## Task mixes at equal data size" in text
     assert "| hau | 6 | mix | nli 2 + retrieval 2 + paraphrase 2 | trained |" in text
     assert "| hau | ret/retrieval |" in text and "negatives" in text
+
+
+def test_runner_frees_engines_and_encoders_after_their_last_stage(
+    tmp_path: Path, fake_backend
+) -> None:
+    """The generator stays while a generate stage (any task) is left; the shared encoders stay
+    while a stage that encodes with them (negatives, filter, mine) is left."""
+    from types import SimpleNamespace
+
+    from tripletforge.pipeline.stages import ENCODER_STAGES, STAGES, generate_settings
+
+    config = parse_config(config_for(tmp_path, tmp_path / "runs"))
+    ctx = RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False)
+    plan = build_plan(ctx)
+    closed: list[str] = []
+
+    class Engine:
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+        def close(self) -> None:
+            closed.append(self.key)
+
+    key = ctx.backend_key(generate_settings(ctx, plan[[s.name for s in plan].index("generate")]))
+    other = json.dumps(["fake", "another-model", {}])
+    runner = SimpleNamespace(ctx=ctx, config=config)
+    last_generate = max(i for i, s in enumerate(plan) if s.name == "generate")
+    last_encoding = max(i for i, s in enumerate(plan) if s.name in ENCODER_STAGES)
+    assert plan[last_encoding].name == "filter" and last_generate < last_encoding
+    for i in range(len(plan)):
+        ctx._backends.setdefault(key, Engine(key))
+        ctx._backends.setdefault(other, Engine(other))
+        ctx._encoders.setdefault("teacher", object())
+        closed.clear()
+        Runner._release(runner, plan[i + 1 :])  # type: ignore[arg-type]
+        assert (key in closed) == (i >= last_generate), plan[i].key
+        assert other in closed  # no stage uses it
+        assert ("teacher" in ctx._encoders) == (i < last_encoding), plan[i].key
+    # every stage that asks the context for an encoder is one the runner waits for
+    import inspect
+
+    uses = {name for name, fn in STAGES.items() if "ctx.encoder(" in inspect.getsource(fn)}
+    assert uses == ENCODER_STAGES

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tripletforge.cli.common import command
+
+
+class Backend(StrEnum):
+    auto = "auto"
+    torch = "torch"
+    openvino = "openvino"
 
 
 def _slug(text: str) -> str:
@@ -50,6 +57,14 @@ def evaluate(
     ] = False,
     limit: Annotated[int | None, typer.Option(help="At most N pairs per data set.")] = None,
     batch_size: Annotated[int, typer.Option(help="Encoding batch size.")] = 32,
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            help="Encoder runtime: torch; openvino (the openvino extra; IR "
+            "exported into the model folder once, checked against torch); auto: openvino only "
+            "where that IR already exists.",
+        ),
+    ] = Backend.auto,
     card: Annotated[
         bool,
         typer.Option(
@@ -76,6 +91,7 @@ def evaluate(
         limit=limit,
         progress=progress_enabled(),
         console=console,
+        backend=backend.value,
     )
     result.print(console)
     folder = out or Path("eval") / _slug(model) / _slug(loaded_suite.name)

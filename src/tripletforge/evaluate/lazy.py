@@ -6,20 +6,37 @@ A fully cached re-evaluation then never pays for loading the weights.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+log = logging.getLogger(__name__)
+
 
 class LazyEncoder:
     """Exposes the folder's ``prompts``, ``default_prompt_name`` and ``similarity_fn_name``
-    (``config_sentence_transformers.json``); loads the model on the first ``encode*`` call."""
+    (``config_sentence_transformers.json``); loads the model on the first ``encode*`` call.
 
-    def __init__(self, name: str, folder: str | Path) -> None:
+    With ``backend="openvino"`` the loaded encoder's transformer runs on OpenVINO
+    (:func:`tripletforge.models.openvino.use_openvino`, its IR exported into the folder once);
+    if that is not possible it stays on PyTorch, with a warning. :attr:`backend_used` says which.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        folder: str | Path,
+        backend: str = "torch",
+        fingerprint: str | None = None,
+    ) -> None:
         self.name = name
         self.folder = Path(folder)
+        self.backend = backend  # "torch" or "openvino" (what loading will try)
+        self.fingerprint = fingerprint
+        self.backend_used: str | None = None  # what the loaded model runs on
         self._model: SentenceTransformer | None = None
         config_file = self.folder / "config_sentence_transformers.json"
         config = json.loads(config_file.read_text()) if config_file.is_file() else {}
@@ -38,6 +55,15 @@ class LazyEncoder:
             from tripletforge.models import load_encoder
 
             self._model = load_encoder(self.name)
+            self.backend_used = "torch"
+            if self.backend == "openvino":
+                from tripletforge.models.openvino import OpenVinoUnavailableError, use_openvino
+
+                try:
+                    use_openvino(self._model, self.folder, self.fingerprint)
+                    self.backend_used = "openvino"
+                except OpenVinoUnavailableError as exc:
+                    log.warning("encoding %s with PyTorch: %s", self.name, exc)
             self.prompts = dict(self._model.prompts or {})
             self.default_prompt_name = self._model.default_prompt_name
             self.similarity_fn_name = self._model.similarity_fn_name

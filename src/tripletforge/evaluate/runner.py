@@ -24,12 +24,40 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
+ENCODER_BACKENDS = ("auto", "torch", "openvino")
+
+
+def choose_backend(backend: str, source: str, fingerprint: str) -> str:
+    """``torch`` or ``openvino`` for encoding a model folder (see :func:`evaluate_model`).
+
+    ``auto``: OpenVINO when it is installed and the folder already holds an IR exported from
+    these weights (by an earlier ``backend="openvino"`` run), else PyTorch; ``auto`` never
+    converts a model by itself. Raises ``ValueError`` for an unknown backend, or for
+    ``openvino`` when the package is not installed.
+    """
+    from tripletforge.models.openvino import has_ir, openvino_available
+
+    if backend not in ENCODER_BACKENDS:
+        raise ValueError(f"unknown encoder backend {backend!r}; use one of {ENCODER_BACKENDS}")
+    if backend == "openvino" and not openvino_available():
+        raise ValueError(
+            "encoder backend 'openvino' needs the openvino package: "
+            "pip install 'tripletforge[openvino]'"
+        )
+    if backend != "auto":
+        return backend
+    return "openvino" if openvino_available() and has_ir(source, fingerprint) else "torch"
+
+
 def resolve_encoder(
-    model: str | Path | SentenceTransformer, model_id: str | None = None
+    model: str | Path | SentenceTransformer,
+    model_id: str | None = None,
+    backend: str = "torch",
 ) -> tuple[SentenceTransformer | LazyEncoder, str, str]:
     """(encoder, display id, fingerprint) for a model name, folder, hub id or loaded encoder.
 
-    A model folder (or built-in name) is fingerprinted from its files and loaded lazily.
+    A model folder (or built-in name) is fingerprinted from its files and loaded lazily, on
+    the backend :func:`choose_backend` picks; other models run on PyTorch.
     """
     if isinstance(model, str | Path):
         from tripletforge.models import load_encoder, resolve_model_path
@@ -38,12 +66,22 @@ def resolve_encoder(
         source = resolve_model_path(name)
         if Path(source).is_dir():
             lazy = LazyEncoder(name, source)
-            return lazy, model_id or name, model_fingerprint(lazy, source)
+            fingerprint = model_fingerprint(lazy, source)
+            lazy.backend = choose_backend(backend, source, fingerprint)
+            lazy.fingerprint = fingerprint
+            return lazy, model_id or name, fingerprint
         encoder = load_encoder(name)
         return encoder, model_id or name, model_fingerprint(encoder, source)
     card = getattr(model, "model_card_data", None)
     default_id = getattr(card, "model_id", None) or getattr(card, "base_model", None)
     return model, model_id or default_id or "in-memory", model_fingerprint(model)
+
+
+def _backend_used(encoder: Any) -> str | None:
+    """What encoded: ``torch``/``openvino``, or None when nothing was encoded (all cached)."""
+    if isinstance(encoder, LazyEncoder):
+        return encoder.backend_used
+    return "torch"
 
 
 def mteb_model_name(display_id: str) -> str:
@@ -204,6 +242,7 @@ def evaluate_model(
     model_id: str | None = None,
     progress: bool = False,
     console: Console | None = None,
+    backend: str = "auto",
 ) -> EvaluationResult:
     """Evaluate an encoder on every (selected) data set of a suite.
 
@@ -219,12 +258,19 @@ def evaluate_model(
         cache_dir: cache folder (default :func:`tripletforge.paths.embeddings_cache_dir`).
         limit: keep at most this many pairs per data set (quick runs).
         progress: show rich progress bars while encoding.
+        backend: ``torch``, ``openvino`` (the transformer on OpenVINO, fp32, its IR exported
+            into the model folder once; :mod:`tripletforge.models.openvino`) or ``auto``
+            (OpenVINO only where that IR already exists; :func:`choose_backend`). Embeddings
+            agree within 1e-4 cosine distance (checked on every load), so both share one
+            embedding cache; ``results.json`` records the one used (``settings.encoder_backend``,
+            null when every embedding came from the cache). Raises ``ValueError`` for an
+            unknown backend or ``openvino`` without the package.
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     specs = suite.select(datasets)
     check_paths(suite, specs, data_root)
     loaded = [load_dataset(spec, suite, data_root, limit) for spec in specs]
-    encoder_model, display_id, fingerprint = resolve_encoder(model, model_id)
+    encoder_model, display_id, fingerprint = resolve_encoder(model, model_id, backend)
     store = EmbeddingCache(fingerprint, cache_dir) if cache else None
     from tripletforge.evaluate.mteb_tasks import model_meta
 
@@ -251,6 +297,7 @@ def evaluate_model(
             "data_root": str(root) if (root := suite.data_root_path(data_root)) else None,
             "limit": limit,
             "batch_size": batch_size,
+            "encoder_backend": _backend_used(encoder_model),
         },
         model_meta=meta,
         encoding={

@@ -110,11 +110,18 @@ class EvaluationScorer:
             loaded.append(LoadedDataset(spec=spec, data=data))
         return loaded, Suite(name="merge-dev", datasets=specs)
 
-    def __call__(self, model: SentenceTransformer) -> dict[str, float | None]:
+    def __call__(
+        self, model: SentenceTransformer, fingerprint: str | None = None
+    ) -> dict[str, float | None]:
+        """Dev scores of ``model``; with its ``fingerprint`` (a model folder's, see
+        :func:`tripletforge.evaluate.fingerprint.model_fingerprint`) embeddings and scores go
+        through the evaluation's cache, so a model scored before is not encoded again."""
         from tripletforge.evaluate import CachingEncoder, evaluate_loaded
+        from tripletforge.evaluate.cache import EmbeddingCache
 
         loaded, suite = self._loaded()
-        encoder = CachingEncoder(model, cache=None, batch_size=self.batch_size)
+        cache = EmbeddingCache(fingerprint) if fingerprint is not None else None
+        encoder = CachingEncoder(model, cache=cache, batch_size=self.batch_size)
         results = evaluate_loaded(encoder, loaded, suite)  # type: ignore[arg-type]
         return {
             lang: None if r.main_score is None else 100.0 * r.main_score

@@ -28,7 +28,7 @@ def linear(base: StateDict, other: StateDict, alpha: float) -> StateDict:
     """WiSE-FT interpolation ``(1 − α)·base + α·other``; α = 0 and α = 1 give the endpoints."""
 
     def combine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if alpha == 0.0:
+        if alpha == 0.0 or torch.equal(a, b):  # equal tensors (frozen parts) stay bitwise equal
             return a.clone()
         if alpha == 1.0:
             return b.clone()

@@ -128,9 +128,26 @@ def merge_models(
 
     target = loaded[0]
     target.load_state_dict(merged)
-    out = Path(out)
-    target.save(str(out))
-    record = {
+    record = merge_record(
+        method, base, models, alpha=alpha, weights=weights, density=density, scale=scale,
+        provenance=provenance,
+    )  # fmt: skip
+    return save_merged(target, out, record)
+
+
+def merge_record(
+    method: str,
+    base: str | None,
+    models: Sequence[str],
+    *,
+    alpha: float = 0.5,
+    weights: Sequence[float] | None = None,
+    density: float = 0.2,
+    scale: float = 1.0,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``tripletforge_merge.json`` records about a merge."""
+    return {
         "method": method,
         "base": base,
         "models": list(models),
@@ -140,6 +157,12 @@ def merge_models(
         "scale": scale,
         **(provenance or {}),
     }
+
+
+def save_merged(model: Any, out: str | Path, record: dict[str, Any]) -> Path:
+    """Save a merged model with its ``tripletforge_merge.json`` record and its card."""
+    out = Path(out)
+    model.save(str(out))
     (out / "tripletforge_merge.json").write_text(strict_dumps(record, indent=2) + "\n")
     _write_merge_card(out, record)
     return out

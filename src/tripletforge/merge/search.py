@@ -46,32 +46,88 @@ class AlphaSearchResult:
         return asdict(self)
 
 
-def search_alpha(
-    base: str,
-    finetuned: str,
-    scorer: Scorer,
-    grid: Sequence[float] = DEFAULT_GRID,
-    no_regression: bool = True,
-    tolerance: float = 0.0,
-    progress: bool = True,
-) -> AlphaSearchResult:
-    """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
+class Interpolation:
+    """One encoder whose weights are set to ``(1 − α)·base + α·finetuned`` in place.
 
-    ``tolerance``: dev points (same units as the scorer's) a language may lose against α = 0
-    and still count as not regressing. ``progress`` shows one bar over the grid.
+    Holds the base model and, for the floating-point tensors that fine-tuning changed, the
+    base and fine-tuned values; tensors fine-tuning left equal (frozen word embeddings) are
+    kept once, in the model, and stay bitwise the base's at every α. Memory: one model plus
+    two copies of the changed tensors (for e5-small with frozen embeddings: 470 + 2 × 85 MB).
+    Raises :class:`~tripletforge.merge.models.IncompatibleModelsError` when parameter names or
+    shapes differ.
     """
-    from sentence_transformers import SentenceTransformer
 
+    def __init__(self, base: str, finetuned: str) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from tripletforge.merge.models import IncompatibleModelsError
+
+        self.base_path = resolve_model_path(base)
+        self.finetuned_path = resolve_model_path(finetuned)
+        self.model = SentenceTransformer(self.base_path, device="cpu")
+        tuned = SentenceTransformer(self.finetuned_path, device="cpu").state_dict()
+        own = self.model.state_dict()
+        if {k: tuple(v.shape) for k, v in own.items()} != {
+            k: tuple(v.shape) for k, v in tuned.items()
+        }:
+            raise IncompatibleModelsError(
+                f"cannot merge {finetuned} into {base}: parameter names or shapes differ"
+            )
+        self.changed: dict[str, tuple[torch.Tensor, torch.Tensor]] = {
+            name: (tensor.detach().clone(), tuned[name])
+            for name, tensor in own.items()
+            if tensor.is_floating_point() and not torch.equal(tensor, tuned[name])
+        }
+        del tuned  # unchanged tensors of the fine-tuned model are freed here
+        self.alpha = 0.0
+
+    def set(self, alpha: float) -> SentenceTransformer:
+        """Set the weights to α (:func:`tripletforge.merge.methods.linear`); return the model."""
+        base = {k: a for k, (a, _) in self.changed.items()}
+        tuned = {k: b for k, (_, b) in self.changed.items()}
+        self.model.load_state_dict(methods.linear(base, tuned, alpha), strict=False)
+        self.alpha = alpha
+        return self.model
+
+    def fingerprint(self) -> str | None:
+        """The cache key of the current weights when they are one end's (α = 0 or 1), else None."""
+        if self.alpha not in (0.0, 1.0):
+            return None
+        from tripletforge.evaluate.fingerprint import model_fingerprint
+
+        source = self.base_path if self.alpha == 0.0 else self.finetuned_path
+        return model_fingerprint(self.model, source)
+
+
+def _score(scorer: Scorer, interpolation: Interpolation) -> dict[str, float | None]:
+    """Dev scores of the current α; the ends (base, fine-tuned) go through the embedding cache.
+
+    The base model's dev scores are then computed once for all the merges of a run (and the
+    fine-tuned model's once per model), as evaluation reuses its cache.
+    """
+    from tripletforge.merge.dev import EvaluationScorer
+
+    fingerprint = interpolation.fingerprint()
+    if fingerprint is not None and isinstance(scorer, EvaluationScorer):
+        return scorer(interpolation.model, fingerprint=fingerprint)
+    return scorer(interpolation.model)
+
+
+def _search(
+    interpolation: Interpolation,
+    scorer: Scorer,
+    grid: Sequence[float],
+    no_regression: bool,
+    tolerance: float,
+    progress: bool,
+) -> AlphaSearchResult:
     grid = sorted(set(float(a) for a in grid) | {0.0})
-    base_model = SentenceTransformer(resolve_model_path(base), device="cpu")
-    tuned_state = SentenceTransformer(resolve_model_path(finetuned), device="cpu").state_dict()
-    base_state = {k: v.clone() for k, v in base_model.state_dict().items()}
-
     result = AlphaSearchResult(alpha=0.0, no_regression=no_regression, grid=grid)
     with progress_task("α search", len(grid), enabled=progress) as task:
         for alpha in grid:
-            base_model.load_state_dict(methods.linear(base_state, tuned_state, alpha))
-            result.scores[str(alpha)] = scorer(base_model)
+            interpolation.set(alpha)
+            result.scores[str(alpha)] = _score(scorer, interpolation)
             task.advance(1, note=f"α={alpha:g}")
     # a language undefined at any α is left out of every mean and check (means stay comparable)
     langs = sorted({lang for per in result.scores.values() for lang in per})
@@ -94,6 +150,27 @@ def search_alpha(
     return result
 
 
+def search_alpha(
+    base: str,
+    finetuned: str,
+    scorer: Scorer,
+    grid: Sequence[float] = DEFAULT_GRID,
+    no_regression: bool = True,
+    tolerance: float = 0.0,
+    progress: bool = True,
+) -> AlphaSearchResult:
+    """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
+
+    ``tolerance``: dev points (same units as the scorer's) a language may lose against α = 0
+    and still count as not regressing. ``progress`` shows one bar over the grid. The ends
+    (α = 0, 1) of an evaluation scorer (:class:`tripletforge.merge.dev.EvaluationScorer`) are
+    scored through the embedding cache (keyed by the base's and the fine-tuned folder's
+    fingerprints).
+    """
+    interpolation = Interpolation(base, finetuned)
+    return _search(interpolation, scorer, grid, no_regression, tolerance, progress)
+
+
 def wise_ft(
     base: str,
     finetuned: str,
@@ -114,16 +191,18 @@ def wise_ft(
     then a text file ``same_as.txt`` next to where the folder would be, naming the model it
     equals (what the pipeline does). Returns the search result and what was written.
     """
-    from tripletforge.merge.models import merge_models
+    from tripletforge.merge.models import check_compatible, merge_record, save_merged
 
-    result = search_alpha(base, finetuned, scorer, grid, no_regression, tolerance, progress)
+    check_compatible([resolve_model_path(base), resolve_model_path(finetuned)])
+    interpolation = Interpolation(base, finetuned)
+    result = _search(interpolation, scorer, grid, no_regression, tolerance, progress)
     provenance = {"search": result.to_dict(), **(provenance or {})}
     out = Path(out)
     if link_ends and result.alpha in (0.0, 1.0):
         same = Path(out).with_name("same_as.txt")
         same.write_text(str(base if result.alpha == 0.0 else finetuned) + "\n")
         return result, same
-    path = merge_models(
-        "linear", [finetuned], out, base=base, alpha=result.alpha, provenance=provenance
-    )
-    return result, Path(path)
+    # the merged weights from the models already in memory (no second load from disk)
+    model = interpolation.set(result.alpha)
+    record = merge_record("linear", base, [finetuned], alpha=result.alpha, provenance=provenance)
+    return result, save_merged(model, out, record)

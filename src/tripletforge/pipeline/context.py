@@ -43,6 +43,37 @@ class RunContext:
             self._encoders[name] = load_encoder(self.model_path(name))
         return self._encoders[name]
 
+    def share_weights(self, folder: Path) -> dict[str, Any]:
+        """Store a saved model's tensors that equal the base encoder's once per run.
+
+        The run's trained and merged models keep their frozen word embeddings in one
+        hard-linked shard under ``RUN_DIR/.shared-weights`` (:mod:`tripletforge.models.storage`).
+        """
+        from tripletforge.models.storage import share_base_weights
+
+        base = Path(self.model_path(self.config.encoder))
+        if not base.is_dir():  # a hub id: nothing local to compare with
+            return {"shard": None}
+        return share_base_weights(folder, base, self.run_dir / ".shared-weights")
+
+    def backend_key(self, settings: Any) -> str:
+        """The key of the engine an arm's generate settings build (one backend per key)."""
+        options = settings.backend_kwargs()
+        return json.dumps([settings.backend, settings.model, options], sort_keys=True, default=str)
+
+    def release(self, keep_engines: set[tuple[str, str]], keep_encoders: bool) -> None:
+        """Close the backends whose (backend, model) is not in ``keep_engines`` (and drop the
+        encoders unless ``keep_encoders``): the runner frees what no remaining stage needs, so
+        a generator does not stay in memory through training and evaluation. Engines are
+        matched on backend and model only: a pending stage's engine options can still change
+        when its inputs (adapters made by this run) are resolved."""
+        for key in list(self._backends):
+            backend, model = json.loads(key)[:2]
+            if (backend, model) not in keep_engines:
+                self._backends.pop(key).close()
+        if not keep_encoders:
+            self._encoders.clear()
+
     def backend(self, settings: Any) -> Any:
         """The backend of an arm's generate settings, built once per distinct engine.
 
@@ -50,7 +81,7 @@ class RunContext:
         (:func:`tripletforge.generate.config.engine_options`: vLLM gets LoRA for adapters).
         """
         options = settings.backend_kwargs()
-        key = json.dumps([settings.backend, settings.model, options], sort_keys=True, default=str)
+        key = self.backend_key(settings)
         if key not in self._backends:
             from tripletforge.generate.backends import get_backend
 

@@ -50,13 +50,31 @@ from tripletforge.pipeline.manifest import (
 )
 from tripletforge.pipeline.plan import Stage, build_plan
 from tripletforge.pipeline.preflight import preflight
-from tripletforge.pipeline.stages import STAGES, clear
+from tripletforge.pipeline.stages import ENCODER_STAGES, STAGES, clear, generate_settings
 from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 log = logging.getLogger(__name__)
+
+
+def trim_heap() -> None:
+    """Return freed heap memory to the system (glibc ``malloc_trim``; a no-op elsewhere).
+
+    Tensors freed by a finished stage leave glibc arenas holding their pages; without this,
+    the process keeps the peak of every stage before it.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
 
 
 class RunLockedError(RuntimeError):
@@ -150,15 +168,27 @@ class Runner:
             plan = build_plan(self.ctx)
             events = JsonlAppender(self.run_dir / "events.jsonl")
             try:
-                for stage in plan:
+                for i, stage in enumerate(plan):
                     self._run_stage(stage, events)
-                    gc.collect()  # models of finished stages go before the next loads its own
+                    self._release(plan[i + 1 :])
             finally:
                 events.close()
                 self.ctx.close()
             summary = RunSummary(self.run_dir, plan, time.perf_counter() - started)
             self._write_status(summary)
         return summary
+
+    def _release(self, remaining: list[Stage]) -> None:
+        """Free what no remaining stage needs: generator backends after the last generate
+        stage that uses them, the shared encoders after the last stage that encodes with them
+        (:data:`ENCODER_STAGES`); then collect garbage and give freed heap memory back to the
+        system."""
+        settings = [generate_settings(self.ctx, s) for s in remaining if s.name == "generate"]
+        keep = {(x.backend, x.model) for x in settings}
+        encoders = any(s.name in ENCODER_STAGES for s in remaining)
+        self.ctx.release(keep, keep_encoders=encoders)
+        gc.collect()  # models of finished stages go before the next loads its own
+        trim_heap()
 
     def _write_run_files(self) -> None:
         data = self.config.model_dump(mode="json")

@@ -19,6 +19,7 @@ from tripletforge.data.jsonl import read_jsonl
 from tripletforge.pipeline.dev import dev_scorer, dev_texts
 
 if TYPE_CHECKING:
+    from tripletforge.generate.config import GenerateSettings
     from tripletforge.pipeline.context import RunContext
     from tripletforge.pipeline.plan import Stage
 
@@ -36,14 +37,20 @@ class StageOutput:
 # --- sources of triplets -----------------------------------------------------------------
 
 
+def generate_settings(ctx: RunContext, stage: Stage) -> GenerateSettings:
+    """The generation settings of a ``generate`` stage: its arm's, with the adapters this run's
+    adapter stages made (the stage's inputs) and the stage's task."""
+    arm = ctx.config.arm(stage.arm)
+    made = {k: str(stage.inputs[k]) for k in ("positive_adapter", "negative_adapter")
+            if k in stage.inputs}  # fmt: skip  # written by this run's adapter stages
+    return ctx.config.generate_for(arm, made, stage.task)
+
+
 def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """LLM rows for one language, synthetic arm and task (resumable, append-only)."""
     from tripletforge.generate import GenerationConfig, generate_triplets
 
-    arm = ctx.config.arm(stage.arm)
-    made = {k: str(stage.inputs[k]) for k in ("positive_adapter", "negative_adapter")
-            if k in stage.inputs}  # fmt: skip  # written by this run's adapter stages
-    settings = ctx.config.generate_for(arm, made, stage.task)
+    settings = generate_settings(ctx, stage)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
         **settings.model_dump(),
@@ -278,6 +285,7 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         save_total_limit=1,
     )
     out = train_encoder(config, progress=ctx.progress)
+    ctx.share_weights(out)
     _training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
@@ -378,6 +386,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     )
     search = result.to_dict()
     if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
+        ctx.share_weights(out)
         from tripletforge.cards import read_model_card, update_model_card
 
         trained_card, _ = read_model_card(tuned)
@@ -585,6 +594,10 @@ def clear(folder: Path) -> None:
 
 
 #: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
+#: Stages that encode with the run's shared encoders (:meth:`RunContext.encoder`); the runner
+#: drops those encoders after the last of them.
+ENCODER_STAGES = frozenset({"mine", "negatives", "filter"})
+
 STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
     "adapter": run_adapter,
     "compose": run_compose,

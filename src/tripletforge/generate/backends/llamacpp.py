@@ -7,6 +7,17 @@ Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix
 back to back on one pinned slot, whose KV cache still holds the prefix: only the last few
 tokens are processed.
 
+Requests may name a PEFT LoRA adapter (``request.adapter``, a folder), as the ``xlora`` and
+``compose`` strategies do. Each adapter is exported once to a GGUF LoRA
+(:func:`tripletforge.adapters.gguf_lora.export_gguf_lora`, cached under
+``$TRIPLETFORGE_HOME/adapters/`` by the adapter's weights and the base GGUF) and loaded into the
+one server (``lora_adapters`` with ``lora_init_without_apply``: loaded, not applied); every
+request then selects its adapter with llama-server's per-request ``"lora": [{"id", "scale"}]``
+(scale 1 for its adapter, 0 for the others; base-model requests set every scale to 0). The
+server is restarted when a request names an adapter it has not loaded yet. llama.cpp batches
+only slots whose adapters are the same, so requests run one adapter group after another, each
+over all slots (continuous batching); prefix groups stay within an adapter group.
+
 Reasoning is off unless the backend is built with ``thinking=True``: the server starts with
 ``enable_reasoning=0`` (llama-server's ``--reasoning-budget 0``, which sets the template's
 ``enable_thinking`` to false) and chat requests carry ``chat_template_kwargs`` too. Reasoning
@@ -15,7 +26,10 @@ the server splits off (``reasoning_content``) is never taken as the answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +45,7 @@ from tripletforge.generate.backends.base import (
 )
 from tripletforge.generate.generators import model_sha256, resolve_gguf
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
+from tripletforge.paths import cache_dir
 
 
 def gguf_chat_template(path: str | Path) -> str | None:
@@ -49,6 +64,48 @@ def default_threads() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else min(4, os.cpu_count() or 1)
 
 
+def gguf_lora(adapter: str | Path, base_gguf: str | Path, base_sha256: str | None = None) -> Path:
+    """The GGUF LoRA of the PEFT adapter folder ``adapter`` for the model ``base_gguf``.
+
+    Exported once (:func:`~tripletforge.adapters.gguf_lora.export_gguf_lora`) into
+    ``$TRIPLETFORGE_HOME/adapters/gguf-lora-<key>.gguf``, keyed by the adapter's weights and
+    config and the base GGUF's SHA-256; written to a temporary file and renamed, so a crash or a
+    concurrent export never leaves a partial file. Raises ``FileNotFoundError`` when
+    ``adapter`` is not a PEFT folder, ``ValueError`` for modules llama.cpp has no tensor for.
+    """
+    from tripletforge.adapters.gguf_lora import export_gguf_lora
+    from tripletforge.data.schemas import sha256_file
+
+    folder = Path(adapter)
+    config = folder / "adapter_config.json"
+    weights = next(
+        (
+            folder / n
+            for n in ("adapter_model.safetensors", "adapter_model.bin")
+            if (folder / n).is_file()
+        ),
+        None,
+    )
+    if not config.is_file() or weights is None:
+        raise FileNotFoundError(
+            f"{folder}: not a PEFT adapter folder (adapter_config.json + weights)"
+        )
+    base_sha = base_sha256 or model_sha256(str(base_gguf))
+    key = hashlib.sha256(
+        json.dumps([sha256_file(weights), config.read_text(encoding="utf-8"), base_sha]).encode()
+    ).hexdigest()[:20]
+    out = cache_dir() / "adapters" / f"gguf-lora-{key}.gguf"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            export_gguf_lora(folder, base_gguf, tmp)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return out
+
+
 def start_server(
     path: str,
     *,
@@ -58,10 +115,13 @@ def start_server(
     gpu_layers: int,
     port: int = 0,
     thinking: bool = False,
+    lora_files: Sequence[str | Path] = (),
 ) -> Any:
     """Start an ``xllamacpp.Server`` on 127.0.0.1 (``port=0``: a free port).
 
     ``thinking=False`` starts it with reasoning disabled (``enable_reasoning=0``).
+    ``lora_files`` (GGUF LoRAs) are loaded but not applied: a request applies one with its
+    ``"lora"`` field (adapter ids in this order).
     """
     import xllamacpp
 
@@ -76,6 +136,14 @@ def start_server(
     params.port = port
     params.verbosity = 0
     params.enable_reasoning = 1 if thinking else 0
+    if lora_files:
+        infos = []
+        for file in lora_files:
+            info = xllamacpp.CommonAdapterLoraInfo()
+            info.path, info.scale = str(file), 0.0
+            infos.append(info)
+        params.lora_adapters = infos
+        params.lora_init_without_apply = True
     return xllamacpp.Server(params)
 
 
@@ -85,9 +153,12 @@ class LlamaCppBackend(Backend):
     ``parallel`` slots decode concurrently; ``pin_slots`` (default) runs each prefix group on
     one slot so that its shared prefix is reused from the KV cache. :attr:`prompt_tokens` and
     :attr:`cached_tokens` count the prompt tokens processed and those reused from the cache.
+    A request's PEFT adapter (``request.adapter``) is applied as a GGUF LoRA (module docstring);
+    ``adapters`` lists adapter folders to load at start (others are loaded when first named).
     """
 
     name = "llamacpp"
+    applies_adapters = True
 
     def __init__(
         self,
@@ -100,6 +171,7 @@ class LlamaCppBackend(Backend):
         chat: bool | None = None,
         pin_slots: bool = True,
         thinking: bool = False,
+        adapters: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.template_kwargs = thinking_kwargs(thinking)
@@ -114,15 +186,41 @@ class LlamaCppBackend(Backend):
         self.pin_slots = pin_slots
         self.prompt_tokens = 0
         self.cached_tokens = 0
-        self._server = start_server(
-            path,
-            parallel=parallel,
-            ctx_per_slot=ctx_per_slot,
-            threads=threads or default_threads(),
-            gpu_layers=gpu_layers,
-            thinking=thinking,
-        )
+        self._server_options = {
+            "parallel": parallel,
+            "ctx_per_slot": ctx_per_slot,
+            "threads": threads or default_threads(),
+            "gpu_layers": gpu_layers,
+            "thinking": thinking,
+        }
+        self._loras: dict[str, int] = {}  # resolved adapter folder → llama.cpp adapter id
+        self._lora_files: list[Path] = []
+        self._server: Any = None
+        self._load_adapters(adapters)
+        if self._server is None:
+            self._server = start_server(path, **self._server_options)
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="llamacpp")
+
+    def _load_adapters(self, adapters: Sequence[str]) -> None:
+        """Export and load adapters not loaded yet (restarts the server when there are any)."""
+        new = [str(Path(a).resolve()) for a in dict.fromkeys(adapters) if a]
+        new = [a for a in new if a not in self._loras]
+        if not new:
+            return
+        for adapter in new:
+            self._loras[adapter] = len(self._lora_files)
+            self._lora_files.append(gguf_lora(adapter, self.path, self.model_sha256))
+        self._server = None  # frees the old server (model, KV cache) before the new one loads
+        self._server = start_server(self.path, lora_files=self._lora_files, **self._server_options)
+
+    def _lora_field(self, adapter: str | None) -> list[dict[str, Any]] | None:
+        """The request's ``"lora"`` list: scale 1 for its adapter, 0 for every other."""
+        if not self._lora_files:
+            return None
+        chosen = self._loras[str(Path(adapter).resolve())] if adapter else -1
+        return [
+            {"id": i, "scale": 1.0 if i == chosen else 0.0} for i in range(len(self._lora_files))
+        ]
 
     def _one(
         self,
@@ -140,6 +238,9 @@ class LlamaCppBackend(Backend):
             "seed": request.seed,
             "stop": list(request.stop),
         }
+        lora = self._lora_field(request.adapter)
+        if lora is not None:
+            body["lora"] = lora
         if request.messages is not None:
             result = self._server.handle_chat_completions(
                 {
@@ -163,7 +264,22 @@ class LlamaCppBackend(Backend):
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
-        self._no_adapters(requests)
+        """Completions in request order; adapter groups run one after another (see class)."""
+        self._load_adapters([r.adapter for r in requests if r.adapter])
+        by_adapter: dict[str | None, list[int]] = {}
+        for i, request in enumerate(requests):
+            by_adapter.setdefault(request.adapter, []).append(i)
+        results = [""] * len(requests)
+        for indices in by_adapter.values():
+            texts = self._generate([requests[i] for i in indices], sampling)
+            for i, text in zip(indices, texts, strict=True):
+                results[i] = text
+        return results
+
+    def _generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        """Requests that all use one adapter (or none) over every slot."""
         if not self.pin_slots:
             order = sorted(range(len(requests)), key=lambda i: requests[i].approx_length())
             futures = {i: self._pool.submit(self._one, requests[i], sampling) for i in order}
