@@ -406,3 +406,24 @@ def test_llamacpp_starts_with_reasoning_off_and_reads_content_only(
     )  # fmt: skip
     assert backend._one(_chat_request(), SamplingParams()) == "<think>Let me think"
     assert bodies[0]["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+def test_backends_say_when_another_run_may_differ() -> None:
+    """llama.cpp is deterministic with one slot (the default) and says why not with several;
+    vLLM and remote servers always say so; the transformers backend is deterministic."""
+    import inspect
+
+    from tripletforge.generate.backends.llamacpp import LlamaCppBackend
+    from tripletforge.generate.backends.openai_backend import OpenAIBackend
+    from tripletforge.generate.backends.transformers_backend import TransformersBackend
+    from tripletforge.generate.backends.vllm_backend import VllmBackend
+
+    assert inspect.signature(LlamaCppBackend).parameters["parallel"].default == 1
+    backend = object.__new__(LlamaCppBackend)
+    backend.parallel = 1
+    assert backend.nondeterminism() is None
+    backend.parallel = 8
+    assert "8 parallel slots" in (backend.nondeterminism() or "")
+    assert object.__new__(VllmBackend).nondeterminism()
+    assert object.__new__(OpenAIBackend).nondeterminism()
+    assert object.__new__(TransformersBackend).nondeterminism() is None

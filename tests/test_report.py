@@ -130,3 +130,17 @@ def test_report_cli(tmp_path: Path) -> None:
     assert "skipped 1 unreadable manifest" in result.output
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_report_says_which_generate_stages_were_not_deterministic(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "run")
+    why = "llama.cpp with 8 parallel slots batches requests differently run to run"
+    metrics = {"seeds": 30, "triplets": 26, "deterministic": False, "nondeterminism": why}
+    _stage(run, "hau/icl", "generate", metrics)
+    paths = build_report(run)
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "**Not deterministic:**" in md
+    assert f"[hau/icl/generate](../hau/icl/generate/manifest.json): {why}" in md
+    assert "hau/real/generate" not in md.split("## ")[0]  # the other arm's engine was
+    html = paths.markdown.with_name("report.html").read_text(encoding="utf-8")
+    assert "Not deterministic" in html

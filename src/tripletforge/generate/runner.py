@@ -51,6 +51,7 @@ class GenerationStats:
     tokens_generated: int = 0
     elapsed_s: float = 0.0
     parquet_path: Path | None = None
+    nondeterminism: str | None = None  # why another run may differ (None: deterministic)
 
     @property
     def triplets_per_s(self) -> float:
@@ -68,6 +69,7 @@ class GenerationStats:
             f"{self.tokens_generated} tokens in {self.elapsed_s:.1f} s "
             f"({self.triplets_per_s:.2f} triplets/s, {self.tokens_per_s:.1f} tok/s); "
             f"rejected outputs by reason: {reasons}"
+            + (f"; not deterministic: {self.nondeterminism}" if self.nondeterminism else "")
         )
 
 
@@ -289,6 +291,7 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
     if backend is None:
         backend = get_backend(config.backend, config.model, **config.backend_kwargs())
     tokens_before = backend.tokens_generated
+    stats.nondeterminism = backend.nondeterminism()
     try:
         ctx, strategy = make_context(config, backend)
         with (

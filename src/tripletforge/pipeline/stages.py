@@ -75,6 +75,9 @@ def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "seed_rows_skipped": stats.seed_report.skipped_by_reason if stats.seed_report else {},
         "triplets": _count_lines(out),
         "rejected_anchors": _count_lines(config.rejected_path),
+        # why another run of the same config may write other rows (None: it writes the same)
+        "deterministic": stats.nondeterminism is None,
+        "nondeterminism": stats.nondeterminism,
     }
     return StageOutput({"triplets": out, "rejected": config.rejected_path}, metrics)
 

@@ -114,6 +114,8 @@ class RunData:
     stale: list[str] = field(default_factory=list)  # manifests of units not in config.yaml
     adapters: list[AdapterTraining] = field(default_factory=list)
     arm_adapters: list[ArmAdapters] = field(default_factory=list)
+    #: generate stages whose engine may give other rows on another run: (key, reason, manifest)
+    nondeterministic: list[tuple[str, str, str]] = field(default_factory=list)
 
     def trained_rows(self, lang: str, arm: str, size: int) -> int:
         """Triplets the model of ``size`` was trained on (fewer when fewer survived)."""
@@ -242,6 +244,9 @@ def load_run(run_dir: str | Path) -> RunData:
             data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
         elif stage in ("generate", "mine", "import"):
             sources[(lang, arm, m.get("task"))] = (rel, m)
+            if metrics.get("deterministic") is False:
+                key = f"{m.get('unit', '?')}/{stage}"
+                data.nondeterministic.append((key, str(metrics.get("nondeterminism")), rel))
         elif stage == "negatives":
             negatives[(lang, arm, m.get("task"))] = metrics
     for rel, m in manifests.items():

@@ -21,6 +21,13 @@ class Table:
     note: str = ""
 
 
+#: What the report says above its tables when a generate stage's engine was not deterministic.
+NONDETERMINISTIC = (
+    "these generate stages ran on an engine whose outputs can change between runs of the same "
+    "config and seed, so a rerun may write other rows and give other scores:"
+)
+
+
 def _num(value: float | None, manifest: str | None, digits: int = 1) -> Cell:
     if value is None:
         return ("–", None)
@@ -296,6 +303,10 @@ def to_markdown(data: RunData, tables: list[Table], plots: dict[str, tuple[Path,
         lines += ["**Failed stages:**", ""]
         lines += [f"- [{s['key']}]({prefix}{s['manifest']}): {s['error']}" for s in failed]
         lines.append("")
+    if data.nondeterministic:
+        lines += [f"**Not deterministic:** {NONDETERMINISTIC}", ""]
+        lines += [f"- [{k}]({prefix}{m}): {why}" for k, why, m in data.nondeterministic]
+        lines.append("")
     if data.unreadable:
         lines += [f"Unreadable manifests (skipped): {', '.join(data.unreadable)}", ""]
     if data.stale:
@@ -355,6 +366,12 @@ def to_html(data: RunData, tables: list[Table], plots: dict[str, tuple[Path, str
     for s in (s for s in data.stages if s["status"] == "failed"):
         href = esc(prefix + s["manifest"])
         parts.append(f"<p>failed: <a href='{href}'>{esc(s['key'])}</a>: {esc(str(s['error']))}</p>")
+    if data.nondeterministic:
+        parts.append(f"<p><b>Not deterministic:</b> {esc(NONDETERMINISTIC)}</p><ul>")
+        for key, why, manifest in data.nondeterministic:
+            href = esc(prefix + manifest)
+            parts.append(f"<li><a href='{href}'>{esc(key)}</a>: {esc(why)}</li>")
+        parts.append("</ul>")
     if data.stale:
         parts.append(
             f"<p class='note'>Left out: {len(data.stale)} manifest(s) of units that are no "

@@ -90,6 +90,11 @@ class Backend(ABC):
     ) -> list[str]:
         """Return the raw completion (new text only) of each request, in request order."""
 
+    def nondeterminism(self) -> str | None:
+        """Why the same requests and seeds may give other outputs on another run (``None``:
+        they give the same outputs). Recorded in the generate stage's manifest and report."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the model (threads, servers, GPU memory)."""
 

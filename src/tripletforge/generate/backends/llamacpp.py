@@ -1,8 +1,9 @@
 """GGUF generators in-process through ``xllamacpp`` (llama.cpp server core, no HTTP client).
 
 Requests go to the server's slots concurrently (continuous batching), each with its own seed.
-With ``parallel=1`` an output depends on its request only; with several slots, what a prompt
-is batched with can change float rounding on CPU and so, rarely, a sampled token.
+With ``parallel=1`` (the default) an output depends on its request only; with several slots,
+what a prompt is batched with can change float rounding on CPU and so, rarely, a sampled
+token: such a run is faster but not deterministic, and says so (:meth:`nondeterminism`).
 Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) run
 back to back on one pinned slot, whose KV cache still holds the prefix: only the last few
 tokens are processed.
@@ -164,7 +165,7 @@ class LlamaCppBackend(Backend):
         self,
         model: str,
         *,
-        parallel: int = 8,
+        parallel: int = 1,
         ctx_per_slot: int = 2048,
         threads: int | None = None,
         gpu_layers: int = 0,
@@ -309,6 +310,14 @@ class LlamaCppBackend(Backend):
         for future in workers:
             future.result()
         return results
+
+    def nondeterminism(self) -> str | None:
+        if self.parallel > 1:
+            return (
+                f"llama.cpp with {self.parallel} parallel slots batches requests differently "
+                "run to run (set backend_options parallel: 1 for identical outputs)"
+            )
+        return None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

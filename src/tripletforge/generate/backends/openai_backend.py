@@ -135,6 +135,9 @@ class OpenAIBackend(Backend):
             self.template_kwargs = None  # this server does not take them: stop sending
             return self._post("/chat/completions", body)
 
+    def nondeterminism(self) -> str | None:
+        return "a remote OpenAI-compatible server decides batching and whether seeds are honoured"
+
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:

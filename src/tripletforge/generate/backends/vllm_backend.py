@@ -140,6 +140,9 @@ class VllmBackend(Backend):
             stop=list(request.stop) or None,
         )
 
+    def nondeterminism(self) -> str | None:
+        return "vLLM batches requests continuously; outputs can differ run to run"
+
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
