@@ -14,7 +14,10 @@ def load_model(name: str, device: str = "cpu") -> SentenceTransformer:
     if Path(name).is_dir():
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(str(name), device=device)
+        from tripletforge.models.registry import uses_own_modules
+
+        trust = uses_own_modules(name)
+        return SentenceTransformer(str(name), device=device, trust_remote_code=trust)
     from tripletforge.models import load_encoder
 
     return load_encoder(name, device=device)

@@ -82,9 +82,11 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
     )
 
 
-def prepare_model(config: TrainConfig) -> SentenceTransformer:
-    """Load the model with the configured pooling, sequence length and frozen parts."""
-    model = set_pooling(load_model(config.model), config.pooling)
+def prepare_model(
+    config: TrainConfig, model: SentenceTransformer | None = None
+) -> SentenceTransformer:
+    """Load the model (or take ``model``) with the configured pooling, length and frozen parts."""
+    model = set_pooling(model if model is not None else load_model(config.model), config.pooling)
     # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
     model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
@@ -214,10 +216,16 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
     )
 
 
-def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Path:
+def train_encoder(
+    config: TrainConfig,
+    callbacks: list[Any] | None = None,
+    model: SentenceTransformer | None = None,
+) -> Path:
     """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
 
-    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer.
+    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer. ``model``
+    is an already built model to train instead of loading ``config.model`` (which then only
+    names it in the provenance); parameters without ``requires_grad`` stay frozen.
     """
     from sentence_transformers import SentenceTransformerTrainer
 
@@ -239,7 +247,7 @@ def train_encoder(config: TrainConfig, callbacks: list[Any] | None = None) -> Pa
     if len(rows) < config.batch_size:
         raise ValueError(f"{len(rows)} training rows, fewer than one batch of {config.batch_size}")
 
-    model = prepare_model(config)
+    model = prepare_model(config, model)
     prompt = training_prompt(config, model)
     evaluator = build_dev_evaluator(config)
     trainer = SentenceTransformerTrainer(
