@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
+#: Inference length cap when ``max_seq_length`` is left to ``None`` (encoder tokens).
+AUTO_MAX_SEQ_LENGTH = 256
+
+
 @dataclass
 class ConnectedModel:
     """The connected ``SentenceTransformer`` and the target it was built on.
@@ -59,11 +63,15 @@ def build_connected_model(settings: ConnectSettings) -> ConnectedModel:
     encoder = load_transformer(settings.encoder, with_tail=False)
     target = load_transformer(settings.target, pooling=settings.target_pooling)
     k = settings.connector.num_learned_tokens
-    limit = getattr(target.model.config, "max_position_embeddings", None)
-    if limit is not None and settings.max_seq_length + k > limit:
+    limit = target.max_seq_length or getattr(target.model.config, "max_position_embeddings", None)
+    max_seq_length = settings.max_seq_length
+    if max_seq_length is None:
+        candidates = [AUTO_MAX_SEQ_LENGTH, encoder.max_seq_length, limit and limit - k]
+        max_seq_length = min(c for c in candidates if c)
+    elif limit is not None and max_seq_length + k > limit:
         raise ValueError(
-            f"max_seq_length {settings.max_seq_length} + {k} learned tokens exceeds the "
-            f"target's {limit} positions; lower max_seq_length"
+            f"max_seq_length {max_seq_length} + {k} learned tokens exceeds the target's "
+            f"{limit} positions; lower max_seq_length"
         )
     word_std = float(target.model.get_input_embeddings().weight.detach().float().std())
     connector = Connector(
@@ -82,7 +90,7 @@ def build_connected_model(settings: ConnectSettings) -> ConnectedModel:
         connector,
         target_tokenizer=target.tokenizer,
         encoder_layer=settings.connector.encoder_layer,
-        max_seq_length=settings.max_seq_length,
+        max_seq_length=max_seq_length,
         target_kind=target.kind,
     )
     model = SentenceTransformer(

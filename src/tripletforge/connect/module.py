@@ -124,7 +124,10 @@ class ConnectedEncoder(InputModule):
     def preprocess(
         self, inputs: list[str], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
-        """Tokenize texts for the encoder: ``input_ids``/``attention_mask`` ``(batch, n)``."""
+        """Tokenize texts for the encoder: ``input_ids``/``attention_mask`` ``(batch, n)``.
+
+        ``max_length`` (keyword) overrides :attr:`max_seq_length` for this call.
+        """
         texts = [str(t) for t in inputs]
         if prompt:
             texts = [prompt + t for t in texts]
@@ -132,7 +135,7 @@ class ConnectedEncoder(InputModule):
             texts,
             padding=True,
             truncation=True,
-            max_length=self.max_seq_length,
+            max_length=kwargs.get("max_length") or self.max_seq_length,
             return_tensors="pt",
         )
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}

@@ -124,8 +124,12 @@ class ConnectSettings(BaseModel):
         description="auto: a sentence-transformers target keeps its own pooling, a plain "
         "transformers model (e.g. a decoder LLM) gets mean pooling",
     )
-    max_seq_length: int = Field(
-        256, ge=8, description="encoder tokens per text saved with the model (inference)"
+    max_seq_length: int | None = Field(
+        None,
+        ge=8,
+        description="encoder tokens per text saved with the model (inference); None: the "
+        "largest both ends allow (the encoder's limit, and the target's limit minus the "
+        "learned tokens), at most 256",
     )
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
     align: AlignSettings = Field(default_factory=AlignSettings)

@@ -58,9 +58,16 @@ class LoadedTransformer:
 
 
 def _is_decoder(config: Any) -> bool:
+    """A causal LM: flagged as a decoder, saved as ``*ForCausalLM``, or an architecture that
+    has a causal-LM head but no masked-LM head in transformers (Llama, Mistral, Qwen, ...)."""
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_FOR_MASKED_LM_MAPPING
+
     if getattr(config, "is_decoder", False):
         return True
-    return any(a.endswith("ForCausalLM") for a in getattr(config, "architectures", None) or [])
+    if any(a.endswith("ForCausalLM") for a in getattr(config, "architectures", None) or []):
+        return True
+    kind = type(config)
+    return kind in MODEL_FOR_CAUSAL_LM_MAPPING and kind not in MODEL_FOR_MASKED_LM_MAPPING
 
 
 def load_transformer(name: str, pooling: str = "auto", with_tail: bool = True) -> LoadedTransformer:
@@ -90,6 +97,7 @@ def load_transformer(name: str, pooling: str = "auto", with_tail: bool = True) -
     tokenizer = AutoTokenizer.from_pretrained(source)
     kind = "decoder" if _is_decoder(config) else "encoder"
     _ensure_pad_token(tokenizer)
+    limit = getattr(config, "max_position_embeddings", None)
     tail: list[nn.Module] = []
     if with_tail:
         from sentence_transformers.sentence_transformer.modules import Pooling
@@ -97,7 +105,7 @@ def load_transformer(name: str, pooling: str = "auto", with_tail: bool = True) -
         tail = [
             Pooling(int(config.hidden_size), pooling_mode="mean" if pooling == "auto" else pooling)
         ]
-    return LoadedTransformer(model, tokenizer, kind, str(source), tail)
+    return LoadedTransformer(model, tokenizer, kind, str(source), tail, limit)
 
 
 def _ensure_pad_token(tokenizer: Any) -> None:
