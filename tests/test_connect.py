@@ -414,3 +414,29 @@ def test_real_e5_small_to_minilm_aligns_on_the_shipped_pool(tmp_path):
     assert report.last_loss < report.first_loss
     emb = built.model.encode(["Ina son karanta littafi.", "I like reading books."])
     assert emb.shape == (2, 384)
+
+
+def test_finetune_resumes_from_its_checkpoint_with_lora(tiny_models, tmp_path):
+    """A run killed after a checkpoint resumes from it; LoRA checkpoints reload unmerged."""
+    from transformers import TrainerCallback
+
+    from tripletforge.connect.finetune import finetune_connected
+
+    class Crash(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt("killed after the first checkpoint")
+
+    settings = tiny_settings(
+        tiny_models, finetune={"max_steps": 2, "save_steps": 1, "lora_r": 4}, seed=5
+    )
+    rows = ENGLISH_TRIPLETS
+    work = tmp_path / "finetune"
+    built = build_connected_model(settings)
+    with pytest.raises(KeyboardInterrupt):
+        finetune_connected(built.model, rows, settings, work, callbacks=[Crash()])
+    assert (work / "model" / "checkpoints" / "checkpoint-1").is_dir()
+    fresh = build_connected_model(settings)
+    out = finetune_connected(fresh.model, rows, settings, work)
+    provenance = json.loads((out / "tripletforge_training.json").read_text())
+    assert provenance["resumed_from"].endswith("checkpoint-1")
+    assert provenance["global_step"] == 2

@@ -45,6 +45,7 @@ def finetune_connected(
     work_dir: Path,
     *,
     model_name: str = "connected",
+    callbacks: list[Any] | None = None,
 ) -> Path:
     """Train ``model`` contrastively on English ``rows``; return the saved folder.
 
@@ -53,6 +54,7 @@ def finetune_connected(
         rows: English ``anchor``/``positive``/``negative`` dicts (already through the guard).
         work_dir: stage folder: the triplet file, ``checkpoints/`` (resume) and ``model/``.
         model_name: what the provenance names as the starting model.
+        callbacks: ``transformers.TrainerCallback`` objects for the trainer.
 
     Returns:
         ``work_dir / "model"``, a sentence-transformers folder with LoRA still unmerged and
@@ -89,4 +91,4 @@ def finetune_connected(
         eval_steps=fs.save_steps,
         resume=True,
     )
-    return train_encoder(config, model=model)
+    return train_encoder(config, callbacks=callbacks, model=model)
