@@ -285,6 +285,7 @@ def test_train_connected_reuses_resumes_and_refuses_other_settings(tiny_models, 
     assert (out / "stages" / "align" / "align_log.csv").is_file()
     again = train_connected(settings, out, progress=False)
     assert again.reused
+    assert train_connected(settings.model_copy(update={"keep_stages": False}), out).reused
     other = tiny_settings(tiny_models, keep_stages=True, finetune={"learning_rate": 3e-4})
     with pytest.raises(FileExistsError, match="other settings"):
         train_connected(other, out, progress=False)

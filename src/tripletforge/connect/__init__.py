@@ -29,7 +29,7 @@ from tripletforge.connect.settings import (
     SettingsError,
     parse_settings,
 )
-from tripletforge.connect.trainer import ConnectResult, train_connected
+from tripletforge.connect.trainer import ConnectResult, finished, train_connected
 
 __all__ = [
     "AlignSettings",
@@ -44,6 +44,7 @@ __all__ = [
     "SettingsError",
     "build_connected_model",
     "english_problem",
+    "finished",
     "parse_settings",
     "train_connected",
 ]

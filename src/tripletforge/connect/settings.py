@@ -150,8 +150,11 @@ class ConnectSettings(BaseModel):
     )
 
     def hash(self) -> str:
-        """A short hash of the settings (stage folders record it to decide whether to redo)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A short hash of the settings that shape the model (``keep_stages`` does not).
+
+        The output folder and its stage folders record it to decide what to redo.
+        """
+        text = json.dumps(self.model_dump(mode="json", exclude={"keep_stages"}), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -59,11 +59,11 @@ class ConnectResult:
     reused: bool = False
 
 
-def _hash(settings: ConnectSettings, fields: tuple[str, ...] | None = None) -> str:
+def _hash(settings: ConnectSettings, fields: tuple[str, ...]) -> str:
+    """Hash of the settings ``fields`` (what one stage depends on)."""
     import hashlib
 
-    data = settings.model_dump(mode="json", include=set(fields) if fields else None)
-    text = json.dumps(data, sort_keys=True)
+    text = json.dumps(settings.model_dump(mode="json", include=set(fields)), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
