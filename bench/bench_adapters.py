@@ -46,7 +46,7 @@ def run_one(
 
     import torch
 
-    from tripletforge.adapters import PromptPair, TrainSettings, train_adapter
+    from tripletforge.adapters import AdapterTrainSettings, PromptPair, train_adapter
     from tripletforge.models.generators import resolve_generator
 
     t0 = time.perf_counter()
@@ -75,9 +75,9 @@ def run_one(
             model,
             pairs,
             tmp,
-            kind="xlora" if data == "xllora" else "task",
+            adapter_type="xlora" if data == "xllora" else "task",
             polarity="positive",
-            train=TrainSettings(
+            train=AdapterTrainSettings(
                 max_steps=steps, batch_size=batch_size, max_length=max_length, device="cpu"
             ),
             progress=False,

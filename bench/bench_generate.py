@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from tripletforge.data.schemas import Seed, seed_id_for
+from tripletforge.data.schemas import SeedSentence, seed_id_for
 from tripletforge.generate import GenerationConfig, generate_triplets
 from tripletforge.generate.backends import get_backend
 from tripletforge.generate.generators import resolve_gguf
@@ -50,7 +50,7 @@ def _requests(anchors: list[str], k: int, seed: int) -> list:
     strategy = make_strategy("icl", StrategyContext(chat=True, k=k))
     requests = []
     for text in anchors:
-        s = Seed(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
+        s = SeedSentence(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
         requests += strategy.plan(
             s, ["positive", "negative"], anchor_seed=derive_seed(seed, s.seed_id), attempt=0
         )
@@ -149,7 +149,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     (tmp / "seeds.txt").write_text("\n".join(anchors) + "\n")
     common = {
-        "seeds": tmp / "seeds.txt",
+        "seed_file": tmp / "seeds.txt",
         "lang": "eng",
         "k": args.k,
         "max_tokens": args.max_tokens,

@@ -41,7 +41,7 @@ def _config(args: argparse.Namespace, seeds: Path, out: Path, threads: int) -> G
     if args.backend == "llamacpp":
         options = {"threads": threads, "parallel": args.parallel}
     return GenerationConfig(
-        seeds=seeds,
+        seed_file=seeds,
         out=out,
         lang="eng",
         backend=args.backend,
@@ -63,7 +63,7 @@ def _timed(run: Callable[..., GenerationStats], *args: object) -> tuple[float, G
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=48)
+    parser.add_argument("--seed-file", type=int, default=48)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", default="llamacpp", choices=["llamacpp", "transformers"])
     parser.add_argument("--model", default="smollm2-135m")

@@ -28,7 +28,7 @@ XLLORA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xllora_gener
 def make_rows(n: int) -> list[dict]:
     """The first ``n`` real XL-LoRA triplets, else synthetic ones."""
     if XLLORA.is_dir():
-        from tripletforge.filter import read_triplets
+        from tripletforge.data.triplets import read_triplets
 
         rows, _ = read_triplets(XLLORA)
         return rows[:n]
@@ -76,9 +76,9 @@ def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
             SentenceTransformerTrainingArguments,
         )
 
-        from tripletforge.train.encoder import load_model
+        from tripletforge.models import load_encoder
 
-        model = load_model(args.model)
+        model = load_encoder(args.model)
         model.max_seq_length = args.max_seq_length
         if args.freeze:
             model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
@@ -134,7 +134,7 @@ def main() -> None:
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, args, Path(args.data))), flush=True)
         return
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
 
     data = Path(tempfile.mkdtemp(prefix="bench-data-")) / "triplets.jsonl"
     write_triplets(make_rows(args.rows), data)

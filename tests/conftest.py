@@ -111,11 +111,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
+#: The built-in e5 encoders' prompts (mteb's names for e5; no default prompt).
+E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+
+
+def build_tiny_encoder(
+    path: Path,
+    hidden: int = 32,
+    layers: int = 2,
+    prompts: dict[str, str] | None = None,
+    default_prompt_name: str | None = None,
+    init_std: float = 0.02,
+) -> Path:
     """Write a random-weight BERT sentence-transformers folder with a unigram tokenizer.
 
     The tokenizer is trained on the fly on :data:`TINY_CORPUS`; pooling is mean; the folder
-    carries E5-style ``query: ``/``passage: `` prompts like the built-in default encoder.
+    carries the built-in default encoder's prompts (:data:`E5_PROMPTS`, no default prompt)
+    unless ``prompts``/``default_prompt_name`` say otherwise. A larger ``init_std`` spreads the
+    random embeddings out (the default 0.02 makes them nearly collinear).
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -153,6 +166,7 @@ def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
         intermediate_size=hidden * 2,
         max_position_embeddings=130,
         pad_token_id=1,
+        initializer_range=init_std,
     )
     bert_dir = path / "_hf"
     BertModel(config).save_pretrained(bert_dir)
@@ -161,8 +175,8 @@ def build_tiny_encoder(path: Path, hidden: int = 32, layers: int = 2) -> Path:
     pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     model = SentenceTransformer(
         modules=[transformer, pooling],
-        prompts={"query": "query: ", "passage": "passage: "},
-        default_prompt_name="query",
+        prompts=dict(E5_PROMPTS if prompts is None else prompts),
+        default_prompt_name=default_prompt_name,
         device="cpu",
     )
     model.save(str(path))

@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tripletforge.adapters import (  # noqa: E402
+    AdapterTrainSettings,
     LoraSettings,
     PromptPair,
-    TrainSettings,
     compose_adapters,
     format_adapter_prompt,
     read_provenance,
@@ -20,10 +20,12 @@ from tripletforge.adapters import (  # noqa: E402
 )
 from tripletforge.adapters.compose import load_lora  # noqa: E402
 from tripletforge.adapters.train import (  # noqa: E402
+    CHECKPOINT_MARK,
     IGNORE_INDEX,
     TRAIN_LOG_FILE,
-    collate,
+    adapter_trainer,
     encode_prompt_pair,
+    encode_text,
 )
 
 PAIRS = [
@@ -82,30 +84,63 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
-def _settings(**kw) -> TrainSettings:
-    base = dict(batch_size=2, lr=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant")
+def _settings(**kw) -> AdapterTrainSettings:
+    base = dict(
+        batch_size=2, learning_rate=1e-2, max_length=64, seed=0, device="cpu", scheduler="constant"
+    )
     base.update(kw)
-    return TrainSettings(**base)
+    return AdapterTrainSettings(**base)
 
 
-def test_prompt_tokens_are_masked_exactly(tiny_lm: Path) -> None:
+def _first_batch(tiny_lm: Path, tmp_path: Path, encoded, supervised: bool) -> dict:
+    """The first batch ``SFTTrainer`` trains on (its data preparation and collator)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    trainer = adapter_trainer(
+        AutoModelForCausalLM.from_pretrained(tiny_lm), tokenizer, encoded, tmp_path / "ck",
+        supervised=supervised, lora=LoraSettings(), train=_settings(batch_size=len(encoded)),
+        total_steps=1,
+    )  # fmt: skip
+    return next(iter(trainer.get_train_dataloader()))
+
+
+def test_prompt_tokens_are_masked_exactly(tiny_lm: Path, tmp_path: Path) -> None:
+    """What the trainer sees: prompt labels -100, completion + EOS learnt, padding ignored."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
     encoded = [encode_prompt_pair(tokenizer, p, "negative", 64) for p in PAIRS[:3]]
-    batch = collate(encoded, tokenizer.pad_token_id)
-    for row, (ex, pair) in enumerate(zip(encoded, PAIRS, strict=False)):
+    batch = _first_batch(tiny_lm, tmp_path, encoded, supervised=True)
+    assert batch["input_ids"].shape[0] == 3
+    by_ids = {tuple(ex.input_ids): (ex, pair) for ex, pair in zip(encoded, PAIRS, strict=False)}
+    for row in range(3):
+        mask = batch["attention_mask"][row]
+        n = int(mask.sum())
+        ex, pair = by_ids[tuple(batch["input_ids"][row, :n].tolist())]  # the sampler shuffles
         prompt_ids = tokenizer(format_adapter_prompt(pair.premise, "negative"))["input_ids"]
-        n_prompt, n = len(prompt_ids), len(ex.input_ids)
-        assert ex.input_ids[:n_prompt] == prompt_ids
+        n_prompt = len(prompt_ids)
+        assert ex.input_ids[:n_prompt] == prompt_ids and n == len(ex.input_ids)
         labels = batch["labels"][row]
         assert (labels[:n_prompt] == IGNORE_INDEX).all()
         assert (labels[n_prompt:n] == batch["input_ids"][row, n_prompt:n]).all()
         assert (labels[n_prompt:n] != IGNORE_INDEX).all()
         assert labels[n - 1].item() == tokenizer.eos_token_id
-        assert (labels[n:] == IGNORE_INDEX).all() and (batch["attention_mask"][row, n:] == 0).all()
+        assert (labels[n:] == IGNORE_INDEX).all() and (mask[n:] == 0).all()
         completion = tokenizer.decode(ex.input_ids[n_prompt:-1])
         assert completion.strip() == pair.hypothesis
+
+
+def test_language_batches_learn_every_token(tiny_lm: Path, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    encoded = [encode_text(tokenizer, text, 64) for text in TEXT[:3]]
+    batch = _first_batch(tiny_lm, tmp_path, encoded, supervised=False)
+    for row in range(3):
+        n = int(batch["attention_mask"][row].sum())
+        assert (batch["labels"][row, :n] == batch["input_ids"][row, :n]).all()
+        assert (batch["labels"][row, n:] == IGNORE_INDEX).all()
 
 
 def test_training_lowers_loss_and_loads_with_plain_peft(tiny_lm: Path, tmp_path: Path) -> None:
@@ -117,7 +152,7 @@ def test_training_lowers_loss_and_loads_with_plain_peft(tiny_lm: Path, tmp_path:
         str(tiny_lm),
         PAIRS,
         out,
-        kind="task",
+        adapter_type="task",
         polarity="positive",
         train=_settings(max_steps=30),
         progress=False,
@@ -127,7 +162,7 @@ def test_training_lowers_loss_and_loads_with_plain_peft(tiny_lm: Path, tmp_path:
     assert last < 0.7 * first, (first, last)
 
     prov = read_provenance(out)
-    assert prov["kind"] == "task" and prov["polarity"] == "positive"
+    assert prov["adapter_type"] == "task" and prov["polarity"] == "positive"
     assert prov["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": "all-linear"}
     assert len(prov["data"]["sha256"]) == 64 and prov["seed"] == 0
     assert {"torch", "transformers", "peft"} <= set(prov["versions"])
@@ -150,23 +185,27 @@ def test_language_adapter_trains_on_all_tokens(tiny_lm: Path, tmp_path: Path) ->
         str(tiny_lm),
         TEXT,
         tmp_path / "lang",
-        kind="language",
+        adapter_type="language",
         lang="hau",
         lora=LoraSettings(r=4, alpha=8, target_modules=["q_proj", "v_proj"]),
-        train=_settings(max_steps=20),
+        train=_settings(max_steps=20, eval_examples=2),
         progress=False,
     )
     assert sum(result.losses[-3:]) < 0.8 * sum(result.losses[:3])
-    assert read_provenance(tmp_path / "lang")["lang"] == "hau"
+    prov = read_provenance(tmp_path / "lang")
+    assert prov["lang"] == "hau" and prov["data"]["held_out"] == 2 and prov["data"]["used"] == 4
+    # the held-out loss: base model (LoRA B = 0) before, the adapter after (TEXT repeats)
+    assert prov["eval"]["examples"] == 2
+    assert result.eval_loss_after < result.eval_loss_before == prov["eval"]["loss_before"]
     with pytest.raises(TypeError):
-        train_adapter(str(tiny_lm), PAIRS, tmp_path / "x", kind="language", progress=False)
+        train_adapter(str(tiny_lm), PAIRS, tmp_path / "x", adapter_type="language", progress=False)
 
 
 def test_interrupted_run_resumes_to_identical_weights(tiny_lm: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
     settings = _settings(max_steps=6, save_steps=2)
-    kwargs = dict(kind="xlora", polarity="negative", progress=False)
+    kwargs = dict(adapter_type="xlora", polarity="negative", progress=False)
     train_adapter(str(tiny_lm), PAIRS, tmp_path / "full", train=settings, **kwargs)
 
     def stop_at_5(step: int, loss: float) -> None:
@@ -177,7 +216,7 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_lm: Path, tmp_path: P
         train_adapter(
             str(tiny_lm), PAIRS, tmp_path / "cut", train=settings, on_step=stop_at_5, **kwargs
         )
-    assert (tmp_path / "cut" / "checkpoints" / "step-0000004" / ".complete").exists()
+    assert (tmp_path / "cut" / "checkpoints" / "checkpoint-4" / CHECKPOINT_MARK).exists()
     assert not (tmp_path / "cut" / "adapter_model.safetensors").exists()
     resumed = train_adapter(str(tiny_lm), PAIRS, tmp_path / "cut", train=settings, **kwargs)
     assert resumed.resumed_from == 4
@@ -197,10 +236,14 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_lm: Path, tmp_path: P
     # a finished run is not trained again
     again = train_adapter(str(tiny_lm), PAIRS, tmp_path / "cut", train=settings, **kwargs)
     assert again.resumed_from == 6 and len(again.step_seconds) == 6
+    assert not (tmp_path / "cut" / "checkpoints").exists()  # finished: checkpoints removed
     # a checkpoint from other data is refused
-    (tmp_path / "cut" / "tripletforge_adapter.json").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        train_adapter(
+            str(tiny_lm), PAIRS, tmp_path / "other", train=settings, on_step=stop_at_5, **kwargs
+        )
     with pytest.raises(RuntimeError, match="other data"):
-        train_adapter(str(tiny_lm), PAIRS[:4], tmp_path / "cut", train=settings, **kwargs)
+        train_adapter(str(tiny_lm), PAIRS[:4], tmp_path / "other", train=settings, **kwargs)
 
 
 def _random_adapter(tiny_lm: Path, out: Path, r: int, alpha: int, seed: int, targets) -> Path:
@@ -271,7 +314,7 @@ def test_composition_equals_delta_w_arithmetic(
     base = _expected_merged(tiny_lm, adapters, 0.0)[key]
     assert (merged[key] - base).abs().max() > 1e-3  # the language difference is really there
     prov = read_provenance(out)
-    assert prov["kind"] == "composed" and prov["lambda"] == lam and prov["method"] == method
+    assert prov["adapter_type"] == "composed" and prov["lambda"] == lam and prov["method"] == method
 
 
 def test_linear_combination_is_not_the_delta_w_sum(
@@ -317,7 +360,7 @@ def test_loss_curve_plot(tiny_lm: Path, tmp_path: Path) -> None:
             str(tiny_lm),
             TEXT,
             tmp_path / name,
-            kind="language",
+            adapter_type="language",
             train=_settings(max_steps=4),
             progress=False,
         )
@@ -326,3 +369,30 @@ def test_loss_curve_plot(tiny_lm: Path, tmp_path: Path) -> None:
     assert curve.smoothed(2)[1] == pytest.approx(sum(curve.losses[:2]) / 2)
     png = plot_loss_curves([tmp_path / "a", tmp_path / "b"], tmp_path / "plot" / "loss.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_4bit_needs_a_gpu_and_bitsandbytes(tiny_lm: Path, tmp_path: Path, monkeypatch) -> None:
+    """QLoRA fails before loading anything, with the fix; CPU training never imports bnb."""
+    import importlib.util
+    import sys
+
+    from tripletforge.adapters.train import QuantizationError, check_quantization
+
+    check_quantization(_settings())  # no quantization: nothing to check
+    assert "bitsandbytes" not in sys.modules
+    with pytest.raises(QuantizationError, match=r"needs a CUDA GPU.*device is cpu"):
+        train_adapter(
+            str(tiny_lm), PAIRS, tmp_path / "q", adapter_type="task", polarity="positive",
+            train=_settings(max_steps=1, quantization="4bit"), progress=False,
+        )  # fmt: skip
+    assert not (tmp_path / "q" / "adapter_model.safetensors").exists()
+    # on a GPU machine without the package: an ImportError naming the extra
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a),
+    )
+    with pytest.raises(ImportError, match=r"tripletforge\[qlora\]"):
+        check_quantization(_settings(quantization="4bit", device=None))

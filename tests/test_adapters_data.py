@@ -128,7 +128,7 @@ def test_cli_train_and_compose(tmp_path: Path) -> None:
     common = ["--base", str(base), "--max-steps", "2", "--batch-size", "2", "--device", "cpu"]
     runs = {
         "task": [
-            "--kind",
+            "--adapter-type",
             "task",
             "--polarity",
             "positive",
@@ -137,9 +137,9 @@ def test_cli_train_and_compose(tmp_path: Path) -> None:
             "--snli-splits",
             "dev",
         ],
-        "tgt": ["--kind", "language", "--text", str(text), "--lang", "hau", "--r", "4"],
+        "tgt": ["--adapter-type", "language", "--text", str(text), "--lang", "hau", "--r", "4"],
         "en": [
-            "--kind",
+            "--adapter-type",
             "language",
             "--text",
             str(text),
@@ -179,5 +179,7 @@ def test_cli_train_and_compose(tmp_path: Path) -> None:
     config = json.loads((tmp_path / "composed" / "adapter_config.json").read_text())
     assert config["r"] == 8 + 4 + 8 and config["lora_alpha"] == 20
 
-    bad = runner.invoke(root, ["adapters", "train", "--kind", "xlora", "--out", str(tmp_path)])
+    bad = runner.invoke(
+        root, ["adapters", "train", "--adapter-type", "xlora", "--out", str(tmp_path)]
+    )
     assert bad.exit_code != 0 and "--polarity" in bad.output

@@ -12,9 +12,9 @@ pytest.importorskip("torch")
 from test_adapters import PAIRS, build_tiny_causal_lm
 from tripletforge.adapters import (
     ADAPTER_PROMPT_ID,
+    AdapterTrainSettings,
     LoraSettings,
     PromptPair,
-    TrainSettings,
     train_adapter,
 )
 
@@ -33,8 +33,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny base and positive/negative adapters that memorise their pairs."""
     root = tmp_path_factory.mktemp("gen")
     base = build_tiny_causal_lm(root / "base")
-    settings = TrainSettings(
-        max_steps=60, batch_size=6, lr=2e-2, max_length=64, scheduler="constant", device="cpu"
+    settings = AdapterTrainSettings(
+        max_steps=60,
+        batch_size=6,
+        learning_rate=2e-2,
+        max_length=64,
+        scheduler="constant",
+        device="cpu",
     )
     lora = LoraSettings(dropout=0.0)
     negatives = [PromptPair(p.premise, n) for p, n in zip(PAIRS, NEGATIVES, strict=True)]
@@ -44,7 +49,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(base),
             pairs,
             root / name,
-            kind="xlora",
+            adapter_type="xlora",
             polarity=name,
             lora=lora,
             train=settings,
@@ -56,24 +61,24 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(base),
             text,
             root / name,
-            kind="language",
+            adapter_type="language",
             lang=name,
             lora=LoraSettings(r=2, alpha=2),
-            train=TrainSettings(max_steps=2, device="cpu"),
+            train=AdapterTrainSettings(max_steps=2, device="cpu"),
             progress=False,
         ).output_dir
     return paths
 
 
 def _run(trained: dict[str, Path], tmp_path: Path, strategy: str, mode: str, options: dict):
-    from tripletforge.adapters.backend import AdapterTransformersBackend
+    from tripletforge.generate.backends.transformers_backend import TransformersBackend
     from tripletforge.generate.runner import GenerationConfig, generate_triplets
     from tripletforge.generate.strategies import compose, xlora  # noqa: F401  (register)
 
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("\n".join(p.premise for p in PAIRS[:3]) + "\n")
     config = GenerationConfig(
-        seeds=seeds,
+        seed_file=seeds,
         out=tmp_path / "out.jsonl",
         lang="hau",
         strategy=strategy,
@@ -86,7 +91,7 @@ def _run(trained: dict[str, Path], tmp_path: Path, strategy: str, mode: str, opt
         progress=False,
         strategy_options=options,
     )
-    backend = AdapterTransformersBackend(str(trained["base"]), device="cpu")
+    backend = TransformersBackend(str(trained["base"]), device="cpu")
     stats = generate_triplets(config, backend=backend)
     rows = [json.loads(line) for line in config.out.read_text().splitlines()]
     return stats, rows, backend
@@ -120,7 +125,7 @@ def test_compose_generation_composes_per_polarity(trained: dict[str, Path], tmp_
     composed = sorted((tmp_path / "cache").iterdir())
     assert len(composed) == 2 and len(backend._names) == 2
     prov = json.loads((composed[0] / "tripletforge_adapter.json").read_text())
-    assert prov["lambda"] == 0.5 and prov["kind"] == "composed"
+    assert prov["lambda"] == 0.5 and prov["adapter_type"] == "composed"
     assert stats.requests == 6 and len(rows) + stats.rejected == 3
     for row in rows:
         assert row["strategy"] == "compose" and row["positive_lang"] == "hau"
@@ -150,10 +155,10 @@ def test_generate_cli_passes_strategy_options(trained: dict[str, Path], tmp_path
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(PAIRS[0].premise + "\n")
     out = tmp_path / "cli.jsonl"
-    args = ["generate", "--seeds", str(seeds), "--out", str(out), "--lang", "hau"]
+    args = ["generate", "--seed-file", str(seeds), "--out", str(out), "--lang", "hau"]
     args += ["--strategy", "xlora", "--mode", "crosslingual", "--backend", "transformers"]
     args += ["--model", str(trained["base"]), "--temperature", "0", "--max-tokens", "16"]
-    args += ["--max-attempts", "1", "--no-progress", "-B", "device=cpu"]
+    args += ["--max-attempts", "1", "--quiet", "-B", "device=cpu"]
     args += ["-S", f"positive_adapter={trained['positive']}"]
     args += ["--strategy-option", f"negative_adapter={trained['negative']}"]
     result = CliRunner().invoke(app, args)

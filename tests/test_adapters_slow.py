@@ -17,7 +17,7 @@ def test_smollm2_rebuild_train_and_generate(shared_data: Path, tmp_path: Path) -
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tripletforge.adapters import (
-        TrainSettings,
+        AdapterTrainSettings,
         format_adapter_prompt,
         nli_pairs,
         read_snli_tokenized,
@@ -39,9 +39,9 @@ def test_smollm2_rebuild_train_and_generate(shared_data: Path, tmp_path: Path) -
         "smollm2-135m",
         pairs[:12],
         tmp_path / "neg",
-        kind="task",
+        adapter_type="task",
         polarity="negative",
-        train=TrainSettings(max_steps=3, batch_size=4, max_length=64, device="cpu"),
+        train=AdapterTrainSettings(max_steps=3, batch_size=4, max_length=64, device="cpu"),
         progress=False,
     )
     assert len(result.losses) == 3 and all(0 < loss < 20 for loss in result.losses)
@@ -58,7 +58,7 @@ def test_gguf_lora_in_llama_cpp_matches_peft(tmp_path: Path) -> None:
     """A memorising adapter, exported to GGUF, steers llama.cpp exactly as peft steers HF."""
     import xllamacpp
 
-    from tripletforge.adapters import LoraSettings, PromptPair, TrainSettings, train_adapter
+    from tripletforge.adapters import AdapterTrainSettings, LoraSettings, PromptPair, train_adapter
     from tripletforge.adapters import format_adapter_prompt as prompt_for
     from tripletforge.adapters.gguf_lora import export_gguf_lora
     from tripletforge.models.generators import generator_gguf_path
@@ -66,14 +66,14 @@ def test_gguf_lora_in_llama_cpp_matches_peft(tmp_path: Path) -> None:
     pair = PromptPair(
         "A man is playing a guitar on stage.", "A purple elephant dances on the moon."
     )
-    settings = TrainSettings(
-        max_steps=12, batch_size=1, lr=2e-3, scheduler="constant", device="cpu"
+    settings = AdapterTrainSettings(
+        max_steps=12, batch_size=1, learning_rate=2e-3, scheduler="constant", device="cpu"
     )
     train_adapter(
         "smollm2-135m",
         [pair],
         tmp_path / "mem",
-        kind="task",
+        adapter_type="task",
         polarity="positive",
         lora=LoraSettings(dropout=0.0),
         train=settings,

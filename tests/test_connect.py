@@ -369,15 +369,27 @@ def test_cli_trains_and_mteb_encodes(tiny_models, tmp_path):
         "finetune: {max_steps: 1, batch_size: 4, max_seq_length: 32}\n"
     )
     out = tmp_path / "m"
-    args = ["connect", "train", "-o", str(out), "-c", str(config), "--no-progress",
+    args = ["connect", "train", "-o", str(out), "-c", str(config), "--quiet",
             "--encoder", str(tiny_models["encoder"]), "--target", str(tiny_models["target"]),
-            "--learned-tokens", "3", "--device", "cpu"]  # fmt: skip
+            "--connector-num-learned-tokens", "3", "--align-max-steps", "3",
+            "--device", "cpu"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "model saved to" in result.output
     saved = json.loads((out / "connect_config.json").read_text())
     assert saved["connector_config"]["num_learned_tokens"] == 3  # the flag beats the file
+    provenance = json.loads((out / "tripletforge_connect.json").read_text())
+    assert provenance["align"]["steps"] == 3  # --align-max-steps beats the file's align: …
+    assert provenance["settings"]["align"]["batch_size"] == 4  # … and keeps its other keys
+    assert provenance["settings"]["finetune"]["max_steps"] == 1
     assert not (out / "stages").exists()
+
+    from tripletforge.cards import read_model_card
+
+    info, _ = read_model_card(out)
+    assert info is not None and info.origin == "connected"
+    assert info.details["encoder (frozen)"] == str(tiny_models["encoder"])
+    assert "trust_remote_code=True" in (out / "README.md").read_text()
 
     model = SentenceTransformer(str(out), device="cpu", trust_remote_code=True)
     s1, s2 = ENGLISH[:4], [*ENGLISH[4:7], FOREIGN[0]]

@@ -11,21 +11,22 @@ import pytest
 
 from tripletforge.evaluate.cache import CachingEncoder, EmbeddingCache, text_hash
 from tripletforge.evaluate.fingerprint import folder_fingerprint, model_fingerprint
+from tripletforge.models.prompts import EncodePrompt
 
 
 class CountingModel:
     """A fake encoder: deterministic vectors from (prompt, text), counting texts and calls."""
 
     def __init__(self) -> None:
-        self.prompts = {"query": "query: ", "passage": "passage: "}
-        self.default_prompt_name = "query"
+        self.prompts = {"query": "query: ", "document": "passage: "}
+        self.default_prompt_name = None
         self.calls = 0
         self.texts: list[str] = []
 
-    def encode(self, texts, prompt_name=None, **kwargs):
+    def encode(self, texts, prompt=None, **kwargs):
         self.calls += 1
         self.texts += list(texts)
-        prompt = self.prompts[prompt_name or self.default_prompt_name]
+        prompt = prompt or ""
         out = []
         for text in texts:
             seed = int(hashlib.sha256((prompt + text).encode()).hexdigest()[:8], 16)
@@ -70,19 +71,31 @@ def test_second_encode_is_served_from_cache(home: Path) -> None:
 def test_prompts_are_cached_separately(home: Path) -> None:
     model = CountingModel()
     encoder = CachingEncoder(model, EmbeddingCache("2" * 64))
-    q = encoder.encode(["x"], prompt_name="query")
-    d = encoder.encode(["x"], prompt_name="passage")
-    default = encoder.encode(["x"])  # default prompt is "query": same key as q
-    assert model.calls == 2
-    assert not np.allclose(q, d)
-    np.testing.assert_array_equal(q, default)
+    q = encoder.encode(["x"], encoder.prompt_for("retrieval", "query"))
+    d = encoder.encode(["x"], encoder.prompt_for("retrieval", "document"))
+    plain = encoder.encode(["x"])  # symmetric (STS) prompt: none for this model
+    again = CachingEncoder(model, EmbeddingCache("2" * 64)).encode(["x"], EncodePrompt("", None))
+    assert model.calls == 3 and model.texts == ["x", "x", "x"]
+    assert not np.allclose(q, d) and not np.allclose(q, plain)
+    np.testing.assert_array_equal(plain, again)
+    keys = {row[0] for row in _rows(EmbeddingCache("2" * 64))}
+    assert keys == {"[query]query: ", "[document]passage: ", ""}
 
 
-def test_encoder_without_cache_calls_the_model_each_time() -> None:
+def _rows(cache: EmbeddingCache) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(cache.path) as con:
+        return con.execute("SELECT prompt, text_hash FROM embeddings").fetchall()
+
+
+def test_encoder_without_cache_keeps_only_this_runs_vectors() -> None:
     model = CountingModel()
     encoder = CachingEncoder(model, cache=None)
     encoder.encode(["a", "b"])
-    encoder.encode(["a", "b"])
+    encoder.encode(["b", "a"])  # the run's in-memory vectors
+    assert model.calls == 1 and encoder.stats.cache_hits == 2
+    CachingEncoder(model, cache=None).encode(["a", "b"])  # a new run encodes again
     assert model.calls == 2
 
 

@@ -1,4 +1,8 @@
-"""Metric functions of the evaluate stage on synthetic embeddings with hand-computable answers."""
+"""Metric helpers of the evaluate stage on synthetic embeddings with hand-computable answers.
+
+mteb computes every task's metrics; these are the pieces tripletforge adds: the margin
+criterion of bitext mining, geometry, duplicate handling and undefined values.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +11,24 @@ import math
 import numpy as np
 import pytest
 
-from tripletforge.evaluate.bitext import best_matches, bitext_scores, knn_mean
-from tripletforge.evaluate.geometry import alignment, geometry_scores, positive_mask, uniformity
-from tripletforge.evaluate.retrieval import dedupe_corpus, ranking_metrics, retrieval_scores
-from tripletforge.evaluate.sts import paired_cosine, sts_scores
+from tripletforge.evaluate.bitext import best_matches, knn_mean, margin_accuracy
+from tripletforge.evaluate.duplicates import (
+    canonical_indices,
+    dedupe_corpus,
+    dedupe_texts,
+    equivalent_lines,
+    text_key,
+)
+from tripletforge.evaluate.geometry import (
+    alignment,
+    geometry_scores,
+    label_positive_pairs,
+    positive_mask,
+    uniformity,
+)
+from tripletforge.evaluate.tasks import finite_or_none
 
 RNG = np.random.default_rng(0)
-
-
-def test_paired_cosine_of_known_vectors() -> None:
-    a = np.array([[1.0, 0.0], [1.0, 0.0], [3.0, 4.0]])
-    b = np.array([[2.0, 0.0], [0.0, 5.0], [-3.0, -4.0]])
-    np.testing.assert_allclose(paired_cosine(a, b), [1.0, 0.0, -1.0])
-
-
-def test_sts_spearman_is_one_for_a_monotone_and_minus_one_for_a_reversed_order() -> None:
-    angles = np.linspace(0.1, 1.4, 8)  # cosine of pair i is cos(angle_i), decreasing
-    e1 = np.tile([1.0, 0.0], (8, 1))
-    e2 = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    assert sts_scores(e1, e2, -angles)["spearman"] == pytest.approx(1.0)
-    assert sts_scores(e1, e2, angles)["spearman"] == pytest.approx(-1.0)
-    assert sts_scores(e1, e2, angles)["n"] == 8
-
-
-def test_sts_rejects_mismatched_lengths() -> None:
-    with pytest.raises(ValueError, match="length mismatch"):
-        sts_scores(np.ones((3, 2)), np.ones((2, 2)), [1, 2, 3])
-
-
-def test_perfect_bitext_gives_accuracy_one_in_every_direction_and_method() -> None:
-    src = RNG.normal(size=(20, 16))
-    scores = bitext_scores(src, src * 3.0, k=4)
-    for key in ("cosine_src2tgt", "cosine_tgt2src", "margin_src2tgt", "margin_tgt2src"):
-        assert scores[key] == 1.0
-    assert scores["n"] == 20
-
-
-def test_shuffled_bitext_accuracy_counts_fixed_points() -> None:
-    src = RNG.normal(size=(10, 32))
-    perm = np.array([0, 1, 2, 3, 4, 6, 5, 8, 9, 7])  # 5 fixed points
-    scores = bitext_scores(src, src[perm], k=2)
-    assert scores["cosine_src2tgt"] == pytest.approx(0.5)
-    assert scores["cosine_tgt2src"] == pytest.approx(0.5)
-
-
-def test_duplicate_gold_text_counts_as_a_hit() -> None:
-    src = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    tgt = np.array([[1.0, 0.1], [1.0, 0.1], [0.0, 1.0]])  # rows 0 and 1 are identical
-    with_texts = bitext_scores(src, tgt, ["a", "a", "b"], ["x", "x", "y"], k=1)
-    without = bitext_scores(src, tgt, k=1)
-    assert with_texts["cosine_src2tgt"] == 1.0
-    assert without["cosine_src2tgt"] == pytest.approx(2 / 3)
-
 
 # Target 2 is a hub: by cosine it is the nearest target of sources 0 and 2, and target 0
 # is the nearest of source 3. Margin scoring (k=2) recovers the gold alignment.
@@ -85,9 +55,17 @@ def test_margin_scoring_fixes_a_hub_that_cosine_falls_for() -> None:
     assert best_matches(HUB_SRC, HUB_TGT).tolist() == [2, 1, 2, 0]
     assert best_matches(HUB_SRC, HUB_TGT, k=2).tolist() == [0, 1, 2, 3]
     assert _naive_margin_best(HUB_SRC, HUB_TGT, 2) == [0, 1, 2, 3]
-    scores = bitext_scores(HUB_SRC, HUB_TGT, k=2)
-    assert scores["cosine_src2tgt"] == 0.5
-    assert scores["margin_src2tgt"] == 1.0
+    one_to_one = [{i} for i in range(4)]
+    assert margin_accuracy(HUB_SRC, HUB_TGT, one_to_one, k=2) == 1.0
+
+
+def test_margin_accuracy_counts_an_equivalent_line_as_a_hit() -> None:
+    src = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    tgt = np.array([[1.0, 0.1], [1.0, 0.1], [0.0, 1.0]])  # rows 0 and 1 are the same text
+    valid = equivalent_lines(["a", "a2", "b"], ["x", "x", "y"])
+    assert valid == [{0, 1}, {0, 1}, {2}]
+    assert margin_accuracy(src, tgt, valid, k=1) == 1.0
+    assert margin_accuracy(src, tgt, [{0}, {1}, {2}], k=1) == pytest.approx(2 / 3)
 
 
 def test_knn_mean_averages_the_k_largest_cosines() -> None:
@@ -97,39 +75,31 @@ def test_knn_mean_averages_the_k_largest_cosines() -> None:
     assert knn_mean(a, b, 10)[0] == pytest.approx((1.0 + 0.0 - 1.0 + 0.6) / 4)  # k capped at n
 
 
-def test_identity_retrieval_scores_one() -> None:
-    q = RNG.normal(size=(15, 8))
-    scores = retrieval_scores(q, q.copy(), np.arange(15))
-    assert scores["ndcg@10"] == pytest.approx(1.0)
-    assert scores["recall@10"] == 1.0
-    assert scores["mrr@10"] == 1.0
+def test_text_identity_is_nfc_and_outer_whitespace_only() -> None:
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    assert text_key(f"  {decomposed}\n") == composed
+    assert text_key("Cafe") != text_key("cafe") and text_key("a  b") != text_key("a b")
+    assert canonical_indices(["x", " x", "y", "x "]) == [0, 0, 2, 0]
+    assert dedupe_texts([decomposed, composed, "b"]) == ([decomposed, "b"], [0, 0, 1])
 
 
-def test_ranking_metrics_from_ranks() -> None:
-    metrics = ranking_metrics(np.array([1, 2, 11]), k=10)
-    assert metrics["ndcg@10"] == pytest.approx((1 + 1 / math.log2(3) + 0) / 3)
-    assert metrics["recall@10"] == pytest.approx(2 / 3)
-    assert metrics["mrr@10"] == pytest.approx((1 + 0.5 + 0) / 3)
+def test_equivalent_lines_in_both_directions() -> None:
+    """Two sources share one translation; one source occurs twice with two translations."""
+    sources = ["s1", "s2", "s3", "s3 "]
+    targets = ["t", "t", "u", "v"]
+    assert equivalent_lines(sources, targets) == [{0, 1}, {0, 1}, {2, 3}, {2, 3}]
+    assert equivalent_lines(targets, sources) == [{0, 1}, {0, 1}, {2, 3}, {2, 3}]
 
 
-def test_retrieval_rank_two_when_a_distractor_is_closer() -> None:
-    queries = np.array([[1.0, 0.0]])
-    corpus = np.array([[0.8, 0.6], [1.0, 0.05]])  # doc 1 beats the relevant doc 0
-    scores = retrieval_scores(queries, corpus, np.array([0]))
-    assert scores["mrr@10"] == pytest.approx(0.5)
-    assert scores["ndcg@10"] == pytest.approx(1 / math.log2(3))
-
-
-def test_constant_encoder_does_not_score_perfect_retrieval() -> None:
-    ones = np.ones((12, 4))
-    scores = retrieval_scores(ones, ones, np.arange(12), k=10)
-    assert scores["recall@10"] == 0.0  # ties rank the relevant document last
-
-
-def test_dedupe_corpus_maps_duplicates_to_one_document() -> None:
-    corpus, ids = dedupe_corpus(["a", "b", "a", "c"])
-    assert corpus == ["a", "b", "c"]
-    assert ids.tolist() == [0, 1, 0, 2]
+def test_dedupe_corpus_moves_judgements_and_candidates_to_the_kept_copy() -> None:
+    corpus = {"d1": "one", "d2": "two", "d3": " one", "d4": "one"}
+    titles = {"d4": "T"}  # a different title makes a different document
+    qrels = {"q1": {"d3": 1}, "q2": {"d1": 1, "d3": 2}}
+    top = {"q1": ["d3", "d1", "d2"]}
+    kept, judged, candidates, merged = dedupe_corpus(corpus, qrels, top, titles)
+    assert kept == {"d1": "one", "d2": "two", "d4": "one"} and merged == 1
+    assert judged == {"q1": {"d1": 1}, "q2": {"d1": 2}}
+    assert candidates == {"q1": ["d1", "d2"]}
 
 
 def test_alignment_is_zero_for_identical_pairs_and_two_for_orthogonal() -> None:
@@ -149,6 +119,13 @@ def test_uniformity_of_known_configurations() -> None:
     assert uniformity(collapsed) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_geometry_of_too_little_data_is_undefined_not_nan() -> None:
+    assert alignment(np.zeros((0, 3)), np.zeros((0, 3))) is None
+    assert uniformity(np.ones((1, 3))) is None
+    geo = geometry_scores(np.zeros((0, 2)), np.zeros((0, 2)), population=np.ones((1, 2)))
+    assert geo == {"alignment": None, "uniformity": None, "positives": 0}
+
+
 def test_positive_mask_threshold_and_quantile() -> None:
     scores = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert positive_mask(scores, threshold=0.8).tolist() == [False] * 4 + [True] * 2  # ≥ 4/5
@@ -156,8 +133,21 @@ def test_positive_mask_threshold_and_quantile() -> None:
     assert positive_mask(scores, quantile=0.5).sum() == 3
 
 
+def test_label_positive_pairs_are_same_label_pairs() -> None:
+    left, right = label_positive_pairs(["a", "b", "a", "a", "c"])
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 2), (0, 3), (2, 3)]
+    left, right = label_positive_pairs(["a", "b"] * 100, max_pairs=50, seed=1)
+    assert len(left) == 50 and all((left % 2) == (right % 2)) and all(left != right)
+    assert len(label_positive_pairs(["a", "b", "c"])[0]) == 0
+
+
 def test_geometry_scores_use_the_population_for_uniformity() -> None:
     x = np.array([[1.0, 0.0]])
     pop = np.array([[1.0, 0.0], [-1.0, 0.0]])
     geo = geometry_scores(x, x, population=pop)
     assert geo == {"alignment": 0.0, "uniformity": pytest.approx(-8.0), "positives": 1}
+
+
+def test_finite_or_none_turns_nan_and_infinity_into_null() -> None:
+    raw = {"a": float("nan"), "b": [np.float32(1.5), np.inf], "c": {"d": -np.inf}, "e": "x"}
+    assert finite_or_none(raw) == {"a": None, "b": [1.5, None], "c": {"d": None}, "e": "x"}

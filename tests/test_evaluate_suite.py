@@ -35,9 +35,12 @@ def _with(**changes) -> dict:
     ("changes", "expected"),
     [
         (
-            {"task": "clustering"},
-            "datasets[0].task: Input should be 'sts', 'bitext' or 'retrieval'",
+            {"task": "regression"},
+            "datasets[0].task: Input should be 'sts', 'bitext', 'retrieval', 'reranking', "
+            "'classification', 'clustering' or 'pair_classification'",
         ),
+        ({"task": "clustering"}, "cannot feed task 'clustering'; for clustering use one of"),
+        ({"n_experiments": 3}, "field 'n_experiments' only applies to task 'classification'"),
         ({"format": "tatoeba"}, "cannot feed task 'sts'; for sts use one of semrel"),
         ({"format": "nope"}, "format 'nope' is unknown; use one of semrel"),
         ({"pathh": "x"}, "datasets[0].pathh: unknown field; allowed fields are name, task"),
@@ -107,7 +110,8 @@ def test_builtin_shared_dev_suite_points_at_existing_files(shared_data: Path) ->
     assert "shared-dev" in builtin_suites()
     suite = load_suite("shared-dev")
     tasks = {d.task for d in suite.datasets}
-    assert tasks == {"sts", "bitext", "retrieval"}
+    assert tasks == {"sts", "bitext", "retrieval", "classification", "clustering",
+                     "pair_classification"}  # fmt: skip
     langs = {d.language for d in suite.datasets if d.task == "sts"}
     assert langs == {"hau", "kin", "amh", "mar", "tel", "arq", "ary", "afr", "pan"}
     check_paths(suite, suite.datasets, shared_data)  # raises if any path is missing
@@ -121,3 +125,26 @@ def test_builtin_suite_uses_only_shipped_data(tmp_path: Path, monkeypatch) -> No
     roots = {suite.resolve_path(d.root) for d in suite.datasets}
     assert all("resources" in str(root) for root in roots)
     assert {d.language for d in suite.datasets} == {"hau", "kin", "amh", "swh"}
+    assert {d.task for d in suite.datasets} == {"bitext", "retrieval", "classification"}
+
+
+def test_new_task_fields_and_their_checks() -> None:
+    cls = {"name": "c", "task": "classification", "format": "sib200_topics", "root": "r",
+           "lang": "hau", "split": "dev", "n_experiments": 3, "samples_per_label": 4}  # fmt: skip
+    suite = parse_suite({"name": "n", "datasets": [cls]})
+    assert suite.datasets[0].reader_kwargs(str) == {"root": "r", "lang": "hau", "split": "dev"}
+    clu = {**cls, "name": "k", "task": "clustering"}
+    del clu["n_experiments"], clu["samples_per_label"]
+    kwargs = parse_suite({"name": "n", "datasets": [clu]}).datasets[0].reader_kwargs(str)
+    assert kwargs["train_split"] is None  # clustering reads no training split
+    table = {"name": "t", "task": "classification", "format": "table", "path": "test.csv"}
+    with pytest.raises(SuiteError, match="format 'table' needs 'train_path'"):
+        parse_suite({"name": "n", "datasets": [table]})
+    rerank = {"name": "r", "task": "reranking", "format": "beir", "root": "b"}
+    assert parse_suite({"name": "n", "datasets": [rerank]}).datasets[0].reader_kwargs(str) == {
+        "root": "b", "reranking": True}  # fmt: skip
+    with pytest.raises(SuiteError, match="retrieval_k 7 is not a cut-off mteb reports"):
+        parse_suite({"name": "n", "retrieval_k": 7, "datasets": [rerank]})
+    same = {**cls, "train_split": "dev"}
+    with pytest.raises(SuiteError, match="split and train_split are both 'dev'"):
+        parse_suite({"name": "n", "datasets": [same]})

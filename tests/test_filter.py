@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from tripletforge.cli.main import app
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.filter import FilterConfig, normalize_text, read_triplets, run_filters
+from tripletforge.data.text import text_key
+from tripletforge.data.triplets import read_triplets
+from tripletforge.filter import FilterConfig, run_filters
 from tripletforge.filter.copies import CopyFilter
 from tripletforge.filter.dedup import DedupFilter
 from tripletforge.filter.langid import LangIdFilter, langid_code
@@ -27,9 +29,9 @@ def t(anchor: str, positive: str, negative: str, lang: str = "eng", plang: str =
 GOOD = t("The cat sits on the mat.", "A cat is sitting on a rug.", "The dog is running outside.")
 
 
-def test_normalize_text_folds_case_width_punctuation_and_space() -> None:
-    assert normalize_text("  Ｈello,   WORLD!! ") == "hello world"
-    assert normalize_text("Straße") == normalize_text("STRASSE")
+def test_text_key_folds_case_width_punctuation_and_space() -> None:
+    assert text_key("  Ｈello,   WORLD!! ") == "hello world"
+    assert text_key("Straße") == text_key("STRASSE")
 
 
 def test_length_filter() -> None:
@@ -44,17 +46,22 @@ def test_length_filter() -> None:
 
 
 def test_copy_filter() -> None:
-    flt = CopyFilter(FilterConfig(copy_similarity=0.9))
+    flt = CopyFilter(FilterConfig())
     rows = [GOOD, t("The cat sits on the mat.", "the cat sits on the mat", "A dog barks."),
             t("The cat sits on the mat.", "The cats sit on the mat.", "A dog barks."),
             t("The cat sits on the mat.", "A dog barks loudly.", "a dog barks loudly!"),
-            t("The cat sits on the mat.", "A feline rests.", "The cat sits on a mat.")]  # fmt: skip
+            t("The cat sits on the mat.", "A cat rests.", "THE CAT sits on the mat")]  # fmt: skip
     verdicts = flt(rows)
     assert verdicts[0] is None
-    assert verdicts[1].startswith("positive copies anchor (similarity 1.00")
-    assert verdicts[2].startswith("positive copies anchor")
+    assert verdicts[1] == "positive copies anchor (0 word edits)"
+    assert verdicts[2] is None  # two words changed: not a copy by default
     assert verdicts[3] == "positive equals negative"
-    assert verdicts[4].startswith("negative copies anchor")
+    assert verdicts[4] == "negative copies anchor (0 word edits)"
+    # copy_max_edits=2 counts word edits: "cats sit" for "cat sits" is two
+    strict = CopyFilter(FilterConfig(copy_max_edits=2))
+    assert strict([rows[2]])[0] == "positive copies anchor (2 word edits)"
+    with pytest.raises(ValueError, match="copy_max_edits"):
+        FilterConfig(copy_similarity=0.9)
 
 
 def test_dedup_filter_exact_and_normalised() -> None:
@@ -89,8 +96,59 @@ def test_langid_on_real_sentences(caplog: pytest.LogCaptureFixture) -> None:
     assert verdicts[2].startswith("negative language de")
     # Buginese has no py3langid model: its anchor is skipped (English fields are still checked)
     assert verdicts[3] is not None and verdicts[3].startswith("positive language")
-    assert "'bug' is not known to py3langid" in caplog.text
+    assert "py3langid has no model of Buginese ('bug' → bug)" in caplog.text
     assert langid_code("swh") == "sw" and langid_code("bug") is None
+
+
+HAUSA = "Yara suna wasa a waje tare da abokansu a makaranta."
+ENGLISH = "The children are playing outside with their friends at school."
+
+
+@pytest.mark.parametrize("code", ["ha", "hau", "HAU", "Ha", "ha-NG", "hau-Latn", "hau_Latn"])
+def test_langid_accepts_every_spelling_and_catches_english(
+    code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13.8: HAU, ha-NG, hau-Latn checked like hau; English positives never pass."""
+    flt = LangIdFilter(FilterConfig())
+    with caplog.at_level(logging.INFO, logger="tripletforge.filter.langid"):
+        verdicts = flt([t(HAUSA, HAUSA, HAUSA, code), t(HAUSA, ENGLISH, HAUSA, code)])
+    assert verdicts[0] is None
+    assert verdicts[1] is not None and verdicts[1].startswith("positive language en (")
+    assert verdicts[1].endswith(f"!= {code}")
+    assert "no model" not in caplog.text  # no misleading "not checked" line
+
+
+@pytest.mark.parametrize(
+    ("codes", "label"),
+    [(("swh", "swa", "sw", "SWH_Latn", "sw-KE"), "sw"), (("arb", "ara", "ar"), "ar"),
+     (("pes", "fas", "fa"), "fa"), (("zsm", "msa", "ms"), "ms"), (("cmn", "zho", "zh-Hans"), "zh")],
+)  # fmt: skip
+def test_macrolanguage_neighbours_are_one_language(codes: tuple[str, ...], label: str) -> None:
+    from tripletforge.data.languages import get_language, same_language
+
+    assert {get_language(c).code for c in codes} == {get_language(codes[0]).code}
+    assert all(same_language(codes[0], c) for c in codes)
+    assert {langid_code(c) for c in codes} == {label}
+    assert not same_language("ary", "arb")  # Moroccan Arabic is not folded into MSA
+
+
+def test_langid_swahili_spellings_on_real_text() -> None:
+    flt = LangIdFilter(FilterConfig())
+    swahili = "Watoto wanacheza mpira nje pamoja na marafiki zao shuleni."
+    for code in ("swh", "swa", "sw", "SW-ke"):
+        assert flt([t(swahili, swahili, swahili, code)]) == [None], code
+        assert flt([t(swahili, ENGLISH, swahili, code)])[0].startswith("positive language en")
+
+
+def test_langid_unknown_code_is_a_counted_reject_not_a_pass() -> None:
+    rows = [t(HAUSA, ENGLISH, HAUSA, "xyz"), t(HAUSA, HAUSA, HAUSA, "hau", "HAUSA")]
+    run = run_filters(rows, FilterConfig(teacher=None, filters=["langid"]))
+    assert not run.kept
+    reasons = [r["reason"] for r in run.rejected]
+    assert reasons == [
+        "unknown language code 'xyz' in anchor's language column",
+        "unknown language code 'HAUSA' in positive's language column",
+    ]
 
 
 def test_teacher_margin_filter(tiny_encoder_dir: Path) -> None:
@@ -139,7 +197,17 @@ def test_filter_cli_writes_kept_rejects_and_funnel(tmp_path: Path, tiny_encoder_
     inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "kept.jsonl"
     result = CliRunner().invoke(
-        app, ["filter", str(inp), str(out), "--teacher", str(tiny_encoder_dir), "--margin", "-2"]
+        app,
+        [
+            "filter",
+            str(inp),
+            "-o",
+            str(out),
+            "--teacher",
+            str(tiny_encoder_dir),
+            "--teacher-margin",
+            "-2",
+        ],
     )
     assert result.exit_code == 0, result.output
     kept, _ = read_jsonl(out)
@@ -160,4 +228,81 @@ def test_read_triplets_formats(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "x.parquet")
     for name in ("x.csv", "x.parquet"):
         rows, report = read_triplets(tmp_path / name)
-        assert rows == [GOOD] and report.skipped_by_reason == {"empty positive": 1}
+        assert rows == [GOOD] and report.skipped_by_reason == {"empty text": 1}
+        assert [(b.line, b.reason) for b in report.bad_rows] == [
+            (3 - name.endswith("parquet"), "empty text: positive")
+        ]
+
+
+# --- issue 13, items 1 and 2 through the CLI ----------------------------------------------------
+
+HINDI_ROWS = [
+    t("लड़का मैदान में खेल रहा है।", "लड़का खेल रहा है।", "लड़की मैदान में खेल रही है।", "hin"),
+    t("लड़की मैदान में खेल रही है।", "लड़की खेल रही है।", "लड़का मैदान में खेल रहा है।", "hin"),
+    t("वह रोज़ किताब पढ़ता है।", "वह पढ़ाई करता है।", "वह कभी किताब नहीं पढ़ता है।", "hin"),
+]
+GIRL = "The little girl is sleeping in her bed upstairs."
+
+
+def _filter_cli(tmp_path: Path, rows: list[dict], *options: str) -> tuple[list, list]:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    result = CliRunner().invoke(app, ["filter", str(src), "-o", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return read_jsonl(out)[0], read_jsonl(tmp_path / "out.rejected.jsonl")[0]
+
+
+def test_filter_cli_keeps_hindi_vowel_sign_contradictions(tmp_path: Path) -> None:
+    kept, rejected = _filter_cli(tmp_path, HINDI_ROWS, "--filters", "copy,dedup")
+    assert [r["anchor"] for r in kept] == [r["anchor"] for r in HINDI_ROWS] and not rejected
+
+
+def test_filter_cli_rejects_a_vowelled_arabic_copy(tmp_path: Path) -> None:
+    rows = [t("ذهب الولد إلى المدرسة صباحا.", "ذَهَبَ الوَلَدُ إلى المَدْرَسَةِ صَباحاً.",
+              "بقي الولد في البيت.", "arb"),
+            t("ذهب الولد إلى المدرسة صباحا.", "ذهب الولد إلى المدرسة.",
+              "ذهـــب الولد إلى المدرسة صباحا", "arb")]  # fmt: skip
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert not kept
+    assert [r["reason"] for r in rejected] == [
+        "positive copies anchor (0 word edits)",
+        "negative copies anchor (0 word edits)",  # tatweel and a missing full stop
+    ]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "negative"),
+    [
+        (GIRL, "The little girl is reading in her bed upstairs."),
+        ("The old man with the grey hat is slowly walking his small brown dog along the quiet "
+         "river every single morning.", "The old man with the grey hat is slowly walking his "
+         "small brown cat along the quiet river every single morning."),  # 1 word of 20
+        ("Ali okula geliyor.", "Ali okula gelmiyor."),  # Turkish: one letter negates
+        ("Watoto wanacheza mpira nje ya nyumba.", "Watoto hawachezi mpira nje ya nyumba."),
+        ("孩子们在楼上的床上睡觉。", "孩子们在楼上的床上看书。"),
+        ("他每天去学校。", "他每天不去学校。"),
+        ("เด็กหญิงกำลังนอนอยู่บนเตียง", "เด็กหญิงกำลังอ่านหนังสืออยู่บนเตียง"),
+        ("ذهب الولد إلى المدرسة صباحا.", "ذهب الولد إلى السوق صباحا."),
+        ("ልጁ ወደ ትምህርት ቤት ሄደ።", "ልጁ ወደ ትምህርት ቤት አልሄደም።"),
+    ],
+)  # fmt: skip
+def test_filter_cli_keeps_one_word_contradictions(
+    tmp_path: Path, anchor: str, negative: str
+) -> None:
+    rows = [t(anchor, "Something else entirely.", negative)]
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert len(kept) == 1 and not rejected
+
+
+def test_filter_cli_still_rejects_exact_and_normalised_copies(tmp_path: Path) -> None:
+    rows = [t(GIRL, "A child is asleep.", GIRL),
+            t(GIRL, "A child is asleep.", "THE LITTLE GIRL IS SLEEPING IN HER BED UPSTAIRS"),
+            t(GIRL, "the little girl  is sleeping in her bed, upstairs!", "A boy runs."),
+            t("他每天去学校。", "他 每天 去 学校", "他不去。"),
+            t("เด็กหญิงกำลังนอน", "เด็กหญิง กำลังนอน", "เด็กชายวิ่ง")]  # fmt: skip
+    kept, rejected = _filter_cli(tmp_path, rows, "--filters", "copy")
+    assert not kept and all("copies anchor (0 word edits)" in r["reason"] for r in rejected)
+    reading = t(GIRL, "A child is asleep.", "The little girl is reading in her bed upstairs.")
+    options = ("--filters", "copy", "--copy-max-edits", "1")
+    kept, rejected = _filter_cli(tmp_path, [reading], *options)
+    assert not kept and rejected[0]["reason"] == "negative copies anchor (1 word edits)"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripletforge.filter.leakage import check_leakage, eval_sentences
+from tripletforge.data.evalsets import eval_sentences
+from tripletforge.filter.leakage import check_leakage
 
 ROWS = [
     {"anchor": "The cat sits on the mat.", "positive": "A cat rests.", "negative": "No cat."},
@@ -34,3 +35,19 @@ def test_eval_sentences_from_files(tmp_path: Path) -> None:
     (tmp_path / "lines.txt").write_text("one\n\ntwo\n")
     assert eval_sentences(tmp_path / "dev.csv") == ["A b.", "C d."]
     assert eval_sentences(tmp_path / "lines.txt") == ["one", "two"]
+
+
+def test_leakage_uses_the_text_key_in_every_script() -> None:
+    """Vowel pointing and tatweel do not hide a leak; an abugida vowel sign is a new sentence."""
+    rows = [
+        {"anchor": "ذهب الولد إلى المدرسة صباحا.", "positive": "a", "negative": "b"},
+        {"anchor": "लड़की मैदान में खेल रही है।", "positive": "c", "negative": "d"},
+        {"anchor": "ذهـــب الولد", "positive": "e", "negative": "f"},
+    ]
+    evals = {"dev": ["ذَهَبَ الوَلَدُ إلى المَدْرَسَةِ صَباحاً", "लड़का मैदान में खेल रहा है।", "ذهب الولد"]}
+    report = check_leakage(rows, evals)
+    assert [(leak.row, leak.match) for leak in report.leaks] == [
+        (0, "normalised"),
+        (2, "normalised"),
+    ]
+    assert [r["anchor"] for r in report.kept] == ["लड़की मैदान में खेल रही है।"]

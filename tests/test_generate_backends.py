@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_transformers_backend_batches_sorted_left_padded(tiny_lm) -> None:
 
 def test_transformers_prefix_cache_matches_plain_batches(tiny_lm) -> None:
     """The shared prefix run once (KV cache copied per pass) gives the same greedy outputs."""
-    from tripletforge.data.schemas import Seed
+    from tripletforge.data.schemas import SeedSentence
     from tripletforge.generate.strategies import StrategyContext, make_strategy
 
     model, tokenizer = tiny_lm
@@ -100,7 +101,7 @@ def test_transformers_prefix_cache_matches_plain_batches(tiny_lm) -> None:
     for chat in (True, False):
         strategy = make_strategy("icl", StrategyContext(chat=chat, k=1))
         for i, text in enumerate(["Yara suna wasa.", "The cat sits on the mat today."]):
-            seed = Seed(text=text, lang="hau", seed_id=f"{chat}{i}")
+            seed = SeedSentence(text=text, lang="hau", seed_id=f"{chat}{i}")
             requests += strategy.plan(seed, ["positive", "negative"], anchor_seed=i, attempt=0)
     requests.append(_request("The cat"))  # a group of one
     greedy = SamplingParams(temperature=0, max_tokens=5)
@@ -254,3 +255,154 @@ def test_openai_backend_sends_a_group_back_to_back(monkeypatch: pytest.MonkeyPat
         ]
         assert len({e[2] for e in order}) == 1  # one worker
     backend.close()
+
+
+# --- reasoning: switched off where a backend can, never taken as the answer (issue 13.4) ------
+
+#: the part of Qwen3's chat template that reads ``enable_thinking``
+QWEN3_LIKE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n"
+    "{% endif %}{% endif %}"
+)
+
+
+def _chat_request(content: str = "Premise: Two children play.") -> GenerationRequest:
+    return GenerationRequest(
+        seed_id=content,
+        pass_="positive",
+        prompt_id="t",
+        seed=1,
+        messages=({"role": "user", "content": content},),
+    )
+
+
+def test_chat_templates_get_enable_thinking_false(tiny_lm) -> None:
+    from conftest import tiny_tokenizer
+    from tripletforge.generate.backends.transformers_backend import TransformersBackend
+    from tripletforge.generate.prompts import render_prompt
+
+    tokenizer = tiny_tokenizer(QWEN3_LIKE)
+    model, _ = tiny_lm
+    off = TransformersBackend("tiny", model_obj=model, tokenizer=tokenizer)
+    on = TransformersBackend("tiny", model_obj=model, tokenizer=tokenizer, thinking=True)
+    request = _chat_request()
+    assert render_prompt(request, tokenizer, off.template_kwargs).endswith(
+        "<think>\n\n</think>\n\n"
+    )
+    assert render_prompt(request, tokenizer).endswith("<think>\n\n</think>\n\n")  # the default
+    assert render_prompt(request, tokenizer, on.template_kwargs).endswith("assistant\n")
+    # a template without the variable renders as before
+    plain = tiny_tokenizer(QWEN3_LIKE.replace("enable_thinking is defined and ", "false and "))
+    assert render_prompt(request, plain).endswith("assistant\n")
+
+
+def test_vllm_backend_renders_with_thinking_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from conftest import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer(QWEN3_LIKE)
+    seen: list[str] = []
+
+    class FakeLLM:
+        def get_tokenizer(self):
+            return tokenizer
+
+        def generate(self, prompts, params, lora_request=None, use_tqdm=True):
+            seen.extend(prompts)
+            out = types.SimpleNamespace(text="Kids play.", token_ids=[1])
+            return [types.SimpleNamespace(outputs=[out]) for _ in prompts]
+
+    vllm = types.ModuleType("vllm")
+    vllm.SamplingParams = lambda **kwargs: kwargs  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setattr(
+        "tripletforge.generate.backends.vllm_backend.model_sha256", lambda path: None
+    )
+    backend = get_backend("vllm", "smollm2-135m", llm=FakeLLM())
+    assert backend.generate([_chat_request()], SamplingParams()) == ["Kids play."]
+    assert seen[0].endswith("<think>\n\n</think>\n\n")
+
+
+class _Reasoner(BaseHTTPRequestHandler):
+    """An OpenAI-compatible stand-in that splits reasoning off, as vLLM and llama.cpp do."""
+
+    bodies: ClassVar[list[dict]] = []
+    refuse_kwargs = False
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if type(self).refuse_kwargs and "chat_template_kwargs" in body:
+            self._send(400, {"error": "unknown field: chat_template_kwargs"})
+            return
+        content = body["messages"][-1]["content"]
+        message = {"role": "assistant", "reasoning_content": "The premise mentions children."}
+        message["content"] = None if "cut" in content else "Kids are outside."
+        self._send(200, {"choices": [{"message": message}], "usage": {"completion_tokens": 3}})
+
+    def _send(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_openai_backend_sends_thinking_off_and_ignores_reasoning_content() -> None:
+    from tripletforge.generate.parsing import Rejection, parse_sentence
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Reasoner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        backend = get_backend("openai", "m", base_url=url, concurrency=1)
+        answers = backend.generate([_chat_request(), _chat_request("cut off")], SamplingParams())
+        assert answers[0] == "Kids are outside."
+        assert parse_sentence(answers[1], "x").reason == Rejection.REASONING_UNFINISHED
+        assert _Reasoner.bodies[0]["chat_template_kwargs"] == {"enable_thinking": False}
+        # a server that refuses the field gets the request without it, and no more after that
+        _Reasoner.bodies.clear()
+        _Reasoner.refuse_kwargs = True
+        backend = get_backend("openai", "m", base_url=url, concurrency=1)
+        assert (
+            backend.generate([_chat_request()] * 2, SamplingParams()) == ["Kids are outside."] * 2
+        )
+        assert ["chat_template_kwargs" in b for b in _Reasoner.bodies] == [True, False, False]
+        assert backend.retries == 0
+    finally:
+        server.shutdown()
+
+
+def test_llamacpp_starts_with_reasoning_off_and_reads_content_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    xllamacpp = pytest.importorskip("xllamacpp")
+    from tripletforge.generate.backends.llamacpp import LlamaCppBackend, start_server
+
+    monkeypatch.setattr(xllamacpp, "Server", lambda params: params)
+    options = {"parallel": 1, "ctx_per_slot": 64, "threads": 1, "gpu_layers": 0}
+    assert start_server("m.gguf", **options).enable_reasoning == 0
+    assert start_server("m.gguf", **options, thinking=True).enable_reasoning == 1
+
+    bodies: ClassVar[list[dict]] = []
+
+    class FakeServer:
+        def handle_chat_completions(self, body: dict) -> dict:
+            bodies.append(body)
+            message = {"content": "", "reasoning_content": "Let me think"}
+            return {"choices": [{"message": message}], "usage": {"completion_tokens": 2}}
+
+    backend = object.__new__(LlamaCppBackend)
+    backend.__dict__.update(
+        _server=FakeServer(), template_kwargs={"enable_thinking": False}, tokens_generated=0,
+        prompt_tokens=0, cached_tokens=0,
+    )  # fmt: skip
+    assert backend._one(_chat_request(), SamplingParams()) == "<think>Let me think"
+    assert bodies[0]["chat_template_kwargs"] == {"enable_thinking": False}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CHATML, tiny_tokenizer
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.pool import load_pool
 from tripletforge.generate.prompts import PromptBuilder, render_prompt
 from tripletforge.generate.strategies import (
@@ -18,7 +18,7 @@ from tripletforge.generate.strategies import (
     make_strategy,
 )
 
-SEED = Seed(text="Yara suna wasa a waje.", lang="hau", seed_id="s-1")
+SEED = SeedSentence(text="Yara suna wasa a waje.", lang="hau", seed_id="s-1")
 
 
 def test_pool_shipped_and_user(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2_one_slot: Bac
     seeds = _seed_file(tmp_path, [*SEEDS[:5], "", SEEDS[0]])
     out = tmp_path / "triplets.jsonl"
     config = GenerationConfig(
-        seeds=seeds,
+        seed_file=seeds,
         out=out,
         lang="eng",
         k=2,
@@ -106,13 +106,13 @@ def test_end_to_end_resume_and_determinism(tmp_path: Path, smollm2_one_slot: Bac
 
 def test_llamacpp_runs_the_passes_of_an_anchor_on_one_slot(smollm2: Backend) -> None:
     """Pinned slots: each negative pass reuses its positive pass's prompt from the KV cache."""
-    from tripletforge.data.schemas import Seed
+    from tripletforge.data.schemas import SeedSentence
     from tripletforge.generate.strategies import StrategyContext, derive_seed, make_strategy
 
     strategy = make_strategy("icl", StrategyContext(chat=True, k=2))
     requests = []
     for text in SEEDS[3:]:
-        seed = Seed(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
+        seed = SeedSentence(text=text, lang="eng", seed_id=seed_id_for(text, "eng"))
         requests += strategy.plan(
             seed, ["positive", "negative"], anchor_seed=derive_seed(9, text), attempt=0
         )
@@ -151,7 +151,9 @@ class _Scripted(Backend):
 def test_rejected_anchors_go_to_side_file(tmp_path: Path) -> None:
     seeds = _seed_file(tmp_path, ["a good one.", "a bad one.", "another good one."])
     out = tmp_path / "t.jsonl"
-    config = GenerationConfig(seeds=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1)
+    config = GenerationConfig(
+        seed_file=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1
+    )
     stats = generate_triplets(config, backend=_Scripted())
     rows, _ = read_jsonl(out)
     (bad,), _ = read_jsonl(rejected_path(out))
@@ -167,11 +169,52 @@ def test_rejected_anchors_go_to_side_file(tmp_path: Path) -> None:
     )  # rejected count as done
 
 
+class _Thinker(_Scripted):
+    """Thinks aloud first; cut off for seeds with 'cut', answers in markup for 'html'."""
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        outputs = []
+        for r in requests:
+            anchor = (r.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+            if "cut" in anchor:
+                outputs.append("<think>\nThe premise mentions")
+            elif "html" in anchor:
+                outputs.append(f"<think>ok</think><b>{r.pass_}</b> of it.")
+            else:
+                outputs.append(f"<think>\nThe premise.\n</think>\n\n{r.pass_} of {anchor}")
+        return outputs
+
+
+def test_reasoning_and_markup_rejections_are_counted(tmp_path: Path) -> None:
+    seeds = _seed_file(tmp_path, ["a good one.", "a cut one.", "an html one."])
+    out = tmp_path / "t.jsonl"
+    config = GenerationConfig(
+        seed_file=seeds, out=out, lang="eng", max_attempts=3, progress=False, k=1
+    )
+    stats = generate_triplets(config, backend=_Thinker())
+    rows, _ = read_jsonl(out)
+    assert [(r["positive"], r["negative"]) for r in rows] == [
+        ("positive of a good one.", "negative of a good one.")
+    ]
+    assert stats.rejections == {"reasoning_unfinished": 6, "markup": 6}
+    assert "reasoning_unfinished: 6" in stats.summary()
+
+
 def test_cli_reports_unknown_language(tmp_path: Path) -> None:
     seeds = _seed_file(tmp_path, SEEDS[:1])
     result = CliRunner().invoke(
         app,
-        ["generate", "--seeds", str(seeds), "--lang", "xyz", "--out", str(tmp_path / "o.jsonl")],
+        [
+            "generate",
+            "--seed-file",
+            str(seeds),
+            "--lang",
+            "xyz",
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
     )
     assert result.exit_code == 2
     assert "unknown language code 'xyz'" in result.output and "register_language" in result.output
@@ -185,7 +228,7 @@ def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -
         "-m",
         "tripletforge.cli.main",
         "generate",
-        "--seeds",
+        "--seed-file",
         str(seeds),
         "--lang",
         "eng",
@@ -199,7 +242,7 @@ def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -
         "24",
         "--chunk-size",
         "1",
-        "--no-progress",
+        "--quiet",
         "-B",
         "threads=1",
         "-B",

@@ -198,7 +198,7 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     from conftest import TINY_CORPUS
     from tripletforge.cli.main import app
     from tripletforge.data.schemas import PairSet
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import write_triplets
     from tripletforge.merge.checkpoints import list_checkpoints, select_checkpoints
     from tripletforge.merge.dev import SpearmanScorer
 
@@ -213,8 +213,8 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     dev_b = _dev_file(tmp_path / "b_dev.jsonl", pairs[len(pairs) // 2 :])
     run = tmp_path / "run"
     args = ["train", str(data), "-o", str(run), "--model", str(tiny_encoder_dir),
-            "--batch-size", "8", "--max-steps", "6", "--lr", "1e-3", "--warmup", "0",
-            "--eval-steps", "2", "--save-steps", "2", "--keep-checkpoints",
+            "--batch-size", "8", "--max-steps", "6", "--learning-rate", "1e-3",
+            "--warmup-ratio", "0", "--eval-steps", "2", "--save-steps", "2", "--keep-checkpoints",
             "--dev", f"aaa={dev_a}", "--dev", f"bbb={dev_b}"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -256,3 +256,50 @@ def test_checkpoint_selection_without_logged_scores_needs_a_dev_scorer(tmp_path)
 
     with pytest.raises(FileNotFoundError, match="--keep-checkpoints"):
         select_checkpoints(tmp_path)
+
+
+def test_search_ignores_languages_whose_dev_score_is_undefined(tiny_encoder_dir, finetuned_dir):
+    """Issue 13, item 6: an undefined (None) dev score never blocks or drives the choice."""
+    calls = iter(range(100))
+
+    def scorer(model):
+        step = next(calls)
+        return {"hau": 50.0 + step, "kin": None, "amh": None if step == 0 else 10.0}
+
+    result = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, grid=[0.5, 1.0])
+    assert result.alpha == 1.0 and result.admissible == [0.0, 0.5, 1.0]
+    assert result.mean == {"0.0": 50.0, "0.5": 51.0, "1.0": 52.0}  # over hau, defined everywhere
+    assert result.ignored == ["amh", "kin"]
+
+    def nothing(model):
+        return {"hau": None}
+
+    assert search_alpha(str(tiny_encoder_dir), str(finetuned_dir), nothing, grid=[1.0]).alpha == 0.0
+
+
+def test_checkpoint_selection_skips_undefined_scores(tmp_path):
+    from tripletforge.merge.checkpoints import select_checkpoints
+
+    for step in (1, 2):
+        ckpt = tmp_path / f"checkpoint-{step}"
+        ckpt.mkdir()
+        (ckpt / "model.safetensors").write_bytes(b"")
+    history = [
+        {
+            "step": 1,
+            "eval_dev_hau_spearman_cosine": 0.2,
+            "eval_dev_kin_spearman_cosine": float("nan"),
+        },
+        {
+            "step": 2,
+            "eval_dev_hau_spearman_cosine": 0.1,
+            "eval_dev_kin_spearman_cosine": float("nan"),
+        },
+    ]
+    import json
+
+    (tmp_path / "checkpoint-2" / "trainer_state.json").write_text(
+        json.dumps({"log_history": history})
+    )
+    selection = select_checkpoints(tmp_path)
+    assert selection.best == {"hau": str(tmp_path / "checkpoint-1")}  # kin: never defined

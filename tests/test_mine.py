@@ -9,7 +9,9 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from conftest import TINY_CORPUS
-from tripletforge.train.mine import MineConfig, mine_negatives
+from tripletforge.models.prompts import encode_with_prompt, symmetric_prompt
+from tripletforge.train import MineConfig
+from tripletforge.train.mine import mine_negatives
 
 PAIRS = [{"anchor": a, "positive": p, "lang": "eng"}
          for a, p in zip(TINY_CORPUS[:6], TINY_CORPUS[6:12], strict=True)]  # fmt: skip
@@ -22,15 +24,18 @@ def test_negatives_within_range_and_chunking_exact(tiny_encoder_dir: Path) -> No
     mined = mine_negatives(PAIRS, CORPUS, model, cfg)
     assert len(mined) == len(PAIRS)
     corpus = list(dict.fromkeys(CORPUS + [p["positive"] for p in PAIRS]))
-    docs = model.encode_document(corpus, convert_to_tensor=True, normalize_embeddings=True)
+    prompt = symmetric_prompt(model)  # the policy: mining compares texts symmetrically
+    assert prompt.text == ""  # no prompt for the e5-style model (as mteb encodes STS)
+    kw = {"convert_to_tensor": True, "normalize_embeddings": True}
+    docs = encode_with_prompt(model, corpus, prompt, **kw)
     for row in mined:
         assert row["negative"] in corpus and row["negative"] != row["positive"]
-        query = model.encode_query(row["anchor"], convert_to_tensor=True, normalize_embeddings=True)
+        query = encode_with_prompt(model, [row["anchor"]], prompt, **kw)[0]
         order = [corpus[i] for i in torch.argsort(docs @ query, descending=True).tolist()]
         order.remove(row["positive"])
         assert 1 <= order.index(row["negative"]) < 4  # skip the top 1, keep ranks 1..3
         assert row["lang"] == "eng" and row["negative_score"] <= 1.0
-    chunked = mine_negatives(PAIRS, CORPUS, model, MineConfig(**{**cfg.__dict__, "chunk_size": 2}))
+    chunked = mine_negatives(PAIRS, CORPUS, model, cfg.model_copy(update={"chunk_size": 2}))
     assert [r["negative"] for r in chunked] == [r["negative"] for r in mined]
 
 
@@ -47,7 +52,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     from typer.testing import CliRunner
 
     from tripletforge.cli.main import app
-    from tripletforge.filter.files import read_triplets
+    from tripletforge.data.triplets import read_triplets
 
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
@@ -56,7 +61,7 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     corpus = tmp_path / "corpus.txt"
     corpus.write_bytes("\n".join(CORPUS).encode() + b"\n\n\xff\xfe broken\n")
     out = tmp_path / "mined.jsonl"
-    args = ["mine", str(pairs), str(corpus), str(out), "--model", str(tiny_encoder_dir),
+    args = ["mine", str(pairs), str(corpus), "-o", str(out), "--model", str(tiny_encoder_dir),
             "--range-min", "0", "--range-max", "5", "--chunk-size", "2",
             "--relative-margin", "-1"]  # fmt: skip
     result = CliRunner().invoke(app, args)
@@ -64,5 +69,43 @@ def test_mine_cli_writes_triplets_and_counts_bad_lines(
     rows, report = read_triplets(out)
     assert len(rows) == len(PAIRS) and report.rows_kept == len(PAIRS), result.output
     assert all(r["negative"] != r["positive"] for r in rows)
-    assert "skipped 1 empty pairs" in result.output
-    assert "skipped 1 undecodable lines" in result.output
+    output = " ".join(result.output.split())
+    assert f"{pairs}:{len(PAIRS) + 1}: empty text: anchor" in output
+    assert f"{corpus}:{len(CORPUS) + 2}: invalid UTF-8" in output
+    assert f"{corpus}:{len(CORPUS) + 1}: empty line" in output
+
+
+def test_mine_cli_never_returns_a_variant_of_the_positive_or_anchor(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 13.9: a case/punctuation variant of the positive is not its hard negative."""
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.data.text import text_key
+    from tripletforge.data.triplets import read_triplets
+
+    pairs = [
+        {"anchor": "Uwa ta dafa abinci a kicin.", "positive": "Mahaifiya ta shirya abinci."},
+        {"anchor": "Yara suna wasa a waje.", "positive": "Yara suna wasa."},
+    ]
+    variants = ["Mahaifiya ta shirya abinci", "MAHAIFIYA TA SHIRYA ABINCI!",
+                "mahaifiya ta shirya, abinci", "Uwa ta dafa abinci a kicin", "yara suna wasa",
+                "Yara suna wasa a waje"]  # fmt: skip
+    others = ["Mota ta tsaya a hanya.", "Ruwa yana zuba sosai.", "Malam yana karatu."]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    (tmp_path / "corpus.txt").write_text("\n".join(variants + others) + "\n")
+    out = tmp_path / "mined.jsonl"
+    for extra in (["--relative-margin", "-1"], []):  # with and without a margin
+        args = ["mine", str(tmp_path / "pairs.jsonl"), str(tmp_path / "corpus.txt"), "-o", str(out),
+                "--model", str(tiny_encoder_dir), "--range-min", "0", "--range-max", "6",
+                *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        rows, _ = read_triplets(out)
+        for row in rows:
+            assert text_key(row["negative"]) not in {text_key(row["positive"]),
+                                                     text_key(row["anchor"])}, row  # fmt: skip
+        if not extra:
+            continue
+        assert len(rows) == len(pairs)  # the next candidate replaces a dropped variant

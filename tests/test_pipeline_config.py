@@ -16,7 +16,7 @@ GOOD: dict[str, Any] = {
     "languages": ["hau"],
     "anchors": 64,
     "sizes": [32, 64],
-    "arms": [{"name": "icl"}, {"name": "parallel", "kind": "parallel"}],
+    "arms": [{"name": "icl"}, {"name": "parallel", "source": "parallel"}],
 }
 
 
@@ -32,7 +32,10 @@ def test_good_config_and_quickstart_validate() -> None:
     config = parse_config(GOOD)
     assert config.arm("icl").strategy == "icl" and config.merge.enabled
     quick = load_config("quickstart")
-    assert quick.languages == ["hau"] and {a.kind for a in quick.arms} == {"synthetic", "parallel"}
+    assert quick.languages == ["hau"] and {a.source for a in quick.arms} == {
+        "synthetic",
+        "parallel",
+    }
     assert quick.merge.dev.split == "dev" and quick.evaluate.suite == "builtin"
 
 
@@ -52,7 +55,7 @@ def test_good_config_and_quickstart_validate() -> None:
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
         ({"merge": {"tolerance": -1}}, "merge.tolerance:", "greater than or equal to 0"),
         ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
-        ({"arms": [{"name": "p", "kind": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
+        ({"arms": [{"name": "p", "source": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
         ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
     ],
 )
@@ -62,8 +65,18 @@ def test_bad_configs_name_field_and_fix(changes: dict, field: str, fix: str) -> 
     assert field in message and fix in message, message
 
 
+def test_languages_and_seed_keys_in_any_spelling_become_iso_639_3(tmp_path: Path) -> None:
+    seeds = tmp_path / "sw.txt"
+    config = parse_config({**GOOD, "languages": ["HAU", "sw-KE", "kin_Latn"],
+                           "seed_files": {"SWA": str(seeds)}})  # fmt: skip
+    assert config.languages == ["hau", "swh", "kin"]
+    assert config.seed_files == {"swh": str(seeds)}
+    assert "name the same language" in _error(languages=["swh", "swa"])
+    assert "ISO 639-1 ('ha')" in _error(languages=["hausa"])  # the accepted spellings
+
+
 def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
-    from tripletforge.pipeline.runner import _merge_params
+    from tripletforge.pipeline.plan import _merge_params
 
     default = _merge_params(parse_config(GOOD))
     assert "tolerance" not in default  # runs made before the setting keep their merge stages
@@ -79,14 +92,14 @@ def test_preflight_names_missing_files(tmp_path: Path) -> None:
             "runs_dir": str(tmp_path),
             "arms": [
                 {"name": "icl"},
-                {"name": "real", "kind": "triplets", "path": str(tmp_path / "none.jsonl")},
+                {"name": "real", "source": "triplets", "path": str(tmp_path / "none.jsonl")},
             ],
         }
     )
     with pytest.raises(ConfigError) as info:
         Runner(config, progress=False).run()
     message = str(info.value)
-    assert "seeds.mar:" in message and "`seeds: {mar: FILE}`" in message
+    assert "seed_files.mar:" in message and "`seed_files: {mar: FILE}`" in message
     assert "evaluate.datasets:" in message and "arms[real].path:" in message
     assert "merge.dev:" in message
 
@@ -99,3 +112,111 @@ def test_cli_reports_config_errors(tmp_path: Path) -> None:
     assert "filters: unknown field" in result.output and "filter" in result.output
     result = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "neither a file nor a built-in config" in result.output
+
+
+def test_strategy_facts_come_from_the_registry(tmp_path: Path, monkeypatch) -> None:
+    """A plugin strategy is accepted; adapter strategies need an adapter-capable backend."""
+    (tmp_path / "echo_strategy_plugin.py").write_text(
+        "from tripletforge.generate.strategies import ICLStrategy, register_strategy\n"
+        "@register_strategy('echo')\n"
+        "class EchoStrategy(ICLStrategy):\n"
+        "    name = 'echo'\n"
+        "    required_mode = 'crosslingual'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    arms = [{"name": "e", "strategy": "echo", "generate": {"mode": "crosslingual"}}]
+    config = parse_config(GOOD | {"imports": ["echo_strategy_plugin"], "arms": arms})
+    assert config.generate_for(config.arm("e")).strategy == "echo"
+    # the plugin's declared mode is enforced like a built-in one
+    message = _error(imports=["echo_strategy_plugin"], arms=[{"name": "e", "strategy": "echo"}])
+    assert "arms[0=e]:" in message and "generate: {mode: crosslingual}" in message
+    options = {"positive_adapter": "a", "negative_adapter": "b"}
+    xl = {"name": "xl", "strategy": "xlora", "generate": {"mode": "crosslingual"}}
+    message = _error(arms=[xl | {"strategy_options": options}])  # default backend: llamacpp
+    assert "arms[0=xl]:" in message and "cannot apply" in message and "transformers" in message
+    # without adapter folders the run trains them, on a backend that can apply them
+    message = _error(arms=[xl])
+    assert "arms[0=xl]:" in message and "cannot apply" in message
+    lora = xl | {"generate": {"mode": "crosslingual", "backend": "transformers"}}
+    assert parse_config(GOOD | {"arms": [lora]}).arm("xl").strategy == "xlora"
+    message = _error(imports=["no_such_plugin_module"])
+    assert "imports: cannot import 'no_such_plugin_module'" in message
+
+
+def test_registering_a_name_twice_is_an_error() -> None:
+    from tripletforge.filter.base import register_filter
+    from tripletforge.generate.backends import BACKENDS, register_backend
+    from tripletforge.generate.strategies import register_strategy
+
+    with pytest.raises(ValueError, match="'icl' is already registered"):
+        register_strategy("icl")(type("Other", (), {}))
+    with pytest.raises(ValueError, match="'vllm' is already registered"):
+        register_backend("vllm", "somewhere:Else")
+    register_backend("vllm", BACKENDS["vllm"])  # the same registration again is harmless
+    with pytest.raises(ValueError, match="'copy' is already registered"):
+        register_filter("copy")(type("Other", (), {}))
+
+
+def test_a_list_of_lambdas_becomes_one_compose_arm_per_value() -> None:
+    compose = {"name": "compose", "generate": {"backend": "transformers"}}
+    config = parse_config(
+        GOOD | {"arms": [compose | {"strategy_options": {"lambda": [0.5, 1, 2.0]}}]}
+    )
+    assert [a.name for a in config.arms] == [
+        "compose-lambda0.5", "compose-lambda1", "compose-lambda2"]  # fmt: skip
+    assert [a.strategy_options["lambda"] for a in config.arms] == [0.5, 1, 2.0]
+    assert {a.strategy for a in config.arms} == {"compose"}
+    one = parse_config(GOOD | {"arms": [compose | {"strategy_options": {"lambda": [0.5]}}]})
+    assert [a.name for a in one.arms] == ["compose"] and one.arms[0].strategy_options == {
+        "lambda": 0.5
+    }
+    message = _error(arms=[compose | {"strategy_options": {"lambda": ["big"]}}])
+    assert "arms[compose].strategy_options.lambda:" in message and "list of numbers" in message
+
+
+def test_adapter_settings_errors_name_the_field() -> None:
+    message = _error(adapters={"train": {"batchsize": 8}})
+    assert "adapters.train.batchsize:" in message and "batch_size" in message
+    message = _error(adapters={"xlora": {"train": {"stepz": 3}}})
+    assert "adapters.xlora.train:" in message and "max_steps" in message
+    message = _error(adapters={"xlora": {"pairs": "a", "triplets": "b"}})
+    assert "adapters.xlora:" in message and "not both" in message
+    config = parse_config(GOOD | {"seed": 7, "adapters": {"xlora": {"train": {"max_steps": 3}}}})
+    xlora, task = config.adapters.train_for("xlora", 7), config.adapters.train_for("task", 7)
+    assert (xlora.max_steps, task.max_steps, xlora.seed) == (3, None, 7)  # the run's seed
+    assert config.adapters.language.corpus == {}
+    fixed = parse_config(GOOD | {"adapters": {"train": {"seed": 1}}})
+    assert fixed.adapters.train_for("task", 7).seed == 1
+
+
+def test_evaluation_falls_back_without_a_data_root(monkeypatch) -> None:
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    evaluate = {
+        "suite": "shared-dev",
+        "datasets": ["semrel-{lang}-dev"],
+        "main_task": "sts",
+        "fallback": {"suite": "builtin", "datasets": ["sib200-{lang}-*"]},
+    }
+    alone = parse_config(GOOD | {"evaluate": evaluate})
+    assert (alone.evaluate.suite, alone.evaluate.datasets) == ("builtin", ["sib200-{lang}-*"])
+    assert alone.evaluate.main_task == "auto" and alone.evaluate.fallback is None
+    given = parse_config(GOOD | {"evaluate": evaluate, "data_root": "/data"})
+    assert (given.evaluate.suite, given.evaluate.main_task) == ("shared-dev", "sts")
+    assert given.evaluate.fallback is None  # the stage settings hold what is used
+    monkeypatch.setenv("TRIPLETFORGE_DATA_ROOT", "/env-data")
+    from_env = parse_config(GOOD | {"evaluate": evaluate})
+    assert from_env.data_root == "/env-data" and from_env.evaluate.suite == "shared-dev"
+
+
+def test_the_paper_config_validates(monkeypatch) -> None:
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    paper = load_config("paper")
+    assert paper.languages == ["hau", "kin"] and len(paper.sizes) == 2
+    assert [a.name for a in paper.arms] == ["icl", "compose", "xlora", "parallel"]
+    assert paper.evaluate.suite == "builtin"  # no data root: the shipped sample
+    from tripletforge.pipeline.config import planned_options
+
+    assert planned_options(paper.arm("compose")) == ["positive_adapter", "negative_adapter"]
+    assert planned_options(paper.arm("xlora")) == ["positive_adapter", "negative_adapter"]
+    shared = load_config("paper", {"data_root": "../shared/data"})
+    assert shared.evaluate.suite == "shared-dev" and shared.evaluate.main_task == "sts"

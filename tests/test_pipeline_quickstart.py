@@ -29,9 +29,9 @@ def test_quickstart_shrunk_end_to_end(tmp_path: Path) -> None:
     run = tmp_path / "quickstart"
     gen = read_manifest(run / "hau/icl/generate")
     assert gen["status"] == "complete" and gen["metrics"]["seeds"] == 8
-    assert gen["inputs"]["seeds"]["path"].endswith("sib200/hau_Latn/train.tsv")
+    assert gen["inputs"]["seed_file"]["path"].endswith("sib200/hau_Latn/train.tsv")
     merge = read_manifest(run / "hau/parallel/4/merge")["metrics"]
-    assert merge["dev_kind"] == "sib200" and all("dev.tsv" in f for f in merge["dev_files"])
+    assert merge["dev_format"] == "sib200" and all("dev.tsv" in f for f in merge["dev_files"])
     assert set(merge["dev_scores"]) == {"0.0", "1.0"}
     base = read_manifest(run / "hau/base/evaluate")["metrics"]["base"]
     assert base["main_task"] == "retrieval" and base["main"] > 5.0  # e5-small knows Hausa a bit
@@ -41,4 +41,6 @@ def test_quickstart_shrunk_end_to_end(tmp_path: Path) -> None:
     from tripletforge.report import build_report
 
     paths = build_report(run)
-    assert paths.html.exists() and paths.headlines()[0].startswith("hau (retrieval ×100): base")
+    assert paths.html.exists() and paths.main_score_lines()[0].startswith(
+        "hau (retrieval ×100): base"
+    )

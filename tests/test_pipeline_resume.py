@@ -32,8 +32,9 @@ def test_kill_minus_9_at_random_stage_then_resume(tiny_encoder_dir: Path, tmp_pa
     config_path.write_text(yaml.safe_dump(config))
     run = tmp_path / "runs" / "tiny"
     command = [sys.executable, "-m", "tripletforge.cli.main", "run", str(config_path),
-               "--no-progress", "--no-report"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(plugin), "FAKE_GEN_DELAY": "0.15",
+               "--quiet", "--no-report"]  # fmt: skip
+    path = os.pathsep.join(p for p in (str(plugin), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "FAKE_GEN_DELAY": "0.15",
            "OMP_NUM_THREADS": "1"}  # fmt: skip
     order = [
         "hau/base/evaluate",
@@ -86,7 +87,7 @@ def test_kill_minus_9_at_random_stage_then_resume(tiny_encoder_dir: Path, tmp_pa
     assert not report.bad_rows and len(ids) == len(set(ids)) == 20, context
     import pandas as pd
 
-    seeds = pd.read_csv(read_manifest(run / "hau/icl/generate")["inputs"]["seeds"]["path"],
+    seeds = pd.read_csv(read_manifest(run / "hau/icl/generate")["inputs"]["seed_file"]["path"],
                         sep="\t")["text"].tolist()[:20]  # fmt: skip
     assert set(ids) == {seed_id_for(s, "hau") for s in seeds}, context
     kept, _ = read_jsonl(run / "hau/icl/filter/kept.jsonl")

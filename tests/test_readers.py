@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tripletforge.data.languages import UnknownLanguageError
 from tripletforge.data.readers import (
     READERS,
     read_dataset,
@@ -247,17 +248,23 @@ def test_flores_parallel_aligns_by_index_id(tmp_path: Path) -> None:
 
 
 def test_sib200_folder_resolution(tmp_path: Path) -> None:
-    for folder in ("swh_Latn", "kas_Arab", "kas_Deva", "xyz_Latn"):
+    for folder in ("swh_Latn", "kas_Arab", "kas_Deva", "xyz_Latn", "hau_Latn", "pes_Arab"):
         (tmp_path / folder).mkdir()
-    assert sib200_folder(tmp_path, "swa").name == "swh_Latn"  # registry FLORES code
-    assert sib200_folder(tmp_path, "xyz").name == "xyz_Latn"  # unregistered, unique folder
+    for spelling in ("swa", "swh", "SW", "sw-KE", "swh_Latn", "Swa-latn"):  # macrolanguage too
+        assert sib200_folder(tmp_path, spelling).name == "swh_Latn", spelling
+    for spelling in ("ha", "hau", "HAU", "ha-NG", "hau-Latn", "hau_Latn"):
+        assert sib200_folder(tmp_path, spelling).name == "hau_Latn", spelling
+    assert sib200_folder(tmp_path, "fas").name == "pes_Arab"
+    assert sib200_folder(tmp_path, "xyz_Latn").name == "xyz_Latn"  # a folder name as given
+    with pytest.raises(UnknownLanguageError, match=r"'xyz'.*ISO 639-3 \('hau'\)"):
+        sib200_folder(tmp_path, "xyz")
     assert sib200_folder(tmp_path, "kas_Deva").name == "kas_Deva"
     with pytest.raises(ValueError, match=r"ambiguous.*kas_Arab, kas_Deva"):
         sib200_folder(tmp_path, "kas")
-    with pytest.raises(FileNotFoundError, match="no SIB-200 folder for 'hau'"):
-        sib200_folder(tmp_path, "hau")
+    with pytest.raises(FileNotFoundError, match="no SIB-200 folder for 'amh'"):
+        sib200_folder(tmp_path, "amh")
     with pytest.raises(FileNotFoundError, match="SIB-200 split not found"):
-        read_flores_parallel(tmp_path, "swa", "xyz")
+        read_flores_parallel(tmp_path, "swa", "xyz_Latn")
 
 
 def test_nusax_columns_multiline_and_empty_cells(tmp_path: Path) -> None:
@@ -360,7 +367,7 @@ def test_table_parquet_and_errors(tmp_path: Path) -> None:
         read_table(write(tmp_path / "x.xlsx", "a"), "pairs")
     with pytest.raises(ValueError, match="unknown pairs column"):
         read_table(path, "pairs", {"anchor": "a"})
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match="contract must be one of"):
         read_table(path, "triplets")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unexpected keyword"):
         read_table(path, "pairs", colour="red")
@@ -372,12 +379,13 @@ def test_registry_and_dispatch(tmp_path: Path) -> None:
     assert list(READERS) == [
         *("semrel", "stsb_multi_mt", "sts17", "korsts", "tatoeba"),
         *("flores", "sib200", "nusax", "table"),
+        *("sib200_topics", "afrisenti", "nusax_senti", "americasnli", "xnli", "kornli", "beir"),
     ]
     assert READERS["sib200"] is READERS["flores"] is read_flores_parallel
     path = write(tmp_path / "stsb-fr-test.csv", "Un.,Une.,2.5\n")
     assert read_dataset("stsb-multi-mt", path=path).lang == "fra"
-    with pytest.raises(ValueError, match="unknown data format 'xnli'; known formats: semrel,"):
-        read_dataset("xnli", path=path)
+    with pytest.raises(ValueError, match="unknown data format 'mnli'; known formats: semrel,"):
+        read_dataset("mnli", path=path)
 
 
 # --- Real data (../shared/data) -------------------------------------------------------------

@@ -116,8 +116,10 @@ def test_report_tables_link_every_number_to_its_manifest(tmp_path: Path) -> None
     page = paths.html.read_text()
     assert page.count("data:image/png;base64,") == 4 and "src='plots/" not in page
     assert "href='../hau/real/20/evaluate/manifest.json'" in page
-    assert paths.headlines() == ["hau (sts ×100): base 20.0; icl@20 25.0 (merged α=0.5: 26.0); "
-                                 "real@20 28.0 (merged α=0.5: 29.0)"]  # fmt: skip
+    assert paths.main_score_lines() == [
+        "hau (sts ×100): base 20.0; icl@20 25.0 (merged α=0.5: 26.0); "
+        "real@20 28.0 (merged α=0.5: 29.0)"
+    ]
 
 
 def test_report_cli(tmp_path: Path) -> None:

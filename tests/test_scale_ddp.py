@@ -58,7 +58,7 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_encoder_dir: Path) -> N
         "tripletforge.cli.main",
         "train",
         str(data),
-        "--output",
+        "--out",
         str(out),
         "--model",
         str(tiny_encoder_dir),

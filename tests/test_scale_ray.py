@@ -30,7 +30,7 @@ def _config(tmp_path: Path, out: str, **update: object) -> GenerationConfig:
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("\n".join(SEEDS) + "\n", encoding="utf-8")
     fields = dict(
-        seeds=seeds,
+        seed_file=seeds,
         out=tmp_path / out,
         lang="eng",
         k=1,
@@ -125,9 +125,17 @@ def test_ray_cli_resumes_a_killed_run(tmp_path: Path, local_ray: None) -> None:
     config.out.write_text(
         "".join(json.dumps(r) + "\n" for r in everything[:2]) + '{"anchor": "A dog sle'
     )
-    args = ["generate", "--seeds", str(config.seeds), "--out", str(config.out), "--lang", "eng"]
+    args = [
+        "generate",
+        "--seed-file",
+        str(config.seed_file),
+        "--out",
+        str(config.out),
+        "--lang",
+        "eng",
+    ]
     args += ["--k", "1", "--max-tokens", "20", "--seed", "5", "--chunk-size", "2"]
-    args += ["--no-progress", "-B", "threads=1", "-B", "parallel=2"]
+    args += ["--quiet", "-B", "threads=1", "-B", "parallel=2"]
     result = CliRunner().invoke(app, [*args, "--engine", "ray", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "2 already done" in result.output
@@ -154,7 +162,15 @@ def test_worker_errors_reach_the_user(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(distributed, "init_ray", lambda options: False)
     monkeypatch.setattr(distributed, "_drive", fail)
     config = _config(tmp_path, "fail.jsonl")
-    args = ["generate", "--seeds", str(config.seeds), "--out", str(config.out), "--lang", "eng"]
-    result = CliRunner().invoke(app, [*args, "--engine", "ray", "--no-progress"])
+    args = [
+        "generate",
+        "--seed-file",
+        str(config.seed_file),
+        "--out",
+        str(config.out),
+        "--lang",
+        "eng",
+    ]
+    result = CliRunner().invoke(app, [*args, "--engine", "ray", "--quiet"])
     assert result.exit_code == 2
     assert "worker failed: FileNotFoundError: no GGUF at /x.gguf" in " ".join(result.output.split())

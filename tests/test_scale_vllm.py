@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.backends import get_backend
-from tripletforge.generate.backends.vllm_backend import lora_engine_options
+from tripletforge.generate.config import engine_options
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 from tripletforge.generate.strategies import StrategyContext, make_strategy
 
-SEEDS = [Seed("Yara suna wasa a waje.", "hau", "s1"), Seed("Ina son karatu.", "hau", "s2")]
+SEEDS = [
+    SeedSentence("Yara suna wasa a waje.", "hau", "s1"),
+    SeedSentence("Ina son karatu.", "hau", "s2"),
+]
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def test_xlora_passes_become_two_lora_requests(tmp_path: Path, fake_vllm: Any) -
     positive = _adapter(tmp_path / "entail", 8)
     negative = _adapter(tmp_path / "contra", 16)
     options = {"positive_adapter": str(positive), "negative_adapter": str(negative)}
-    engine = lora_engine_options("xlora", options)
+    engine = engine_options("xlora", "vllm", options)
     assert engine == {"enable_lora": True, "max_loras": 2, "max_lora_rank": 16}
     backend = get_backend("vllm", str(tmp_path / "base"), chat=False, **engine)
     assert backend.llm.kwargs["enable_lora"] and backend.llm.kwargs["max_lora_rank"] == 16
@@ -119,12 +122,13 @@ def test_compose_named_adapters_and_engine_options(tmp_path: Path, fake_vllm: An
         "lang_target": {"hau": str(parts["hau"]), "yor": str(parts["yor"])},
     }
     # a composed adapter has the summed rank (8 + 8 + 8 → 32 for vLLM); 2 passes × 2 languages
-    assert lora_engine_options("compose", options) == {
+    assert engine_options("compose", "vllm", options) == {
         "enable_lora": True,
         "max_loras": 4,
         "max_lora_rank": 32,
     }
-    assert lora_engine_options("icl", options) == {}
+    assert engine_options("icl", "vllm", options) == {}
+    assert engine_options("compose", "transformers", options) == {}  # PEFT: nothing to set
     fixed = {"positive_adapter": str(parts["tp"]), "negative_adapter": str(parts["tn"])}
     strategy = make_strategy("compose", StrategyContext(chat=False, options=fixed))
     backend = get_backend(
@@ -158,3 +162,46 @@ def test_adapters_need_a_lora_engine(tmp_path: Path, fake_vllm: Any) -> None:
     with pytest.raises(ValueError, match="enable_lora=true"):
         backend.generate([request], SamplingParams())
     assert backend.generate([], SamplingParams()) == []
+
+
+def test_pipeline_xlora_arm_on_vllm_builds_a_lora_engine(tmp_path: Path, fake_vllm: Any) -> None:
+    """`tripletforge run` with an xlora arm on `backend: vllm` turns LoRA on (was: off)."""
+    from tripletforge.pipeline import Runner, parse_config
+    from tripletforge.pipeline.manifest import read_manifest
+
+    positive = _adapter(tmp_path / "entail", 8)
+    negative = _adapter(tmp_path / "contra", 16)
+    config = parse_config(
+        {
+            "name": "vllm-xlora",
+            "runs_dir": str(tmp_path / "runs"),
+            "languages": ["hau"],
+            "anchors": 4,
+            "sizes": [4],
+            "train": {"batch_size": 2},
+            "merge": {"enabled": False},
+            "arms": [
+                {
+                    "name": "xl",
+                    "strategy": "xlora",
+                    "generate": {"mode": "crosslingual"},
+                    "strategy_options": {
+                        "positive_adapter": str(positive),
+                        "negative_adapter": str(negative),
+                    },
+                }
+            ],
+            "generate": {"backend": "vllm", "model": "m", "max_attempts": 1},
+        }
+    )
+    engines: list[FakeLLM] = []
+    fake_vllm.LLM = lambda model, **kwargs: engines.append(FakeLLM(kwargs)) or engines[-1]
+    summary = Runner(config, progress=False, only=["generate"]).run()
+    stage = next(s for s in summary.stages if s.name == "generate")
+    assert stage.status == "done", stage.error
+    (engine,) = engines
+    assert engine.kwargs == {"enable_lora": True, "max_loras": 2, "max_lora_rank": 16}
+    loras = engine.calls[0]["lora"]
+    assert {lora.lora_path for lora in loras} == {str(positive.resolve()), str(negative.resolve())}
+    manifest = read_manifest(tmp_path / "runs" / "vllm-xlora" / "hau" / "xl" / "generate")
+    assert manifest["metrics"]["requests"] == 8

@@ -1,4 +1,4 @@
-"""Seed reader: every format, and bad input reported (never a crash, nothing lost silently)."""
+"""Seed sentence reader: every format, bad input reported (never a crash, nothing lost)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,17 @@ def test_missing_language_and_missing_column(tmp_path: Path) -> None:
     bad.write_text("sentence,lang\nhello,eng\n")
     with pytest.raises(ValueError, match="'text' column"):
         read_seeds(bad)
+
+
+def test_seed_language_codes_in_any_spelling(tmp_path: Path) -> None:
+    rows = [("Yara suna wasa.", "HAU"), ("Yara na wasa.", "ha-NG"),
+            ("Yara suna gudu.", "hau_Latn"), ("Watoto wanacheza.", "sw"),
+            ("Watoto wanakimbia.", "SWA"), ("Hello.", "xyz")]  # fmt: skip
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "lang": c}) + "\n" for t, c in rows))
+    seeds, report = read_seeds(path)
+    assert [s.lang for s in seeds] == ["hau", "hau", "hau", "swh", "swh"]
+    assert report.unknown_languages == {"xyz"} and "ISO 639-1/639-3" in report.summary()
+    txt = tmp_path / "s.txt"
+    txt.write_text("Yara suna wasa.\n")
+    assert read_seeds(txt, lang="Hau-latn")[0][0].lang == "hau"

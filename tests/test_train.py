@@ -13,7 +13,8 @@ from sentence_transformers import SentenceTransformer
 from transformers import TrainerCallback
 
 from conftest import TINY_CORPUS
-from tripletforge.filter.files import write_triplets
+from tripletforge.cards import read_model_card
+from tripletforge.data.triplets import write_triplets
 from tripletforge.train import PROVENANCE_FILE, TrainConfig, train_encoder
 from tripletforge.train.pooling import set_pooling
 
@@ -55,15 +56,21 @@ def test_training_lowers_loss_and_saves_loadable_model(
     )
     trained = SentenceTransformer(str(out), device="cpu")  # plain load, no trust_remote_code
     assert mnrl_loss(trained, triplets) < before
-    assert trained.prompts["query"] == "query: " and trained.default_prompt_name == "query"
+    assert trained.prompts["query"] == "query: " and trained.prompts["document"] == "passage: "
+    assert trained.default_prompt_name is None
     assert trained.encode(["Yara suna wasa."]).shape == (1, 32)
     # the training cap (16) is not saved: the model keeps its base's limit for inference
     assert trained.max_seq_length == before_model.max_seq_length != 16
     prov = json.loads((out / PROVENANCE_FILE).read_text())
-    assert prov["rows"] == 36 and prov["global_step"] == 12 and prov["seed"] == 42
-    assert prov["training_prompt"] == "query: " and len(prov["data_sha256"]) == 64
+    # one default seed for every stage (was 42 here, 0 in the pipeline, generation, adapters)
+    assert prov["rows"] == 36 and prov["global_step"] == 12 and prov["seed"] == 0
+    assert prov["training_prompt"] is None and len(prov["data_sha256"]) == 64  # symmetric: none
     assert {"torch", "transformers", "sentence-transformers"} <= set(prov["versions"])
     assert not (out / "checkpoints").exists()
+    card, results = read_model_card(out)
+    assert card is not None and card.origin == "trained" and results == []
+    assert card.base_model == str(tiny_encoder_dir) and card.training_data["triplets"] == 36
+    assert card.command and card.details["training_prompt"] == "(none)"
 
 
 def test_frozen_word_embeddings_unchanged(
@@ -90,7 +97,7 @@ def test_avg_first_last_pooling_saves_and_reloads(tiny_encoder_dir: Path, tmp_pa
     reloaded = SentenceTransformer(str(tmp_path / "afl"), device="cpu")
     assert torch.allclose(reloaded.encode(texts, convert_to_tensor=True), expected, atol=1e-6)
     # matches SimCSE's avg_first_last: mean over tokens of (layer 1 + last layer) / 2
-    features = model.tokenize([f"query: {t}" for t in texts])
+    features = model.tokenize(texts)  # no default prompt on the e5-style model
     with torch.no_grad():
         out = model[0].auto_model(**features, output_hidden_states=True)
     mask = features["attention_mask"].unsqueeze(-1).float()
@@ -170,3 +177,28 @@ def test_gist_losses_train_with_frozen_guide(
     after = gist_objective(GISTEmbedLoss(trained, built.guide, temperature=0.05), triplets)
     assert after < before
     assert json.loads((tmp_path / loss / PROVENANCE_FILE).read_text())["config"]["loss"] == loss
+
+
+def test_dev_sets_with_undefined_spearman_are_left_out_of_checkpoint_selection(
+    tmp_path: Path, triplets: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13, item 6: a constant-gold dev set cannot drive (or block) checkpoint choice."""
+    import math
+
+    from tripletforge.train.trainer import _mean, build_dev_evaluator
+
+    good, flat = tmp_path / "good.csv", tmp_path / "flat.csv"
+    rows = [(TINY_CORPUS[i], TINY_CORPUS[(i + 3) % 12]) for i in range(8)]
+    good.write_text("sentence1,sentence2,score\n" + "".join(f"{a},{b},{i % 4}\n"
+                    for i, (a, b) in enumerate(rows)))  # fmt: skip
+    flat.write_text("sentence1,sentence2,score\n" + "".join(f"{a},{b},2\n" for a, b in rows))
+    cfg = TrainConfig(model="m", train_files=[triplets], output_dir=tmp_path / "o",
+                      dev_sets={"hau": good, "kin": flat})  # fmt: skip
+    with caplog.at_level("WARNING"):
+        evaluator = build_dev_evaluator(cfg)
+    assert [e.name for e in evaluator.evaluators] == ["dev_hau"]
+    assert any(
+        "dev_kin" in r.message and "gold scores are equal" in r.message for r in caplog.records
+    )
+    assert _mean([0.5, float("nan"), 0.7]) == pytest.approx(0.6)
+    assert math.isnan(_mean([float("nan")]))

@@ -12,6 +12,7 @@ LIBRARIES = (
     "transformers",
     "sentence-transformers",
     "peft",
+    "trl",
     "datasets",
     "numpy",
     "mteb",

@@ -1,13 +1,21 @@
-"""LoRA adapters for the generator: training (task / language / xlora) and composition.
+"""LoRA adapters for the generator: training (task / language / xlora), composition, export.
 
 The prompt shared by training and generation lives in :mod:`tripletforge.adapters.prompts`.
+Generation with adapters (the ``compose``/``xlora`` strategies, per-request adapters in the
+backends) is :mod:`tripletforge.generate`'s; this package imports nothing from it.
 """
 
 from tripletforge.adapters.compose import COMPOSE_METHODS, compose_adapters
-from tripletforge.adapters.config import ADAPTER_KINDS, LoraSettings, TrainSettings
+from tripletforge.adapters.config import (
+    ADAPTER_TYPES,
+    AdapterData,
+    AdapterTrainSettings,
+    LoraSettings,
+)
 from tripletforge.adapters.data import (
     NliExample,
     PromptPair,
+    load_adapter_examples,
     nli_pairs,
     read_snli_tokenized,
     read_text_lines,
@@ -24,17 +32,19 @@ from tripletforge.adapters.prompts import (
 from tripletforge.adapters.train import TrainResult, read_provenance, train_adapter
 
 __all__ = [
-    "ADAPTER_KINDS",
     "ADAPTER_PROMPT_ID",
+    "ADAPTER_TYPES",
     "COMPOSE_METHODS",
+    "AdapterData",
+    "AdapterTrainSettings",
     "LoraSettings",
     "NliExample",
     "PromptPair",
     "TrainResult",
-    "TrainSettings",
     "compose_adapters",
     "export_gguf_lora",
     "format_adapter_prompt",
+    "load_adapter_examples",
     "load_with_adapter",
     "merge_adapter",
     "nli_pairs",

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tripletforge.adapters.train import PROVENANCE_FILE, read_provenance
+from tripletforge.data.jsonl import strict_dumps
 
 if TYPE_CHECKING:
     import torch
@@ -51,6 +52,17 @@ def _scaling(config: dict[str, Any], module: str) -> float:
         if re.search(rf"(^|\.){pattern}$", module):
             alpha = value
     return alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
+
+
+def lora_rank(adapter_dir: str | Path) -> int:
+    """The largest LoRA rank of a PEFT adapter folder (``r`` and any ``rank_pattern`` value).
+
+    A composed adapter's rank is the sum of its parts' ranks. Raises ``OSError`` when the
+    folder has no ``adapter_config.json`` and ``ValueError`` when it is not valid JSON.
+    """
+    config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text(encoding="utf-8"))
+    ranks = [int(config.get("r") or 8), *map(int, (config.get("rank_pattern") or {}).values())]
+    return max(ranks)
 
 
 def load_lora(
@@ -199,7 +211,7 @@ def compose_adapters(
     sources = [read_provenance(d) for d in dirs]
     task_prov = sources[0]
     provenance = {
-        "kind": "composed",
+        "adapter_type": "composed",
         "polarity": task_prov.get("polarity"),
         "lang": sources[1].get("lang"),
         "base_model": base_model or task_prov.get("base_model"),
@@ -210,7 +222,7 @@ def compose_adapters(
         "inputs": {
             role: {
                 "path": str(d.resolve()),
-                "kind": p.get("kind"),
+                "adapter_type": p.get("adapter_type", p.get("kind")),
                 "lang": p.get("lang"),
                 "data_sha256": (p.get("data") or {}).get("sha256"),
             }
@@ -222,6 +234,6 @@ def compose_adapters(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (out / PROVENANCE_FILE).write_text(
-        json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        strict_dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return out

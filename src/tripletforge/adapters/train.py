@@ -1,20 +1,30 @@
-"""LoRA adapter training for generators: completion-only NLI adapters and language adapters.
+"""LoRA adapter training for generators on TRL's ``SFTTrainer``: NLI and language adapters.
 
 ``task`` and ``xlora`` adapters learn ``format_adapter_prompt(premise, polarity)`` → hypothesis
-with the prompt tokens masked out of the loss (label -100); ``language`` adapters learn plain
-causal LM on raw sentences. Training checkpoints the trainable weights, optimiser, scheduler and
-RNG state every ``save_steps`` and resumes from the latest one, so an interrupted run ends with
-the same weights as an uninterrupted one. The output folder is a standard PEFT adapter
-(``peft.PeftModel.from_pretrained(base, folder)``) plus ``tripletforge_adapter.json``.
+with a completion-only loss: examples are tokenised here (prompt and completion separately, so
+the boundary is exact and the prompt is tokenised as a generator tokenises it) and handed to
+``SFTTrainer`` as ``input_ids`` + ``completion_mask``, which sets the prompt's labels to -100.
+``language`` adapters learn plain causal LM on raw sentences (every token is a target).
+
+The trainer is the field's (TRL on transformers' ``Trainer``), so what it offers is available:
+``quantization="4bit"`` loads the base in bitsandbytes NF4 (QLoRA, Dettmers et al. 2023; the
+paper's generator adapters), ``bf16``, ``gradient_checkpointing``, and several GPUs with
+``torchrun --nproc_per_node N -m tripletforge.cli.main adapters train …`` (DDP). Checkpoints
+(trainable weights, optimiser, scheduler, RNG states, data position) are the ``Trainer``'s,
+every ``save_steps`` steps in ``OUT/checkpoints/checkpoint-N``; the next call resumes from the
+latest complete one and ends with the same weights as an uninterrupted run. The output folder
+is a standard PEFT adapter (``peft.PeftModel.from_pretrained(base, folder)``) plus
+``tripletforge_adapter.json`` (provenance, losses) and ``train_log.csv``.
 
 >>> from tripletforge.adapters import PromptPair, train_adapter
 >>> train_adapter("smollm2-135m", [PromptPair("A dog runs.", "An animal moves.")],
-...               "out/task-pos", kind="task", polarity="positive")  # doctest: +SKIP
+...               "out/task-pos", adapter_type="task", polarity="positive")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import resource
@@ -22,16 +32,16 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.adapters.config import (
-    ADAPTER_KINDS,
-    SUPERVISED_KINDS,
+    ADAPTER_TYPES,
+    SUPERVISED_TYPES,
+    AdapterTrainSettings,
     LoraSettings,
-    TrainSettings,
 )
 from tripletforge.adapters.data import PromptPair, hash_examples
 from tripletforge.adapters.prompts import (
@@ -40,17 +50,19 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.data.jsonl import strict_dumps
+from tripletforge.progress import progress_task
 from tripletforge.provenance import library_versions
 
 if TYPE_CHECKING:
-    import torch
     from transformers import PreTrainedTokenizerBase
 
 PROVENANCE_FILE = "tripletforge_adapter.json"
 #: Per-step training log written next to the adapter: ``step,loss,lr,seconds``.
 TRAIN_LOG_FILE = "train_log.csv"
 IGNORE_INDEX = -100
-_STATE_FILE = "state.pt"
+#: Written into each checkpoint once the trainer has saved it: fingerprint and step times.
+CHECKPOINT_MARK = "tripletforge_checkpoint.json"
 
 
 @dataclass
@@ -71,8 +83,10 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     resumed_from: int = 0
     skipped_examples: int = 0
-    step_seconds: list[float] = field(default_factory=list)  # wall time of each step
+    step_seconds: list[float | None] = field(default_factory=list)  # wall time of each step
     peak_rss_mb: float | None = None
+    eval_loss_before: float | None = None  # held-out loss of the base model (LoRA off)
+    eval_loss_after: float | None = None  # held-out loss with the trained adapter
 
     @property
     def final_loss(self) -> float | None:
@@ -81,7 +95,7 @@ class TrainResult:
     @property
     def mean_step_seconds(self) -> float | None:
         """Mean wall seconds per step, without the first step (warm-up) when there are more."""
-        times = self.step_seconds[1:] or self.step_seconds
+        times = [t for t in (self.step_seconds[1:] or self.step_seconds) if t is not None]
         return sum(times) / len(times) if times else None
 
 
@@ -92,7 +106,10 @@ def peak_rss_mb() -> float:
 
 
 def write_train_log(
-    path: str | Path, losses: Sequence[float], lrs: Sequence[float], seconds: Sequence[float]
+    path: str | Path,
+    losses: Sequence[float],
+    lrs: Sequence[float],
+    seconds: Sequence[float | None],
 ) -> None:
     """Write the per-step ``step,loss,lr,seconds`` CSV (missing values stay empty)."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
@@ -100,7 +117,7 @@ def write_train_log(
         writer.writerow(["step", "loss", "lr", "seconds"])
         for i, loss in enumerate(losses):
             lr = f"{lrs[i]:.6g}" if i < len(lrs) else ""
-            sec = f"{seconds[i]:.4f}" if i < len(seconds) else ""
+            sec = f"{seconds[i]:.4f}" if i < len(seconds) and seconds[i] is not None else ""
             writer.writerow([i + 1, f"{loss:.6f}", lr, sec])
 
 
@@ -131,22 +148,6 @@ def encode_text(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) 
     return Encoded(input_ids=ids, labels=list(ids))
 
 
-def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch; padding gets attention 0 and label -100."""
-    import torch
-
-    width = max(len(ex.input_ids) for ex in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, ex in enumerate(batch):
-        n = len(ex.input_ids)
-        ids[row, :n] = torch.tensor(ex.input_ids)
-        labels[row, :n] = torch.tensor(ex.labels)
-        mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
-
-
 def load_tokenizer(base_path: str) -> PreTrainedTokenizerBase:
     """Load the base model's tokenizer with a pad token (EOS if it has none)."""
     from transformers import AutoTokenizer
@@ -157,29 +158,216 @@ def load_tokenizer(base_path: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def _checkpoints(root: Path) -> list[Path]:
-    done = [
-        p for p in root.glob("step-*") if (p / _STATE_FILE).is_file() and (p / ".complete").exists()
-    ]
-    return sorted(done, key=lambda p: int(p.name.split("-")[1]))
-
-
-def _save_checkpoint(root: Path, step: int, state: dict[str, Any], keep: int) -> None:
-    import torch
-
-    path = root / f"step-{step:07d}"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    torch.save(state, path / _STATE_FILE)
-    (path / ".complete").write_text("ok\n")
-    for old in _checkpoints(root)[: -max(1, keep)]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def read_provenance(adapter_dir: str | Path) -> dict[str, Any]:
     """The ``tripletforge_adapter.json`` of an adapter folder ({} if absent)."""
     path = Path(adapter_dir) / PROVENANCE_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+class QuantizationError(ValueError):
+    """4-bit training asked for where it cannot run (no CUDA GPU)."""
+
+
+def check_quantization(train: AdapterTrainSettings) -> None:
+    """Raise a clear error when ``train.quantization`` cannot run here.
+
+    ``4bit`` needs a CUDA GPU (``QuantizationError``, a ``ValueError``) and the ``bitsandbytes``
+    package (``ImportError``: ``pip install 'tripletforge[qlora]'``). bitsandbytes is never
+    imported here: CPU runs work without it.
+    """
+    if train.quantization == "none":
+        return
+    import torch
+
+    missing = importlib.util.find_spec("bitsandbytes") is None
+    install = "pip install 'tripletforge[qlora]' (bitsandbytes)"
+    if train.device == "cpu" or not torch.cuda.is_available():
+        where = "device is cpu" if train.device == "cpu" else "no CUDA GPU is visible"
+        raise QuantizationError(
+            f"quantization {train.quantization!r} (QLoRA: bitsandbytes NF4) needs a CUDA GPU, "
+            f"but {where}; train without quantization on CPU"
+            + (f", or on a GPU after {install}" if missing else "")
+        )
+    if missing:
+        raise ImportError(f"quantization {train.quantization!r} needs bitsandbytes: {install}")
+
+
+def load_base_model(base_path: str, train: AdapterTrainSettings) -> Any:
+    """The causal LM to put the adapter on: fp32 (bf16 with ``train.bf16``), or NF4 for QLoRA.
+
+    With ``quantization="4bit"`` the weights are loaded by bitsandbytes as NF4 with double
+    quantisation and the bf16 (else fp32) compute dtype, on this process's GPU.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    check_quantization(train)
+    dtype = torch.bfloat16 if train.bf16 else torch.float32
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if train.quantization == "4bit":
+        from accelerate import PartialState
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+        kwargs["device_map"] = {"": PartialState().local_process_index}
+    return AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
+
+
+def adapter_dataset(encoded: Sequence[Encoded], supervised: bool) -> Any:
+    """A ``datasets.Dataset`` for ``SFTTrainer``: ``input_ids`` (+ ``completion_mask``).
+
+    ``completion_mask`` is 0 on the prompt and 1 on the completion; with
+    ``completion_only_loss`` the trainer turns it into labels of -100 on the prompt.
+    """
+    from datasets import Dataset
+
+    data: dict[str, list[list[int]]] = {"input_ids": [list(ex.input_ids) for ex in encoded]}
+    if supervised:
+        data["completion_mask"] = [
+            [0] * ex.prompt_length + [1] * (len(ex.input_ids) - ex.prompt_length) for ex in encoded
+        ]
+    return Dataset.from_dict(data)
+
+
+def sft_config(out: Path, train: AdapterTrainSettings, total_steps: int, supervised: bool) -> Any:
+    """The ``SFTConfig`` of one adapter: our settings, one log row per step, no own display."""
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(out),
+        max_steps=total_steps,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.batch_size,
+        eval_strategy="no",  # the held-out loss is measured before and after, not during
+        gradient_accumulation_steps=train.grad_accum,
+        learning_rate=train.learning_rate,
+        weight_decay=train.weight_decay,
+        lr_scheduler_type=train.scheduler,
+        warmup_steps=train.warmup_steps,
+        max_grad_norm=train.max_grad_norm,
+        optim="adamw_torch",
+        seed=train.seed,
+        data_seed=train.seed,
+        bf16=train.bf16,
+        gradient_checkpointing=train.gradient_checkpointing,
+        use_cpu=train.device == "cpu",
+        save_strategy="steps",
+        save_steps=train.save_steps,
+        save_total_limit=train.keep_checkpoints,
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        max_length=train.max_length,
+        completion_only_loss=supervised,
+        packing=False,
+        shuffle_dataset=False,  # the trainer's seeded sampler shuffles (resumable order)
+    )
+
+
+def adapter_trainer(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    encoded: Sequence[Encoded],
+    out: Path,
+    *,
+    supervised: bool,
+    lora: LoraSettings,
+    train: AdapterTrainSettings,
+    total_steps: int,
+    callbacks: Sequence[Any] = (),
+    eval_encoded: Sequence[Encoded] = (),
+) -> Any:
+    """TRL's ``SFTTrainer`` for one adapter (PEFT wrapping, QLoRA casts, completion-only loss)."""
+    from transformers import PrinterCallback, set_seed
+    from trl import SFTTrainer
+
+    set_seed(train.seed)  # the LoRA initialisation
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(out, train, total_steps, supervised),
+        train_dataset=adapter_dataset(encoded, supervised),
+        eval_dataset=adapter_dataset(eval_encoded, supervised) if eval_encoded else None,
+        processing_class=tokenizer,
+        peft_config=lora.to_peft(),
+        callbacks=list(callbacks),
+    )
+    trainer.remove_callback(PrinterCallback)  # log rows go to train_log.csv, not stdout
+    return trainer
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(path.name.rsplit("-", 1)[1])
+
+
+def complete_checkpoints(root: Path) -> list[Path]:
+    """``checkpoint-N`` folders the trainer finished saving (marked), oldest first."""
+    found = [p for p in root.glob("checkpoint-*") if (p / CHECKPOINT_MARK).is_file()]
+    return sorted(found, key=_checkpoint_step)
+
+
+def _drop_unfinished_checkpoints(root: Path) -> None:
+    for path in root.glob("checkpoint-*"):
+        if not (path / CHECKPOINT_MARK).is_file():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _step_recorder(
+    fingerprint: dict[str, Any],
+    seconds: dict[int, float],
+    bar: Any,
+    on_step: Callable[[int, float], None] | None,
+    extra: dict[str, Any],
+) -> Any:
+    """A ``TrainerCallback``: step times, the progress bar, ``on_step``, checkpoint marks."""
+    from transformers import TrainerCallback
+
+    class StepRecorder(TrainerCallback):
+        began = 0.0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.began = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            seconds[state.global_step] = time.perf_counter() - self.began
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                bar.advance(1, note=f"loss {logs['loss']:.4f}")
+                if on_step is not None:
+                    on_step(state.global_step, float(logs["loss"]))
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                mark = {"fingerprint": fingerprint, "step_seconds": seconds, **extra}
+                (folder / CHECKPOINT_MARK).write_text(strict_dumps(mark) + "\n")
+
+    return StepRecorder()
+
+
+def _step_log(history: Sequence[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Per-step losses and learning rates from the trainer's log history (step order)."""
+    rows = {int(r["step"]): r for r in history if "loss" in r and "step" in r}
+    steps = sorted(rows)
+    return [float(rows[s]["loss"]) for s in steps], [
+        float(rows[s].get("learning_rate", float("nan"))) for s in steps
+    ]
+
+
+def held_out_indices(n: int, wanted: int, seed: int) -> set[int]:
+    """Indices of the examples held out for the before/after loss: a seeded sample of
+    ``wanted``, at most half of the ``n`` examples."""
+    import random
+
+    count = min(wanted, n // 2)
+    return set(random.Random(seed).sample(range(n), count)) if count else set()
 
 
 def train_adapter(
@@ -187,11 +375,11 @@ def train_adapter(
     examples: Sequence[PromptPair] | Sequence[str],
     output_dir: str | Path,
     *,
-    kind: str,
+    adapter_type: str,
     polarity: str | None = None,
     lang: str | None = None,
     lora: LoraSettings | None = None,
-    train: TrainSettings | None = None,
+    train: AdapterTrainSettings | None = None,
     resume: bool = True,
     sources: Sequence[str] = (),
     progress: bool = True,
@@ -201,41 +389,43 @@ def train_adapter(
 
     ``examples`` are :class:`PromptPair` for ``task``/``xlora`` (with ``polarity``) and raw
     sentences for ``language``. ``base_model`` is a built-in generator name
-    (``smollm2-135m``), a local folder or a hub id. ``on_step(step, loss)`` is called after
-    every optimiser step (raise from it to stop; the next call resumes).
+    (``smollm2-135m``), a local folder or a hub id. Examples longer than
+    ``train.max_length`` tokens are skipped and counted. ``on_step(step, loss)`` is called
+    after every optimiser step (raise from it to stop; the next call resumes from the last
+    checkpoint). Raises ``ValueError`` for bad arguments or no usable example,
+    ``QuantizationError``/``ImportError`` when 4-bit training cannot run here, and
+    ``RuntimeError`` when ``output_dir`` holds a checkpoint of other data or settings.
     """
     import torch
-    from peft import get_peft_model
-    from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM, get_scheduler
 
     from tripletforge.models.generators import resolve_generator
 
-    if kind not in ADAPTER_KINDS:
-        raise ValueError(f"kind must be one of {ADAPTER_KINDS}, got {kind!r}")
-    supervised = kind in SUPERVISED_KINDS
+    if adapter_type not in ADAPTER_TYPES:
+        raise ValueError(f"adapter_type must be one of {ADAPTER_TYPES}, got {adapter_type!r}")
+    supervised = adapter_type in SUPERVISED_TYPES
     if supervised:
         polarity = check_polarity(polarity or "")
         if not all(isinstance(ex, PromptPair) for ex in examples):
-            raise TypeError(f"{kind} adapters train on PromptPair examples")
+            raise TypeError(f"{adapter_type} adapters train on PromptPair examples")
     elif not all(isinstance(ex, str) for ex in examples):
         raise TypeError("language adapters train on raw sentences (str)")
     if not examples:
         raise ValueError("no training examples")
     lora = lora or LoraSettings()
-    train = train or TrainSettings()
+    train = train or AdapterTrainSettings()
     output_dir = Path(output_dir)
     ckpt_root = output_dir / "checkpoints"
     base_path = resolve_generator(base_model)
-    device = torch.device(train.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
     tokenizer = load_tokenizer(base_path)
     if supervised:
         encoded = [encode_prompt_pair(tokenizer, ex, polarity, train.max_length) for ex in examples]
     else:
         encoded = [encode_text(tokenizer, ex, train.max_length) for ex in examples]
-    kept = [ex for ex in encoded if ex is not None]
-    skipped = len(encoded) - len(kept)
+    held_out = held_out_indices(len(encoded), train.eval_examples, train.seed)
+    eval_encoded = [ex for i, ex in enumerate(encoded) if i in held_out and ex is not None]
+    kept = [ex for i, ex in enumerate(encoded) if i not in held_out and ex is not None]
+    skipped = sum(ex is None for ex in encoded)
     if not kept:
         raise ValueError(f"every example is longer than max_length={train.max_length}")
 
@@ -247,10 +437,10 @@ def train_adapter(
     data_hash = hash_examples(examples)
     fingerprint = {
         "base_model": base_model,
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "data_sha256": data_hash,
-        "lora": asdict(lora),
+        "lora": lora.model_dump(mode="json"),
         "train": {k: v for k, v in train.to_dict().items() if k not in ("save_steps", "device")},
         "prompt_id": ADAPTER_PROMPT_ID if supervised else None,
     }
@@ -260,6 +450,7 @@ def train_adapter(
         and previous.get("fingerprint") == fingerprint
         and previous.get("steps") == total_steps
     ):
+        held = previous.get("eval") or {}
         return TrainResult(
             output_dir,
             total_steps,
@@ -268,98 +459,53 @@ def train_adapter(
             skipped,
             previous.get("step_seconds", []),
             previous.get("peak_rss_mb"),
+            held.get("loss_before"),
+            held.get("loss_after"),
         )
 
-    torch.manual_seed(train.seed)
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
-    model = get_peft_model(model, lora.to_peft()).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=train.lr, weight_decay=train.weight_decay)
-    scheduler = get_scheduler(
-        train.scheduler,
-        optimizer,
-        num_warmup_steps=train.warmup_steps,
-        num_training_steps=total_steps,
-    )
-
-    start, losses, lrs, seconds = 0, [], [], []
-    checkpoints = _checkpoints(ckpt_root) if resume else []
     if not resume:
         shutil.rmtree(ckpt_root, ignore_errors=True)
+    _drop_unfinished_checkpoints(ckpt_root)
+    checkpoints = complete_checkpoints(ckpt_root)
+    seconds: dict[int, float] = {}
+    extra: dict[str, Any] = {}  # what a resumed run must not measure again
+    start = 0
     if checkpoints:
-        state = torch.load(checkpoints[-1] / _STATE_FILE, map_location=device, weights_only=False)
-        if state["fingerprint"] != fingerprint:
+        mark = json.loads((checkpoints[-1] / CHECKPOINT_MARK).read_text(encoding="utf-8"))
+        if mark.get("fingerprint") != fingerprint:
             raise RuntimeError(
                 f"{checkpoints[-1]} was written by a run with other data or settings; "
                 "use another output folder or resume=False (--no-resume) to start over"
             )
-        named = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, value in state["trainable"].items():
-                named[name].copy_(value)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        start, losses = state["step"], list(state["losses"])
-        lrs, seconds = list(state.get("lrs", [])), list(state.get("step_seconds", []))
+        start = _checkpoint_step(checkpoints[-1])
+        seconds = {int(k): float(v) for k, v in (mark.get("step_seconds") or {}).items()}
+        extra = {k: mark[k] for k in ("eval_loss_before",) if k in mark}
 
-    def micro_batch(index: int) -> dict[str, torch.Tensor]:
-        epoch, offset = divmod(index, micro_per_epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(train.seed + epoch))
-        chosen = order[offset * train.batch_size : (offset + 1) * train.batch_size].tolist()
-        batch = collate([kept[i] for i in chosen], tokenizer.pad_token_id)
-        return {k: v.to(device) for k, v in batch.items()}
-
-    model.train()
-    bar = tqdm(total=total_steps, initial=start, desc=f"{kind} adapter", disable=not progress)
-    try:
-        for step in range(start, total_steps):
-            began = time.perf_counter()
-            lrs.append(float(optimizer.param_groups[0]["lr"]))
-            step_loss = 0.0
-            for micro in range(train.grad_accum):
-                loss = model(**micro_batch(step * train.grad_accum + micro)).loss
-                (loss / train.grad_accum).backward()
-                step_loss += loss.item() / train.grad_accum
-            torch.nn.utils.clip_grad_norm_(params, train.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(step_loss)
-            seconds.append(time.perf_counter() - began)
-            bar.update(1)
-            bar.set_postfix(loss=f"{step_loss:.4f}")
-            done = step + 1
-            if done % train.save_steps == 0 and done < total_steps:
-                trainable = {
-                    k: v.detach().cpu() for k, v in model.named_parameters() if v.requires_grad
-                }
-                _save_checkpoint(
-                    ckpt_root,
-                    done,
-                    {
-                        "trainable": trainable,
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "rng": torch.get_rng_state(),
-                        "step": done,
-                        "losses": losses,
-                        "lrs": lrs,
-                        "step_seconds": seconds,
-                        "fingerprint": fingerprint,
-                    },
-                    train.keep_checkpoints,
-                )
-            if on_step is not None:
-                on_step(done, step_loss)
-    finally:
-        bar.close()
-
-    model.save_pretrained(output_dir)
+    model = load_base_model(base_path, train)
+    with progress_task(f"{adapter_type} adapter", total_steps, enabled=progress) as bar:
+        bar.update(completed=start)
+        trainer = adapter_trainer(
+            model, tokenizer, kept, ckpt_root, supervised=supervised, lora=lora, train=train,
+            total_steps=total_steps, eval_encoded=eval_encoded,
+            callbacks=[_step_recorder(fingerprint, seconds, bar, on_step, extra)],
+        )  # fmt: skip
+        if eval_encoded and "eval_loss_before" not in extra:
+            extra["eval_loss_before"] = float(trainer.evaluate()["eval_loss"])
+        trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+        after = float(trainer.evaluate()["eval_loss"]) if eval_encoded else None
+    losses, lrs = _step_log(trainer.state.log_history)
+    step_seconds = [seconds.get(step) for step in range(1, len(losses) + 1)]
     peak = peak_rss_mb()
-    write_train_log(output_dir / TRAIN_LOG_FILE, losses, lrs, seconds)
+    before = extra.get("eval_loss_before")
+    result = TrainResult(
+        output_dir, total_steps, losses, start, skipped, step_seconds, peak, before, after
+    )
+    if not trainer.is_world_process_zero():
+        return result
+    trainer.model.save_pretrained(output_dir)
+    write_train_log(output_dir / TRAIN_LOG_FILE, losses, lrs, step_seconds)
     provenance = {
-        "kind": kind,
+        "adapter_type": adapter_type,
         "polarity": polarity,
         "lang": lang,
         "base_model": base_model,
@@ -368,27 +514,32 @@ def train_adapter(
         "data": {
             "sha256": data_hash,
             "examples": len(examples),
-            "used": n,
+            "used": n,  # trained on
             "skipped_too_long": skipped,
+            "held_out": len(held_out),
             "sources": list(sources),
         },
-        "lora": asdict(lora),
+        "eval": {"examples": len(eval_encoded), "loss_before": before, "loss_after": after},
+        "lora": lora.model_dump(mode="json"),
         "train": train.to_dict(),
+        "trainer": "trl.SFTTrainer",
         "seed": train.seed,
         "steps": total_steps,
         "resumed_from": start,
         "final_loss": losses[-1] if losses else None,
         "losses": losses,
-        "step_seconds": [round(x, 4) for x in seconds],
-        "train_seconds": round(sum(seconds), 2),  # all steps, across resumes
-        "device": str(device),
+        "step_seconds": [None if x is None else round(x, 4) for x in step_seconds],
+        "train_seconds": round(sum(x for x in step_seconds if x is not None), 2),  # all runs
+        "device": str(trainer.args.device),
+        "world_size": trainer.args.world_size,
         "threads": torch.get_num_threads(),
         "peak_rss_mb": round(peak, 1),
         "fingerprint": fingerprint,
         "versions": library_versions(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    (output_dir / PROVENANCE_FILE).write_text(
-        json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return TrainResult(output_dir, total_steps, losses, start, skipped, seconds, peak)
+    tmp = output_dir / f".{PROVENANCE_FILE}.tmp"
+    tmp.write_text(strict_dumps(provenance, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(output_dir / PROVENANCE_FILE)  # written last: the adapter is finished
+    shutil.rmtree(ckpt_root, ignore_errors=True)
+    return result

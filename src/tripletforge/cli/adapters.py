@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import random
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True)
+from tripletforge.adapters.config import AdapterData, AdapterTrainSettings, LoraSettings
+from tripletforge.cli.common import command, resolve_settings, settings_options, with_options
+from tripletforge.cli.output import console
+
 app = typer.Typer(
     name="adapters",
     help="LoRA adapters for the generator: train, compose, merge, export-gguf.",
     no_args_is_help=True,
 )
-
-
-class Kind(StrEnum):
-    task = "task"
-    language = "language"
-    xlora = "xlora"
-
-
-class PolarityOpt(StrEnum):
-    positive = "positive"
-    negative = "negative"
 
 
 class Method(StrEnum):
@@ -36,56 +26,21 @@ class Method(StrEnum):
     linear = "linear"
 
 
-def _subset(items: list, limit: int | None, seed: int) -> list:
-    if limit is None or limit >= len(items):
-        return items
-    return random.Random(seed).sample(items, limit)
+_TRAIN_OPTIONS = settings_options(AdapterData, LoraSettings, AdapterTrainSettings)
 
 
-@app.command("train")
+@command(app, "train")
+@with_options(_TRAIN_OPTIONS)
 def train(
-    kind: Annotated[Kind, typer.Option(help="task: English NLI; language: raw text; xlora.")],
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output adapter folder.")],
     base: Annotated[str, typer.Option(help="Built-in generator, folder or hub id.")] = (
         "smollm2-135m"
     ),
-    polarity: Annotated[
-        PolarityOpt | None, typer.Option(help="task/xlora: entailment or contradiction.")
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="YAML with the settings below; flags override it."),
     ] = None,
-    snli: Annotated[
-        list[Path] | None, typer.Option(help="task: e-SNLI folder (s1/s2/labels.<split>).")
-    ] = None,
-    snli_splits: Annotated[str, typer.Option(help="task: comma-separated SNLI splits.")] = (
-        "dev,test"
-    ),
-    xnli: Annotated[
-        list[Path] | None, typer.Option(help="task: XNLI TSV file/folder with *_en columns.")
-    ] = None,
-    pairs: Annotated[
-        Path | None, typer.Option(help="xlora: folder with *_pos.csv/*_neg.csv, or a CSV.")
-    ] = None,
-    text: Annotated[
-        Path | None, typer.Option(help="language: text file, one sentence per line.")
-    ] = None,
-    lang: Annotated[str | None, typer.Option(help="ISO 639-3 code of the data.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Use a seeded sample of N examples.")] = None,
-    r: Annotated[int, typer.Option(help="LoRA rank.")] = 8,
-    alpha: Annotated[int, typer.Option(help="LoRA alpha.")] = 16,
-    dropout: Annotated[float, typer.Option(help="LoRA dropout.")] = 0.05,
-    target_modules: Annotated[
-        str, typer.Option(help="'all-linear' or comma-separated module names.")
-    ] = "all-linear",
-    max_steps: Annotated[int | None, typer.Option(help="Optimiser steps (else epochs).")] = None,
-    epochs: Annotated[float, typer.Option(help="Epochs when --max-steps is not set.")] = 1.0,
-    batch_size: Annotated[int, typer.Option(help="Examples per micro-batch.")] = 4,
-    grad_accum: Annotated[int, typer.Option(help="Micro-batches per step.")] = 1,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 2e-4,
-    max_length: Annotated[
-        int, typer.Option(help="Max tokens per example (longer: skipped).")
-    ] = 256,
-    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 50,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: auto).")] = None,
     resume: Annotated[bool, typer.Option(help="Resume from the latest checkpoint.")] = True,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")
@@ -93,110 +48,55 @@ def train(
     log_every: Annotated[
         int, typer.Option(help="Print loss and s/step every N steps (0: off).")
     ] = 0,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    **options: Any,
 ) -> None:
     """Train one LoRA adapter; the output folder loads with ``PeftModel.from_pretrained``.
 
     Besides the adapter, the folder gets ``train_log.csv`` (step, loss, lr, seconds) and
     ``tripletforge_adapter.json`` (provenance, losses, step times, peak RSS).
     """
-    from tripletforge.adapters import data as ad
-    from tripletforge.adapters.config import LoraSettings, TrainSettings
+    from tripletforge.adapters.data import load_adapter_examples
     from tripletforge.adapters.train import train_adapter
-    from tripletforge.data.schemas import ReadReport
+    from tripletforge.cli.output import console, progress_enabled
 
-    sources: list[str] = []
-    reports: list[ReadReport] = []
-    examples: list
-    if kind in (Kind.task, Kind.xlora) and polarity is None:
-        raise typer.BadParameter(
-            "--polarity is required for task and xlora", param_hint="--polarity"
-        )
-    if kind is Kind.task:
-        if not snli and not xnli:
-            raise typer.BadParameter(
-                "give --snli and/or --xnli English NLI data", param_hint="--snli"
-            )
-        nli: list[ad.NliExample] = []
-        for folder in snli or []:
-            reports.append(ReadReport(str(folder)))
-            splits = [s for s in snli_splits.split(",") if s]
-            nli += ad.read_snli_tokenized(folder, splits, reports[-1])
-            sources.append(str(folder))
-        if xnli:
-            reports.append(ReadReport(",".join(map(str, xnli))))
-            nli += ad.read_xnli_english(xnli, reports[-1])
-            sources += [str(p) for p in xnli]
-        examples = ad.nli_pairs(nli, polarity.value)
-        lang = lang or "eng"
-    elif kind is Kind.xlora:
-        if pairs is None:
-            raise typer.BadParameter("give --pairs (XL-LoRA CSV or folder)", param_hint="--pairs")
-        reports.append(ReadReport(str(pairs)))
-        examples = ad.read_xllora_pairs(pairs, polarity.value, reports[-1])
-        sources.append(str(pairs))
-    else:
-        if text is None:
-            raise typer.BadParameter("give --text (one sentence per line)", param_hint="--text")
-        reports.append(ReadReport(str(text)))
-        examples = ad.read_text_lines(text, report=reports[-1])
-        sources.append(str(text))
+    fields = resolve_settings(ctx, options, config, AdapterData, LoraSettings, AdapterTrainSettings)
+    modules = fields.get("target_modules")
+    if isinstance(modules, str) and modules != "all-linear":  # comma-separated module names
+        fields["target_modules"] = [m.strip() for m in modules.split(",") if m.strip()]
+    data = AdapterData(**{k: v for k, v in fields.items() if k in AdapterData.model_fields})
+    lora = LoraSettings(**{k: v for k, v in fields.items() if k in LoraSettings.model_fields})
+    settings = AdapterTrainSettings(
+        **{k: v for k, v in fields.items() if k in AdapterTrainSettings.model_fields}
+    )
+    examples, sources, reports = load_adapter_examples(data, settings.seed)
+    out_console = console()
     for report in reports:
-        console.print(report.summary())
-    examples = _subset(examples, limit, seed)
-    console.print(f"{kind.value} adapter on {base}: {len(examples)} examples → {out}")
-
+        out_console.print(report.summary(), highlight=False)
+    out_console.print(
+        f"{data.adapter_type} adapter on {base}: {len(examples)} examples → {out}", highlight=False
+    )
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    window: list[tuple[float, float]] = []
-    last = [time.perf_counter()]
-
-    def log_step(step: int, loss: float) -> None:
-        now = time.perf_counter()
-        window.append((loss, now - last[0]))
-        last[0] = now
-        if log_every and step % log_every == 0:
-            losses, secs = zip(*window, strict=True)
-            console.print(
-                f"step {step}: loss {loss:.4f} (mean of last {len(window)}: "
-                f"{sum(losses) / len(losses):.4f}), {sum(secs) / len(secs):.2f} s/step",
-                highlight=False,
-            )
-            window.clear()
-
-    modules: str | list[str] = target_modules
-    if target_modules != "all-linear":
-        modules = [m.strip() for m in target_modules.split(",") if m.strip()]
     result = train_adapter(
         base,
         examples,
         out,
-        kind=kind.value,
-        polarity=polarity.value if polarity else None,
-        lang=lang,
-        lora=LoraSettings(r=r, alpha=alpha, dropout=dropout, target_modules=modules),
-        train=TrainSettings(
-            max_steps=max_steps,
-            epochs=epochs,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            lr=lr,
-            max_length=max_length,
-            save_steps=save_steps,
-            seed=seed,
-            device=device,
-        ),
+        adapter_type=data.adapter_type,
+        polarity=data.polarity,
+        lang=data.lang or ("eng" if data.adapter_type == "task" else None),
+        lora=lora,
+        train=settings,
         resume=resume,
         sources=sources,
-        progress=progress,
-        on_step=log_step,
+        progress=progress_enabled(),
+        on_step=_step_logger(log_every),
     )
     first = result.losses[0] if result.losses else float("nan")
     per_step = result.mean_step_seconds
     rss = result.peak_rss_mb
-    console.print(
+    out_console.print(
         f"done: {result.steps} steps (resumed from {result.resumed_from}), loss {first:.4f} → "
         f"{result.final_loss or float('nan'):.4f}, skipped {result.skipped_examples} too long, "
         f"{f'{per_step:.2f}' if per_step is not None else '?'} s/step, "
@@ -205,7 +105,30 @@ def train(
     )
 
 
-@app.command("compose")
+def _step_logger(every: int):
+    """An ``on_step`` callback printing the mean loss and s/step every ``every`` steps."""
+    from tripletforge.cli.output import console
+
+    window: list[tuple[float, float]] = []
+    last = [time.perf_counter()]
+
+    def log_step(step: int, loss: float) -> None:
+        now = time.perf_counter()
+        window.append((loss, now - last[0]))
+        last[0] = now
+        if every and step % every == 0:
+            losses, secs = zip(*window, strict=True)
+            console().print(
+                f"step {step}: loss {loss:.4f} (mean of last {len(window)}: "
+                f"{sum(losses) / len(losses):.4f}), {sum(secs) / len(secs):.2f} s/step",
+                highlight=False,
+            )
+            window.clear()
+
+    return log_step
+
+
+@command(app, "compose")
 def compose(
     task: Annotated[Path, typer.Option(help="English task adapter (positive or negative).")],
     lang_target: Annotated[Path, typer.Option(help="Target-language adapter.")],
@@ -225,10 +148,10 @@ def compose(
     path = compose_adapters(
         task, lang_target, lang_english, out, lam=lam, method=method.value, base_model=base
     )
-    console.print(f"composed adapter ({method.value}, λ={lam}) in {path}")
+    console().print(f"composed adapter ({method.value}, λ={lam}) in {path}")
 
 
-@app.command("plot")
+@command(app, "plot")
 def plot(
     adapters: Annotated[list[Path], typer.Argument(help="Adapter folders (one curve each).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output PNG.")],
@@ -238,10 +161,10 @@ def plot(
     """Plot the training loss curves of adapters (from their ``train_log.csv``) into a PNG."""
     from tripletforge.adapters.report import plot_loss_curves
 
-    console.print(f"loss curves in {plot_loss_curves(adapters, out, window=window, title=title)}")
+    console().print(f"loss curves in {plot_loss_curves(adapters, out, window=window, title=title)}")
 
 
-@app.command("merge")
+@command(app, "merge")
 def merge(
     adapter: Annotated[Path, typer.Option(help="PEFT adapter folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output model folder.")],
@@ -252,10 +175,10 @@ def merge(
     """Fold an adapter into its base model and save a plain safetensors model folder."""
     from tripletforge.adapters.merge import merge_adapter
 
-    console.print(f"merged model in {merge_adapter(adapter, out, base)}")
+    console().print(f"merged model in {merge_adapter(adapter, out, base)}")
 
 
-@app.command("export-gguf")
+@command(app, "export-gguf")
 def export_gguf(
     adapter: Annotated[Path, typer.Option(help="PEFT LoRA adapter folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .gguf LoRA file.")],
@@ -268,7 +191,7 @@ def export_gguf(
     from tripletforge.models.generators import GGUF_GENERATORS, generator_gguf_path
 
     base = generator_gguf_path(base_gguf) if base_gguf in GGUF_GENERATORS else Path(base_gguf)
-    console.print(f"GGUF LoRA in {export_gguf_lora(adapter, base, out)}")
+    console().print(f"GGUF LoRA in {export_gguf_lora(adapter, base, out)}")
 
 
 def register(root: typer.Typer) -> None:

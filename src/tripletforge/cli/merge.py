@@ -1,16 +1,20 @@
-"""`tripletforge merge`: combine fine-tuned encoders, optionally choosing α on dev data."""
+"""`tripletforge merge`: a thin driver over :mod:`tripletforge.merge`.
+
+``--search`` chooses α on SemRel2024 dev data with the library function the pipeline's merge
+stage uses (:func:`tripletforge.merge.wise_ft`, scored by
+:func:`tripletforge.pipeline.dev.dev_scorer`); ``--from-checkpoints`` averages the kept
+checkpoints that are best per language (:func:`tripletforge.merge.checkpoints.select_checkpoints`).
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-console = Console()
+from tripletforge.cli.common import command
+from tripletforge.data.jsonl import strict_dumps
 
 
 def merge(
@@ -57,17 +61,27 @@ def merge(
     ] = 0.0,
 ) -> None:
     """Merge sentence-transformers models of the same architecture into one standard folder."""
-    from tripletforge.merge import merge_models
+    from tripletforge.cli.output import console, progress_enabled
+    from tripletforge.data.languages import UnknownLanguageError, canonical_code
+    from tripletforge.data.readers.sts import SEMREL_CODE_ALIASES
+    from tripletforge.merge import merge_models, wise_ft
 
+    try:  # any spelling (HAU, ha-NG, SemRel's esp) → the ISO 639-3 code runs log
+        lang = [canonical_code(SEMREL_CODE_ALIASES.get(code, code)) for code in lang or []]
+    except UnknownLanguageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
     models = list(models or [])
-    provenance = {}
+    provenance: dict[str, Any] = {}
     if from_checkpoints is not None:
         if method != "average" or models:
             raise typer.BadParameter("--from-checkpoints needs method 'average' and no --model")
-        selection = _select_checkpoints(from_checkpoints, semrel_root, lang)
+        from tripletforge.merge.checkpoints import select_checkpoints
+
+        scorer = _semrel_scorer(semrel_root, lang)[0] if semrel_root is not None and lang else None
+        selection = select_checkpoints(from_checkpoints, scorer=scorer, languages=lang)
         models = selection.chosen
         provenance = {"checkpoint_selection": selection.to_dict()}
-        _print_selection(selection)
+        console().print(_selection_table(selection))
     elif not models:
         raise typer.BadParameter("give --model (repeat for several) or --from-checkpoints")
     if search:
@@ -75,65 +89,65 @@ def merge(
             raise typer.BadParameter("--search needs method 'linear', --base and one --model")
         if semrel_root is None or not lang:
             raise typer.BadParameter("--search needs --semrel-root and at least one --lang")
-        from tripletforge.merge.search import search_alpha
-
         scorer, files = _semrel_scorer(semrel_root, lang)
-        result = search_alpha(
-            base, models[0], scorer, no_regression=no_regression, tolerance=tolerance
+        result, path = wise_ft(
+            base,
+            models[0],
+            scorer,
+            out,
+            no_regression=no_regression,
+            tolerance=tolerance,
+            provenance={"dev_files": files},
+            progress=progress_enabled(),
         )
         alpha = result.alpha
-        provenance = {
-            "search": result.to_dict(),
-            "dev_files": {k: str(v) for k, v in files.items()},
-        }
-        _print_search(result)
-
-    path = merge_models(
-        method,
-        models,
-        out,
-        base=base,
-        alpha=alpha,
-        weights=weights,
-        density=density,
-        scale=scale,
-        provenance=provenance,
-    )
-    console.print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}")
-    if provenance:
-        console.print(json.dumps({"alpha": alpha, "no_regression": no_regression}))
+        console().print(_search_table(result))
+    else:
+        path = merge_models(
+            method,
+            models,
+            out,
+            base=base,
+            alpha=alpha,
+            weights=weights,
+            density=density,
+            scale=scale,
+            provenance=provenance,
+        )
+    console().print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}", highlight=False)
+    if search or provenance:
+        console().print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))
 
 
-def _semrel_scorer(semrel_root: Path, lang: list[str]):
-    """The SemRel2024 dev scorer of ``lang`` and the dev files it reads."""
-    from tripletforge.merge.dev import SpearmanScorer, load_dev_sets, semrel_dev_files
+def _semrel_scorer(semrel_root: Path | None, lang: list[str] | None) -> tuple[Any, list[str]]:
+    """The SemRel2024 dev scorer of ``lang`` and the dev files it reads (the pipeline's)."""
+    from tripletforge.pipeline.config import DevSettings
+    from tripletforge.pipeline.dev import dev_scorer
 
-    files = semrel_dev_files(semrel_root, lang)
-    return SpearmanScorer(load_dev_sets(files)), files
-
-
-def _select_checkpoints(run_dir: Path, semrel_root: Path | None, lang: list[str] | None):
-    from tripletforge.merge.checkpoints import select_checkpoints
-
-    scorer = _semrel_scorer(semrel_root, lang)[0] if semrel_root is not None and lang else None
-    try:
-        return select_checkpoints(run_dir, scorer=scorer, languages=lang)
-    except (FileNotFoundError, ValueError) as error:
-        raise typer.BadParameter(str(error)) from error
+    return dev_scorer(DevSettings(format="semrel", root=str(semrel_root)), list(lang or []))
 
 
-def _print_selection(selection) -> None:
+def _num(value: float | None, digits: int = 1) -> str:
+    """A score for the tables; undefined (None) as –."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _selection_table(selection: Any) -> Any:
+    from rich.table import Table
+
     langs = sorted(selection.best)
     table = Table(title=f"Dev Spearman ×100 per checkpoint ({selection.source}; best marked *)")
     for column in ("checkpoint", *langs):
         table.add_column(column, justify="right")
     for ckpt, per in selection.scores.items():
-        cells = [f"{per[k]:.1f}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
+        cells = [f"{_num(per.get(k))}{'*' if selection.best.get(k) == ckpt else ''}" for k in langs]
         table.add_row(Path(ckpt).name, *cells)
-    console.print(table)
+    return table
 
 
-def _print_search(result) -> None:
+def _search_table(result: Any) -> Any:
+    from rich.table import Table
+
     langs = sorted(next(iter(result.scores.values())))
     table = Table(title="Dev Spearman ×100 by α (choice marked *)")
     for column in ("α", *langs, "mean", "admissible"):
@@ -143,13 +157,13 @@ def _print_search(result) -> None:
         mark = "*" if alpha == result.alpha else ""
         table.add_row(
             f"{alpha:.1f}{mark}",
-            *(f"{scores[k]:.1f}" for k in langs),
-            f"{result.mean[str(alpha)]:.2f}",
+            *(_num(scores.get(k)) for k in langs),
+            _num(result.mean[str(alpha)], 2),
             "yes" if alpha in result.admissible else "no",
         )
-    console.print(table)
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("merge")(merge)
+    command(app, "merge")(merge)

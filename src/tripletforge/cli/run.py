@@ -1,4 +1,9 @@
-"""`tripletforge run`: the whole pipeline from one YAML config (default: the quick-start)."""
+"""`tripletforge run`: the whole pipeline from one YAML config (default: the quick-start).
+
+The terminal shows one line per stage (a live progress display while it runs) and the
+summary; library logs, warnings and anything the libraries print go to ``RUN_DIR/log.txt``
+unless ``--verbose``.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,42 @@ from typing import Annotated, Any
 
 import typer
 
+from tripletforge.cli.common import command
+
+LOG_FILE = "log.txt"
+
 
 def run_command(
     config: Annotated[
         str | None,
         typer.Argument(help="Pipeline YAML or built-in config name (default: quickstart)."),
     ] = None,
-    quickstart: Annotated[
-        bool, typer.Option("--quickstart", help="Run the built-in quick-start config.")
-    ] = False,
     force: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--force",
             "-f",
             help="Redo a stage (generate, mine, filter, train, merge, evaluate) or a stage key "
             "glob such as 'hau/icl/*/train'; repeatable. Dependants redo when its output changes.",
         ),
-    ] = [],  # noqa: B006  (typer needs a literal default)
+    ] = None,
     only: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option("--only", help="Run only these stages / key globs (others must be done)."),
-    ] = [],  # noqa: B006
+    ] = None,
     runs_dir: Annotated[
         Path | None, typer.Option(help="Folder the run goes under (overrides runs_dir).")
     ] = None,
     data_root: Annotated[
         str | None, typer.Option(help="Folder {data_root} in the config refers to.")
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print every stage it would run, resume or skip, and why; run nothing."
+        ),
+    ] = False,
 ) -> None:
     """Run generate → filter → (mine) → train → merge → evaluate for every language × arm × size.
 
@@ -44,40 +55,74 @@ def run_command(
     """
     import time
 
-    from rich.console import Console
+    from tripletforge.cli.output import console, is_quiet, is_verbose, library_output_to
+    from tripletforge.pipeline import QUICKSTART, Runner, load_config
 
-    from tripletforge.pipeline import QUICKSTART, ConfigError, Runner, load_config
-
-    console = Console(stderr=True, soft_wrap=True)
+    out = console()
     started = time.perf_counter()
-    source = QUICKSTART if quickstart or config is None else config
-    overrides = {"data_root": data_root}
-    if runs_dir is not None:
-        overrides["runs_dir"] = str(runs_dir)
-    try:
-        cfg = load_config(source, overrides)
-        runner = Runner(cfg, force=force, only=only, console=console, progress=progress)
-        console.print(f"run [bold]{cfg.name}[/] → {runner.run_dir}  (config {cfg.hash()})")
+    overrides = {"data_root": data_root, "runs_dir": str(runs_dir) if runs_dir else None}
+    cfg = load_config(config or QUICKSTART, overrides)
+    runner = Runner(
+        cfg, force=force, only=only, console=out, progress=not is_quiet(), quiet=is_quiet()
+    )
+    if plan:
+        _print_plan(out, runner)
+        return
+    log_file = runner.run_dir / LOG_FILE
+    if not is_quiet():
+        shown = "" if is_verbose() else f"; library output: {log_file}"
+        out.print(
+            f"run [bold]{cfg.name}[/] → {runner.run_dir}  (config {cfg.hash()}{shown})",
+            highlight=False,
+        )
+    with library_output_to(log_file, enabled=not is_verbose()):
         summary = runner.run()
-    except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from exc
-    except RuntimeError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    _print_timings(console, summary)
-    if report:
-        from tripletforge.report import build_report
-
-        paths = build_report(summary.run_dir)
-        console.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
-        for line in paths.headlines():
-            console.print(f"  {line}", highlight=False)
-    console.print(f"total wall time {time.perf_counter() - started:.1f} s", highlight=False)
+        paths = _report(summary.run_dir) if report else None
+    if not is_quiet():
+        _print_timings(out, summary)
+    if paths is not None:
+        out.print(f"report: {paths.markdown}\n        {paths.html}", highlight=False)
+        for line in paths.main_score_lines():
+            out.print(f"  {line}", highlight=False)
+    out.print(f"total wall time {time.perf_counter() - started:.1f} s", highlight=False)
     if not summary.ok:
         bad = [s for s in summary.stages if s.status in ("failed", "blocked")]
-        console.print(f"[red]{len(bad)} stage(s) failed or blocked[/red]; see the log above")
+        out.print(
+            f"[red]{len(bad)} stage(s) failed or blocked[/red]; see above and {log_file}",
+            highlight=False,
+        )
         raise typer.Exit(1)
+
+
+def _print_plan(console: Any, runner: Any) -> None:
+    """The dry run: one row per stage (what would happen and why), then the counts."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tripletforge.pipeline.decide import explain
+
+    rows = explain(runner)
+    table = Table(title=f"plan of {runner.config.name} → {runner.run_dir}", title_justify="left")
+    for column in ("stage", "action", "why"):
+        table.add_column(column)
+    style = {"run": "yellow", "resume": "cyan", "skip": "green", "blocked": "red"}
+    for row in rows:
+        action = f"[{style.get(row.action, 'white')}]{row.action}[/]"
+        table.add_row(escape(row.key), action, escape(row.reason))
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.action] = counts.get(row.action, 0) + 1
+    console.print(
+        "would " + ", ".join(f"{action} {n}" for action, n in counts.items()) + " (nothing ran)",
+        highlight=False,
+    )
+
+
+def _report(run_dir: Path) -> Any:
+    from tripletforge.report import build_report
+
+    return build_report(run_dir)
 
 
 def _print_timings(console: Any, summary: Any) -> None:
@@ -98,4 +143,4 @@ def _print_timings(console: Any, summary: Any) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("run")(run_command)
+    command(app, "run")(run_command)

@@ -1,107 +1,78 @@
-"""`tripletforge train` and `tripletforge mine`: thin drivers over the train library."""
+"""`tripletforge train` and `tripletforge mine`: thin drivers over the train library.
+
+Their options are derived from :class:`~tripletforge.train.config.TrainConfig` and
+:class:`~tripletforge.train.config.MineConfig` (names, defaults, help); an explicit flag beats
+``--config``, which beats the default.
+"""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from tripletforge.cli.common import command, resolve_settings, settings_options, with_options
+from tripletforge.train.config import MineConfig, TrainConfig
 
-def _threads(threads: int | None) -> None:
-    if threads:
-        import torch
+CONFIG_HELP = "YAML file with settings (field names as below); explicit flags override it."
 
-        torch.set_num_threads(threads)
+_TRAIN_OPTIONS = settings_options(
+    TrainConfig,
+    exclude=("train_files", "train_sets", "output_dir", "dev_set", "dev_sets", "leak_check"),
+    flags={"no_duplicates": ("--no-duplicates/--allow-duplicates",)},
+)
 
 
+@with_options(_TRAIN_OPTIONS)
 def train_command(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output model folder.")],
     train: Annotated[
-        list[Path], typer.Argument(help="triplet files (JSONL/Parquet/CSV/XL-LoRA folder)")
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="output model folder")],
-    model: Annotated[str, typer.Option(help="built-in name, local folder or hub id")] = "e5-small",
-    config: Annotated[Path | None, typer.Option(help="YAML with TrainConfig fields")] = None,
-    loss: Annotated[str, typer.Option(help="mnrl | cached_mnrl | gist | cached_gist")] = "mnrl",
-    pooling: Annotated[str, typer.Option(help="model | mean | cls | avg_first_last")] = "model",
-    freeze_embeddings: Annotated[bool, typer.Option(help="freeze word embeddings")] = True,
-    max_seq_length: Annotated[int, typer.Option(help="max tokens per text")] = 64,
-    batch_size: Annotated[int, typer.Option(help="triplets per batch")] = 32,
-    epochs: Annotated[float, typer.Option(help="training epochs")] = 1.0,
-    max_steps: Annotated[int, typer.Option(help="stop after N steps (-1: epochs)")] = -1,
-    lr: Annotated[float, typer.Option(help="learning rate")] = 5e-5,
-    warmup: Annotated[float, typer.Option(help="warm-up ratio")] = 0.1,
-    scale: Annotated[float, typer.Option(help="similarity scale (1/temperature)")] = 20.0,
+        list[Path] | None,
+        typer.Argument(
+            help="Triplet files (JSONL/Parquet/CSV/TSV, XL-LoRA folder); rows of several tasks "
+            "train as one set per task. Or give `train_sets:` in --config instead."
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
     dev: Annotated[
         list[str] | None,
         typer.Option(
-            help="dev STS pairs: PATH or FORMAT:PATH; repeat as NAME=SPEC (e.g. "
-            "hau=semrel:hau_dev.csv) to log one score per language; the mean picks the best"
+            help="Dev STS pairs: PATH or FORMAT:PATH; repeat as NAME=SPEC (e.g. "
+            "hau=semrel:hau_dev.csv) to log one score per language; the mean picks the best."
         ),
     ] = None,
-    dev_max_pairs: Annotated[int, typer.Option(help="dev pairs used")] = 1000,
-    eval_steps: Annotated[int, typer.Option(help="evaluate every N steps")] = 100,
-    save_steps: Annotated[int, typer.Option(help="checkpoint every N steps")] = 100,
-    keep_checkpoints: Annotated[
-        bool, typer.Option("--keep-checkpoints", help="keep checkpoints (for merge soups)")
-    ] = False,
     leak_check: Annotated[
-        list[str] | None, typer.Option(help="eval sets: PATH or FORMAT:PATH")
+        list[str] | None, typer.Option(help="Evaluation sets to keep out: PATH or FORMAT:PATH.")
     ] = None,
-    keep_leaks: Annotated[bool, typer.Option("--keep-leaks", help="report, do not remove")] = False,
-    resume: Annotated[bool, typer.Option(help="resume from the latest checkpoint")] = True,
-    seed: Annotated[int, typer.Option(help="random seed")] = 42,
-    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
-    gather_across_devices: Annotated[
-        bool | None,
-        typer.Option(
-            "--gather-across-devices/--no-gather-across-devices",
-            help="DDP: in-batch negatives from all processes (default: on when world size > 1)",
-        ),
-    ] = None,
+    **options: Any,
 ) -> None:
     """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder.
+
+    Several named training sets (tasks or sources: own columns, per-column prompts, weights;
+    batches never mix sets) go in ``--config`` as ``train_sets:``, with ``--mixing``.
 
     Multi-process: ``torchrun --nproc_per_node N -m tripletforge.cli.main train ...`` or
     ``accelerate launch``; ``--batch-size`` is per process.
     """
-    import yaml
+    from tripletforge.cli.output import progress_enabled
+    from tripletforge.train import train_encoder
 
-    from tripletforge.train import TrainConfig, train_encoder
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _threads(threads)
-    fields = yaml.safe_load(config.read_text()) if config else {}
-    fields |= {
-        "model": model,
-        "train_files": train,
-        "output_dir": output,
-        "loss": loss,
-        "pooling": pooling,
-        "freeze_embeddings": freeze_embeddings,
-        "max_seq_length": max_seq_length,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "max_steps": max_steps,
-        "learning_rate": lr,
-        "warmup_ratio": warmup,
-        "scale": scale,
-        **_dev_fields(dev or []),
-        "dev_max_pairs": dev_max_pairs,
-        "eval_steps": eval_steps,
-        "save_steps": save_steps,
-        "keep_checkpoints": keep_checkpoints or fields.get("keep_checkpoints", False),
-        "leak_check": leak_check or [],
-        "keep_leaks": keep_leaks,
-        "resume": resume,
-        "seed": seed,
-        "device": device,
-        "gather_across_devices": gather_across_devices,
-    }
-    out = train_encoder(TrainConfig(**fields))
-    typer.echo(f"model saved to {out}")
+    fields = resolve_settings(ctx, options, config, TrainConfig)
+    fields["output_dir"] = out
+    if train:
+        fields["train_files"] = train
+    elif not fields.get("train_sets"):
+        raise typer.BadParameter(
+            "give triplet files, or `train_sets:` in --config", param_hint="TRAIN"
+        )
+    if dev:
+        fields |= _dev_fields(dev)
+    if leak_check:
+        fields["leak_check"] = leak_check
+    path = train_encoder(TrainConfig(**fields), progress=progress_enabled())
+    typer.echo(f"model saved to {path}")
 
 
 def _dev_fields(specs: list[str]) -> dict:
@@ -119,70 +90,44 @@ def _dev_fields(specs: list[str]) -> dict:
     return fields | ({"dev_set": unnamed[0]} if unnamed else {})
 
 
+@with_options(settings_options(MineConfig))
 def mine_command(
-    pairs: Annotated[Path, typer.Argument(help="(anchor, positive) pairs: JSONL/Parquet/CSV")],
+    ctx: typer.Context,
+    pairs: Annotated[Path, typer.Argument(help="(anchor, positive) pairs: JSONL/Parquet/CSV/TSV.")],
     corpus: Annotated[
-        Path, typer.Argument(help="candidate sentences: .txt lines or a text column")
+        Path, typer.Argument(help="Candidate sentences: a text file (one per line) or a table.")
     ],
-    out: Annotated[Path, typer.Argument(help="output triplets JSONL")],
-    model: Annotated[str, typer.Option(help="encoder used for mining")] = "e5-small",
-    range_min: Annotated[int, typer.Option(help="skip the N most similar candidates")] = 10,
-    range_max: Annotated[int, typer.Option(help="consider the top N candidates")] = 50,
-    relative_margin: Annotated[float | None, typer.Option(help="neg ≤ pos·(1-m)")] = 0.05,
-    absolute_margin: Annotated[float | None, typer.Option(help="neg ≤ pos - m")] = None,
-    max_score: Annotated[float | None, typer.Option(help="max negative similarity")] = None,
-    num_negatives: Annotated[int, typer.Option(help="negatives per pair")] = 1,
-    chunk_size: Annotated[int, typer.Option(help="queries per chunk")] = 4096,
-    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output triplets JSONL.")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
+    **options: Any,
 ) -> None:
     """Mine hard negatives for pairs from a corpus; write triplets JSONL."""
-    from tripletforge.data.tables import read_table_frame
-    from tripletforge.filter.files import write_triplets
-    from tripletforge.train.encoder import load_model
-    from tripletforge.train.mine import MineConfig, mine_negatives
+    from tripletforge.data.pairs import read_anchor_pairs, read_corpus
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.models import DEFAULT_ENCODER, load_encoder
+    from tripletforge.train.mine import mine_negatives
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _threads(threads)
-    rows = read_table_frame(pairs).dropna(subset=["anchor", "positive"]).to_dict("records")
-    skipped = {"empty pairs": len(rows)}
-    rows = [r for r in rows if str(r["anchor"]).strip() and str(r["positive"]).strip()]
-    skipped["empty pairs"] -= len(rows)
-    if corpus.suffix.lower() == ".txt":
-        texts, skipped["undecodable lines"] = _read_lines(corpus)
-    else:
-        texts = read_table_frame(corpus)["text"].dropna().astype(str).tolist()
-    cfg = MineConfig(
-        range_min=range_min,
-        range_max=range_max,
-        relative_margin=relative_margin,
-        absolute_margin=absolute_margin,
-        max_score=max_score,
-        num_negatives=num_negatives,
-        chunk_size=chunk_size,
+    settings = MineConfig(**resolve_settings(ctx, options, config, MineConfig))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    rows, pairs_report = read_anchor_pairs(pairs)
+    texts, corpus_report = read_corpus(corpus)
+    triplets = mine_negatives(
+        rows, texts, load_encoder(settings.model or DEFAULT_ENCODER), settings
     )
-    triplets = mine_negatives(rows, texts, load_model(model), cfg)
     write_triplets(triplets, out)
     typer.echo(f"{len(triplets)} triplets from {len(rows)} pairs → {out}")
-    for reason, n in skipped.items():
-        if n:
-            typer.echo(f"skipped {n} {reason}", err=True)
-
-
-def _read_lines(path: Path) -> tuple[list[str], int]:
-    """Non-empty stripped lines of a text file; lines that are not UTF-8 are counted, skipped."""
-    texts, bad = [], 0
-    for raw in path.read_bytes().splitlines():
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            bad += 1
-            continue
-        if text:
-            texts.append(text)
-    return texts, bad
+    for report in (pairs_report, corpus_report):
+        if report.bad_rows:
+            typer.echo(report.summary(), err=True)
+            for bad in report.bad_rows[:10]:
+                typer.echo(f"  skipped {bad}", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("train")(train_command)
-    app.command("mine")(mine_command)
+    command(app, "train")(train_command)
+    command(app, "mine")(mine_command)

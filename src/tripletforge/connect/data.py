@@ -47,68 +47,47 @@ class EnglishData:
 
 
 def _texts_of(path: Path) -> tuple[list[str], str]:
-    """Raw texts of one file and a read-report line.
+    """Texts of one file (stripped) and its read-report line.
 
-    ``.txt``: one text per line. A table whose rows have a ``text`` field but no triplet
-    fields: that column. Anything else is read as triplets (all three texts of each row).
+    A file without a table extension: one text per line (:mod:`tripletforge.data.readers.lines`).
+    A table whose header (or first JSON row) has a ``text`` column but not the triplet columns:
+    that column. Any other table, or an XL-LoRA folder: triplets (all three texts of each row).
+    Every file goes through the project's careful readers, so bad rows are counted and
+    reported, never raised.
     """
-    suffix = path.suffix.lower()
-    if suffix == ".txt":
-        texts, bad = [], 0
-        for raw in path.read_bytes().splitlines():
-            try:
-                line = raw.decode("utf-8").strip()
-            except UnicodeDecodeError:
-                bad += 1
-                continue
-            if line:
-                texts.append(line)
-        note = f", {bad} undecodable lines skipped" if bad else ""
-        return texts, f"{path}: {len(texts)} lines{note}"
-    if suffix in (".jsonl", ".csv", ".tsv", ".parquet") and _is_text_table(path):
-        return _table_texts(path)
-    from tripletforge.train.data import load_triplet_rows
+    from tripletforge.data.readers.table import is_table, read_records
 
-    rows, reports = load_triplet_rows([path])
+    if not path.is_dir() and not is_table(path):
+        from tripletforge.data.readers.lines import read_lines
+
+        lines, report = read_lines(path, what="alignment text file")
+        return [text for _, text in lines], report.summary()
+    if not path.is_dir() and _is_text_table(path):
+        records, report = read_records(path, text=["text"], what="alignment table")
+        texts = []
+        for line, row in records:
+            text = str(row["text"]).strip()
+            if text:
+                texts.append(text)
+            else:
+                report.rows_kept -= 1
+                report.skip(line, "empty text")
+        return texts, report.summary()
+    from tripletforge.data.triplets import read_triplets
+
+    rows, report = read_triplets(path)
     texts = [str(row[key]).strip() for row in rows for key in TRIPLET_KEYS]
-    return texts, reports[0].summary()
+    return texts, report.summary()
 
 
 def _is_text_table(path: Path) -> bool:
-    """Whether the file's rows carry ``text`` and not the triplet fields."""
-    if path.suffix.lower() == ".jsonl":
-        from tripletforge.data.jsonl import iter_jsonl
-
-        first = next(iter_jsonl(path), {})
-        columns = set(first)
-    else:
-        from tripletforge.data.tables import read_table_frame
-
-        columns = set(read_table_frame(path).columns)
-    return "text" in columns and not set(TRIPLET_KEYS) <= columns
-
-
-def _table_texts(path: Path) -> tuple[list[str], str]:
+    """Whether the table's columns (header, or first JSON row) hold ``text`` but no triplet."""
+    from tripletforge.data.readers.table import iter_records
     from tripletforge.data.schemas import ReadReport
 
-    if path.suffix.lower() == ".jsonl":
-        from tripletforge.data.jsonl import read_jsonl
-
-        rows, report = read_jsonl(path)
-    else:
-        from tripletforge.data.tables import read_table_frame
-
-        rows, report = read_table_frame(path).to_dict("records"), ReadReport(str(path))
-        report.rows_read = report.rows_kept = len(rows)
-    texts = []
-    for number, row in enumerate(rows, start=1):
-        value = row.get("text")
-        text = "" if value is None or value != value else str(value).strip()  # NaN != NaN
-        if text:
-            texts.append(text)
-        else:
-            report.skip(number, "empty text")
-    return texts, report.summary()
+    first = next(iter_records(path, ReadReport(str(path)), what="alignment table"), None)
+    columns = {str(c) for c in first[1]} if first else set()
+    return "text" in columns and not set(TRIPLET_KEYS) <= columns
 
 
 def alignment_texts(files: list[Path], min_confidence: float = 0.0) -> EnglishData:
@@ -140,13 +119,16 @@ def finetune_triplets(files: list[Path], min_confidence: float = 0.0) -> English
     Raises:
         FileNotFoundError: a file that does not exist.
     """
-    from tripletforge.train.data import load_triplet_rows
+    from tripletforge.data.triplets import read_triplets
 
     files = list(files) or [shipped_pool()]
+    rows, reports = [], []
     for path in files:
         if not Path(path).exists():
             raise FileNotFoundError(f"fine-tuning data {path} not found")
-    rows, reports = load_triplet_rows([Path(f) for f in files])
+        part, report = read_triplets(path)
+        rows.extend(part)
+        reports.append(report)
     guard = EnglishGuard(min_confidence)
     kept = guard.rows(rows, TRIPLET_KEYS)
     kept = [{key: str(row[key]) for key in TRIPLET_KEYS} for row in kept]

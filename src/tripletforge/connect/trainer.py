@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,6 @@ def train_connected(
     *,
     progress: bool = True,
     force: bool = False,
-    model_card: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> ConnectResult:
     """Align (stage a) then fine-tune (stage b) a connected model; save it to ``out_dir``.
 
@@ -96,8 +94,6 @@ def train_connected(
         out_dir: the model folder to write (created; see the module docstring for contents).
         progress: show one progress bar per stage.
         force: redo both stages even if ``out_dir`` holds a finished model or stage folders.
-        model_card: called as ``model_card(out_dir, provenance)`` after saving, to write the
-            folder's ``README.md`` (default: sentence-transformers' own generated card).
 
     Returns:
         :class:`ConnectResult`; ``reused`` is True when nothing had to be trained.
@@ -162,8 +158,7 @@ def train_connected(
     provenance["device"] = str(model.device)
     provenance["wall_seconds"] = round(time.time() - started, 1)
     (out_dir / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=str) + "\n")
-    if model_card is not None:
-        model_card(out_dir, provenance)
+    write_connected_card(out_dir, settings, provenance)
     if not settings.keep_stages:
         shutil.rmtree(stages, ignore_errors=True)
     return ConnectResult(out_dir, provenance)
@@ -177,9 +172,9 @@ def _stage_align(
     record = _read_json(folder / STAGE_FILE)
     if record and record.get("hash") == key and (folder / "modules.json").is_file():
         from tripletforge.connect.build import resolve_device
-        from tripletforge.train.encoder import load_model
+        from tripletforge.models import load_encoder
 
-        model = load_model(str(folder), device=resolve_device(settings.device))
+        model = load_encoder(str(folder), device=resolve_device(settings.device))
         return model, {**record["report"], "reused": True}
 
     from tripletforge.connect.align import align_connector
@@ -213,8 +208,8 @@ def _stage_finetune(
 ) -> dict[str, Any]:
     """Stage (b) (resuming its checkpoints), then the final model with LoRA merged."""
     from tripletforge.connect.finetune import finetune_connected
+    from tripletforge.models import load_encoder
     from tripletforge.train import PROVENANCE_FILE as TRAIN_PROVENANCE
-    from tripletforge.train.encoder import load_model
 
     key = settings.hash()
     record = _read_json(folder / STAGE_FILE)
@@ -227,7 +222,7 @@ def _stage_finetune(
     (folder / STAGE_FILE).write_text(json.dumps({"hash": key}) + "\n")
     if rows:
         trained_dir = finetune_connected(model, rows, settings, folder, model_name=str(align_dir))
-    trained = load_model(str(trained_dir), device=str(model.device))
+    trained = load_encoder(str(trained_dir), device=str(model.device))
     trained[0].merge_lora()
     trained.save(str(out_dir))
     training = _read_json(trained_dir / TRAIN_PROVENANCE) or {}
@@ -245,3 +240,70 @@ def _stage_finetune(
         "log_history": training.get("log_history"),
         "wall_seconds": training.get("wall_seconds"),
     }
+
+
+def write_connected_card(
+    out_dir: Path, settings: ConnectSettings, provenance: dict[str, Any]
+) -> Path:
+    """The connected model's card (:mod:`tripletforge.cards`, origin ``connected``).
+
+    Base model: the target (whose embedding space the model writes into); the encoder, the
+    connector and both stages are in the details; the training data is English only (counts
+    of what the English guard kept and refused). Licence: the encoder's and the target's when
+    they agree, else ``other`` with both named in the details.
+    """
+    from tripletforge.cards import ModelCardInfo, command_line, write_model_card
+    from tripletforge.models.registry import BUILTIN_MODELS
+
+    licences = {
+        name: BUILTIN_MODELS[name].license if name in BUILTIN_MODELS else None
+        for name in (settings.encoder, settings.target)
+    }
+    known = set(licences.values())
+    licence = known.pop() if len(known) == 1 and None not in known else "other"
+    data = provenance.get("data", {})
+    training_data = {
+        "language": "eng only (no target-language text; English guard)",
+        **{
+            f"{stage} {key}": value
+            for stage, summary in data.items()
+            for key, value in (
+                ("kept", summary.get("kept")),
+                ("files", summary.get("files")),
+                ("refused as non-English", summary.get("english_guard", {}).get("refused")),
+            )
+        },
+    }
+    align = provenance.get("align", {})
+    finetune = provenance.get("finetune") or {}
+    details = {
+        "method": "LUSIFER (Man et al., 2025, arXiv 2501.00874)",
+        "encoder (frozen)": settings.encoder,
+        "target": settings.target,
+        "target pooling": settings.target_pooling,
+        "connector": settings.connector.model_dump(mode="json"),
+        "licences": {k: v or "unknown" for k, v in licences.items()},
+        "stage (a) objective": settings.align.objective,
+        "stage (a) steps": align.get("steps"),
+        "stage (b)": (
+            f"{finetune.get('global_step')} steps, MNRL scale {settings.finetune.scale}, "
+            f"LoRA r={settings.finetune.lora_r}"
+            if finetune
+            else "off"
+        ),
+        "seed": settings.seed,
+        "settings hash": provenance.get("settings_hash"),
+    }
+    info = ModelCardInfo(
+        model_name=Path(out_dir).resolve().name,
+        origin="connected",
+        base_model=settings.target,
+        license=licence,
+        command=command_line(),
+        training_data=training_data,
+        details=details,
+        description="A frozen multilingual encoder connected to an English-centric embedding "
+        "model through a trained connector (LUSIFER), trained on English only. Load with "
+        "`trust_remote_code=True` (tripletforge's connector module; tripletforge installed).",
+    )
+    return write_model_card(out_dir, info)

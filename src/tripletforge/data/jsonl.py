@@ -1,18 +1,49 @@
-"""Append-only JSONL artifacts that survive a kill.
+"""Append-only JSONL artifacts that survive a kill, and strict JSON for every file written.
 
 Writers append whole lines and flush+fsync each batch; readers tolerate a torn last line
 (a run killed mid-write) and report, never crash on, malformed lines in the middle.
+
+Every JSON file or line the package writes goes through :func:`strict_dumps`: NaN and
+±Infinity (which strict JSON parsers reject) become ``null``, numpy scalars become Python
+numbers, and ``json.dumps`` runs with ``allow_nan=False``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tripletforge.data.schemas import ReadReport
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with NaN/±inf floats replaced by None (recursively; numpy scalars unwrapped)."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+        value = item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def strict_dumps(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` of :func:`finite_json` (``value``) with ``allow_nan=False``.
+
+    Keyword arguments go to ``json.dumps`` (``indent``, ``ensure_ascii``, ``default``…).
+    """
+    kwargs["allow_nan"] = False
+    default = kwargs.get("default")
+    if default is not None:
+        value = json.loads(json.dumps(value, default=default, allow_nan=True))
+    return json.dumps(finite_json(value), **kwargs)
 
 
 def iter_jsonl(path: str | Path, report: ReadReport | None = None) -> Iterator[dict[str, Any]]:
@@ -100,7 +131,7 @@ class JsonlAppender:
 
     def write_many(self, rows: Iterable[Mapping[str, Any]]) -> None:
         payload = b"".join(
-            (json.dumps(dict(row), ensure_ascii=False) + "\n").encode("utf-8") for row in rows
+            (strict_dumps(dict(row), ensure_ascii=False) + "\n").encode("utf-8") for row in rows
         )
         if not payload:
             return

@@ -10,9 +10,19 @@ contract           columns
 =================  ==========================================================================
 scored pairs       ``sentence1, sentence2, score`` (+ ``lang``, ``lang2`` when cross-lingual)
 bitext             ``source, target`` with ``source_lang, target_lang`` on the set
+labelled texts     ``text, label`` (+ a training split of the same shape; classification,
+                   clustering)
+labelled pairs     ``sentence1, sentence2, label`` with label 1 = positive (entailment,
+                   paraphrase), 0 = negative (pair classification)
+retrieval          BEIR/MTEB layout: ``corpus`` (``_id, title, text``), ``queries``
+                   (``_id, text``), ``qrels`` (``query-id, corpus-id, score``) and, for
+                   reranking, ``top_ranked`` (``query-id, corpus-id`` candidates)
 seeds              ``text, lang`` (+ optional ``seed_id``, ``source``)
-triplets           ``anchor, positive, negative`` (+ ``lang``, ``positive_lang`` and the
-                   provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`)
+triplets           ``anchor, positive, negative`` (+ ``task``, ``lang``, ``positive_lang``
+                   and the provenance columns of :data:`TRIPLET_PROVENANCE_COLUMNS`); the
+                   ``task`` (``nli`` when absent) says how the columns are encoded
+                   (:mod:`tripletforge.data.tasks`: a retrieval row is query, passage,
+                   negative passage)
 =================  ==========================================================================
 
 Language codes are ISO 639-3 (``hau``, ``kin``, ``eng``); see :mod:`tripletforge.data.languages`.
@@ -26,10 +36,10 @@ from pathlib import Path
 
 PAIR_COLUMNS = ("sentence1", "sentence2", "score")
 BITEXT_COLUMNS = ("source", "target")
-SEED_COLUMNS = ("text", "lang")
 TRIPLET_COLUMNS = ("anchor", "positive", "negative")
 #: Provenance written with every generated triplet (see :mod:`tripletforge.generate`).
 TRIPLET_PROVENANCE_COLUMNS = (
+    "task",  # nli | retrieval | paraphrase (tripletforge.data.tasks)
     "lang",  # language of the anchor
     "positive_lang",  # language of positive and negative (== lang, or "eng" if cross-lingual)
     "seed_id",  # stable id of the anchor's seed row
@@ -41,8 +51,8 @@ TRIPLET_PROVENANCE_COLUMNS = (
     "shot_ids",  # ids of few-shot examples used, per pass
     "sampling",  # dict of sampling parameters
     "seed",  # random seed of the request
-    "raw_positive",  # raw generator output before parsing
-    "raw_negative",
+    "raw_positive",  # raw generator output before parsing: raw_<pass> of each of the task's
+    "raw_negative",  # passes (nli, paraphrase: positive, negative; retrieval: raw_query)
     "attempts",  # which attempt produced each pass (retries are bounded per anchor)
     "created_at",  # ISO-8601 UTC timestamp
 )
@@ -50,14 +60,21 @@ TRIPLET_PROVENANCE_COLUMNS = (
 
 @dataclass(frozen=True)
 class BadRow:
-    """One input row that was skipped, with where it was and why."""
+    """One input row that was skipped, with where it was and why.
+
+    ``line`` is the 1-based line the row starts on; ``last_line`` is set when the skipped
+    row spans several lines (a CSV record with an unbalanced quote can swallow the lines that
+    follow it: they are all accounted for by this one row).
+    """
 
     path: str
     line: int
     reason: str
+    last_line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        where = f"{self.line}-{self.last_line}" if self.last_line else str(self.line)
+        return f"{self.path}:{where}: {self.reason}"
 
 
 @dataclass
@@ -69,9 +86,9 @@ class ReadReport:
     rows_kept: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
 
-    def skip(self, line: int, reason: str) -> None:
-        """Record a skipped row."""
-        self.bad_rows.append(BadRow(self.path, line, reason))
+    def skip(self, line: int, reason: str, last_line: int | None = None) -> None:
+        """Record a skipped row (``last_line``: where it ends, when it spans several lines)."""
+        self.bad_rows.append(BadRow(self.path, line, reason, last_line))
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -104,6 +121,10 @@ class PairSet:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.sentence1, *self.sentence2]
+
 
 @dataclass
 class BitextSet:
@@ -120,9 +141,96 @@ class BitextSet:
     def __len__(self) -> int:
         return len(self.source)
 
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.source, *self.target]
+
+
+@dataclass
+class LabelledSet:
+    """Texts with a class label each (classification, clustering).
+
+    ``texts``/``labels`` are the evaluated split; ``train_texts``/``train_labels`` the split a
+    classifier is fitted on (empty for clustering). Labels are the data set's own strings.
+    """
+
+    name: str
+    lang: str
+    texts: list[str]
+    labels: list[str]
+    train_texts: list[str] = field(default_factory=list)
+    train_labels: list[str] = field(default_factory=list)
+    split: str = "test"
+    train_split: str | None = None
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def sentences(self) -> list[str]:
+        """The evaluated texts (for leakage checks).
+
+        The classifier's training split is not held out: an encoder trained on those
+        sentences does not see the evaluated ones, so they are not leakage.
+        """
+        return list(self.texts)
+
+
+@dataclass
+class LabelledPairSet:
+    """Sentence pairs with a binary label: 1 = positive (entailment), 0 = negative."""
+
+    name: str
+    lang: str
+    sentence1: list[str]
+    sentence2: list[str]
+    labels: list[int]
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sentences(self) -> list[str]:
+        """Every text of the set (for leakage checks)."""
+        return [*self.sentence1, *self.sentence2]
+
+
+@dataclass
+class RetrievalSet:
+    """Queries, a corpus and graded relevance judgements (BEIR/MTEB retrieval layout).
+
+    ``corpus`` and ``queries`` map ids to texts; ``titles`` holds document titles where the
+    corpus has them; ``qrels[query_id][doc_id]`` is a relevance grade (> 0 = relevant);
+    ``top_ranked[query_id]`` lists the candidate documents to rerank (reranking only).
+    """
+
+    name: str
+    lang: str
+    corpus: dict[str, str]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    titles: dict[str, str] = field(default_factory=dict)
+    top_ranked: dict[str, list[str]] | None = None
+    split: str = "test"
+    files: list[str] = field(default_factory=list)
+    report: ReadReport | None = None
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def sentences(self) -> list[str]:
+        """Every query and document text (for leakage checks)."""
+        return [*self.queries.values(), *self.corpus.values()]
+
+
+#: Every evaluation data set contract.
+EvalSet = PairSet | BitextSet | LabelledSet | LabelledPairSet | RetrievalSet
+
 
 @dataclass(frozen=True)
-class Seed:
+class SeedSentence:
     """An anchor sentence to generate a triplet for."""
 
     text: str

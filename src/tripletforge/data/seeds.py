@@ -1,8 +1,12 @@
 """Read generation seeds (``text, lang`` + optional ``seed_id``): txt, CSV/TSV, JSONL, Parquet.
 
-Bad rows never crash the reader and are never lost silently: empty text, invalid UTF-8,
-unknown language codes, malformed rows and duplicates are skipped and recorded in the
-:class:`SeedReport`; overlong texts are truncated (at a word boundary) and counted.
+Files are read by the careful readers (:mod:`tripletforge.data.readers.table` for tables,
+:mod:`tripletforge.data.readers.lines` for text files). Bad rows never crash the reader and
+are never lost silently: empty text, invalid UTF-8, unknown language codes, malformed rows and
+duplicates are skipped and recorded in the :class:`SeedReport`. A kept seed's text has its
+whitespace runs collapsed to one space and control characters removed (rows where control
+characters were removed are listed in ``SeedReport.cleaned``); overlong texts are truncated
+(at a word boundary) and counted.
 
 ==========  ==================================================================================
 format      layout
@@ -16,17 +20,15 @@ format      layout
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tripletforge.data.jsonl import iter_jsonl
 from tripletforge.data.languages import UnknownLanguageError, get_language
-from tripletforge.data.schemas import ReadReport, Seed, seed_id_for
+from tripletforge.data.readers.lines import read_lines
+from tripletforge.data.readers.table import is_table, iter_records
+from tripletforge.data.schemas import ReadReport, SeedSentence, seed_id_for
 
 #: Longest seed text kept (characters); longer ones are cut at a word boundary.
 MAX_SEED_CHARS = 1000
@@ -40,17 +42,21 @@ class SeedReport(ReadReport):
     """A :class:`ReadReport` that also lists truncated rows and unknown language codes."""
 
     truncated: list[int] = field(default_factory=list)
+    cleaned: list[int] = field(default_factory=list)  # lines whose control characters went
     unknown_languages: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
         text = super().summary()
+        if self.cleaned:
+            text += f"; {len(self.cleaned)} had control characters removed"
         if self.truncated:
             text += f"; {len(self.truncated)} truncated to {MAX_SEED_CHARS} characters"
         if self.unknown_languages:
             codes = ", ".join(sorted(self.unknown_languages))
             text += (
-                f"; unknown language codes: {codes} (see `tripletforge.data.languages`: "
-                "register_language(code, name, iso1, flores) or `languages:` in the config)"
+                f"; unknown language codes: {codes} (accepted: ISO 639-1/639-3 codes, BCP-47 "
+                "tags and FLORES codes in any case; for a language outside ISO 639 see "
+                "tripletforge.data.languages.register_language(code, name, iso1, flores))"
             )
         return text
 
@@ -64,81 +70,36 @@ def truncate(text: str, max_chars: int) -> str:
     return (cut[:space] if space > max_chars // 2 else cut).rstrip()
 
 
-def _rows_txt(data: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(data.split("\n"), start=1):
-        yield number, {"text": line.rstrip("\r")}
-
-
-def _rows_csv(
-    data: str, delimiter: str, report: SeedReport
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    csv.field_size_limit(1 << 30)
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.DictReader(io.StringIO(data, newline=""), delimiter=delimiter, quoting=quoting)
-    if reader.fieldnames is None or "text" not in reader.fieldnames:
+def _rows(path: Path, report: SeedReport) -> list[tuple[int, dict[str, Any]]]:
+    """Every readable row of a seed file (the careful readers count and report the rest)."""
+    if not is_table(path):
+        scratch = ReadReport(str(path))  # the seeds' own checks decide what is kept
+        lines, _ = read_lines(path, scratch, skip_empty=False, reject_control=False)
+        report.rows_read += scratch.rows_read
+        report.bad_rows.extend(scratch.bad_rows)
+        return [(number, {"text": text}) for number, text in lines]
+    try:
+        return list(iter_records(path, report, columns=("text",)))
+    except ValueError as exc:
         raise ValueError(
-            f"{report.path}: seed files need a 'text' column (found {reader.fieldnames}); "
-            "optional columns: lang, seed_id"
-        )
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            report.rows_read += 1
-            report.skip(reader.line_num, f"malformed row: {exc}")
-            continue
-        if None in row:  # more fields than the header
-            row.pop(None)
-        yield reader.line_num, row
-
-
-def _rows_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    if "text" not in table.column_names:
-        raise ValueError(f"{path}: seed files need a 'text' column (found {table.column_names})")
-    yield from enumerate(table.to_pylist(), start=1)
-
-
-def _rows_jsonl(path: Path, report: SeedReport) -> Iterator[tuple[int, dict[str, Any]]]:
-    inner = ReadReport(str(path))  # iter_jsonl's own report: torn, malformed, non-UTF-8 lines
-    for row in iter_jsonl(path, inner):
-        yield inner.rows_read, row
-    report.rows_read += len(inner.bad_rows)
-    report.bad_rows.extend(inner.bad_rows)
+            f"{path}: seed files need a 'text' column; optional columns: lang, seed_id ({exc})"
+        ) from None
 
 
 def read_seeds(
     path: str | Path, lang: str | None = None, max_chars: int = MAX_SEED_CHARS
-) -> tuple[list[Seed], SeedReport]:
+) -> tuple[list[SeedSentence], SeedReport]:
     """Read seeds; ``lang`` is the language of rows without one (ISO 639-3 or an alias).
 
     Raises :class:`~tripletforge.data.languages.UnknownLanguageError` for an unknown ``lang``
-    and ``ValueError`` for a file without a ``text`` column; bad rows are only reported.
+    and ``ValueError`` for a table without a ``text`` column; bad rows are only reported.
     """
     path = Path(path)
     default_lang = get_language(lang).code if lang else None
     report = SeedReport(str(path))
-    suffix = "".join(path.suffixes[-1:]).lower()
-    if suffix == ".parquet":
-        rows: Iterator[tuple[int, dict[str, Any]]] = _rows_parquet(path)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        rows = _rows_jsonl(path, report)
-    else:
-        data = path.read_bytes().decode("utf-8", errors="surrogateescape")
-        if suffix in (".csv", ".tsv"):
-            rows = _rows_csv(data, "\t" if suffix == ".tsv" else ",", report)
-        else:
-            if data.endswith("\n"):
-                data = data[:-1]
-            rows = _rows_txt(data)
-    seeds: list[Seed] = []
+    seeds: list[SeedSentence] = []
     seen: set[str] = set()
-    for number, row in rows:
-        report.rows_read += 1
+    for number, row in _rows(path, report):
         seed = _seed_from_row(row, number, default_lang, max_chars, report)
         if seed is None:
             continue
@@ -148,12 +109,13 @@ def read_seeds(
         seen.add(seed.seed_id)
         seeds.append(seed)
         report.rows_kept += 1
+    report.bad_rows.sort(key=lambda bad: bad.line)  # file order (the readers report first)
     return seeds, report
 
 
 def _seed_from_row(
     row: dict[str, Any], number: int, default_lang: str | None, max_chars: int, report: SeedReport
-) -> Seed | None:
+) -> SeedSentence | None:
     text = row.get("text")
     if not isinstance(text, str):
         report.skip(number, "empty text" if text is None else f"text is not a string: {text!r:.40}")
@@ -161,7 +123,10 @@ def _seed_from_row(
     if _SURROGATE.search(text) or _SURROGATE.search(str(row.get("lang") or "")):
         report.skip(number, "invalid UTF-8")
         return None
-    text = " ".join(_CONTROL.sub("", text).split())
+    stripped = _CONTROL.sub("", text)
+    if stripped != text:
+        report.cleaned.append(number)
+    text = " ".join(stripped.split())
     if not text:
         report.skip(number, "empty text")
         return None
@@ -179,4 +144,4 @@ def _seed_from_row(
         report.skip(number, f"unknown language: {code!r}")
         return None
     seed_id = str(row.get("seed_id") or "").strip() or seed_id_for(text, code)
-    return Seed(text=text, lang=code, seed_id=seed_id)
+    return SeedSentence(text=text, lang=code, seed_id=seed_id)

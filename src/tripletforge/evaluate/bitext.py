@@ -1,4 +1,8 @@
-"""Bitext mining accuracy with cosine and margin-ratio scoring (Artetxe & Schwenk, 2019).
+"""Margin-ratio bitext mining (Artetxe & Schwenk, 2019), reported next to mteb's metrics.
+
+mteb's bitext mining (F1, the main score; precision, recall, accuracy) takes each source's
+nearest target by cosine. This module adds the margin criterion of LASER-style mining as the
+extra metrics ``margin_accuracy`` (source → target) and ``margin_accuracy_tgt2src``.
 
 Margin ratio for a candidate pair ``(x, y)``::
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tripletforge.evaluate.sts import normalize_rows
+from tripletforge.evaluate.geometry import normalize_rows
 
 BLOCK = 2048
 
@@ -42,36 +46,14 @@ def best_matches(a: np.ndarray, b: np.ndarray, k: int | None = None) -> np.ndarr
     return best
 
 
-def _accuracy(pred: np.ndarray, gold_texts: list[str]) -> float:
-    """A match counts if it is the gold line or a line with the same text (duplicates)."""
-    hits = [i == j or gold_texts[i] == gold_texts[j] for i, j in enumerate(pred.tolist())]
-    return float(np.mean(hits))
+def margin_accuracy(src: np.ndarray, tgt: np.ndarray, valid: list[set[int]], k: int = 4) -> float:
+    """Fraction of sources (``(n, d)``) whose margin-best target (``(n, d)``) is correct.
 
-
-def bitext_scores(
-    src: np.ndarray,
-    tgt: np.ndarray,
-    src_texts: list[str] | None = None,
-    tgt_texts: list[str] | None = None,
-    k: int = 4,
-) -> dict:
-    """Accuracy (fraction in [0, 1]) in both directions with ``cosine`` and ``margin`` scoring.
-
-    Keys: ``{cosine,margin}_{src2tgt,tgt2src}``, their per-method means ``cosine``/``margin``,
-    and ``n``. Texts, when given, let a duplicate of the gold sentence count as correct.
+    ``valid[i]`` lists the correct target lines of source ``i``
+    (:func:`~tripletforge.evaluate.duplicates.equivalent_lines`: the gold line and lines with
+    the same text). Raw fraction in [0, 1].
     """
     if len(src) != len(tgt):
         raise ValueError(f"bitext sides differ in length: {len(src)} vs {len(tgt)}")
-    n = len(src)
-    src_texts = src_texts if src_texts is not None else [str(i) for i in range(n)]
-    tgt_texts = tgt_texts if tgt_texts is not None else [str(i) for i in range(n)]
-    out: dict = {}
-    for method, kk in (("cosine", None), ("margin", k)):
-        s2t = _accuracy(best_matches(src, tgt, kk), tgt_texts)
-        t2s = _accuracy(best_matches(tgt, src, kk), src_texts)
-        out[f"{method}_src2tgt"] = s2t
-        out[f"{method}_tgt2src"] = t2s
-        out[method] = (s2t + t2s) / 2
-    out["k"] = k
-    out["n"] = n
-    return out
+    pred = best_matches(src, tgt, k)
+    return float(np.mean([j in valid[i] for i, j in enumerate(pred.tolist())]))

@@ -1,8 +1,11 @@
 """On-disk embedding cache and the caching encoder used by evaluation.
 
 One SQLite file per model fingerprint under :func:`tripletforge.paths.embeddings_cache_dir`,
-with one row per (prompt text, SHA-256 of the text) → float32 vector. A unique key makes
-re-runs idempotent (no duplicate rows), and SQLite's locking makes concurrent runs safe.
+with one row per (prompt key, SHA-256 of the text) → float32 vector; the prompt key is the
+prepended text, preceded by ``[query]``/``[document]`` for the two sides of retrieval
+(:attr:`tripletforge.models.prompts.EncodePrompt.key`). A second table holds data-set scores
+that a repeated evaluation reuses (:mod:`tripletforge.evaluate.score_cache`). A unique key
+makes re-runs idempotent (no duplicate rows), and SQLite's locking makes concurrent runs safe.
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tripletforge.models.prompts import (
+    EncodePrompt,
+    Role,
+    encode_prompt,
+    encode_with_prompt,
+    symmetric_prompt,
+)
 from tripletforge.paths import embeddings_cache_dir
 
 if TYPE_CHECKING:
@@ -46,6 +56,7 @@ class EmbeddingCache:
                 " text_hash TEXT NOT NULL, vector BLOB NOT NULL, UNIQUE (prompt, text_hash))"
             )
             con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            con.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value TEXT)")
             con.execute("INSERT OR IGNORE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
 
     def _connect(self) -> sqlite3.Connection:
@@ -73,6 +84,17 @@ class EmbeddingCache:
         with closing(self._connect()) as con, con:
             con.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?)", rows)
 
+    def get_score(self, key: str) -> str | None:
+        """A stored data-set result (JSON) under ``key``, if any (see ``score_cache``)."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT value FROM scores WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_score(self, key: str, value: str) -> None:
+        """Store a data-set result (replacing one under the same key)."""
+        with closing(self._connect()) as con, con:
+            con.execute("INSERT OR REPLACE INTO scores VALUES (?, ?)", (key, value))
+
     def __len__(self) -> int:
         with closing(self._connect()) as con:
             return int(con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
@@ -92,13 +114,16 @@ class EncodeStats:
 class CachingEncoder:
     """Encodes texts with a ``SentenceTransformer``, reading and writing an :class:`EmbeddingCache`.
 
-    Duplicate texts are encoded once; misses are encoded longest-first in chunks, with a rich
+    Every call names its :class:`~tripletforge.models.prompts.EncodePrompt` (the prompt policy
+    of :mod:`tripletforge.models.prompts`); vectors are cached under the prompt's key. Duplicate
+    texts are encoded once, vectors of this run are also kept in memory (so the cache-less
+    mode does not encode twice), and misses are encoded longest-first in chunks, with a rich
     progress bar when ``progress`` is given.
     """
 
     def __init__(
         self,
-        model: SentenceTransformer,
+        model: SentenceTransformer | Any,
         cache: EmbeddingCache | None = None,
         batch_size: int = 32,
         progress: Progress | None = None,
@@ -108,24 +133,33 @@ class CachingEncoder:
         self.batch_size = batch_size
         self.progress = progress
         self.stats = EncodeStats()
+        self._memo: dict[tuple[str, str], np.ndarray] = {}
 
-    def prompt_text(self, prompt_name: str | None) -> str:
-        """The prompt actually prepended for ``prompt_name`` (None → the model's default)."""
-        prompts = getattr(self.model, "prompts", None) or {}
-        name = prompt_name or getattr(self.model, "default_prompt_name", None)
-        return (prompts.get(name) or "") if name else ""
+    def prompt_for(
+        self, task_type: str, prompt_type: Role | None = None, task_name: str | None = None
+    ) -> EncodePrompt:
+        """The policy's prompt for this model on a task (see :func:`encode_prompt`)."""
+        return encode_prompt(self.model, task_type, prompt_type, task_name)
 
     def encode(
-        self, texts: Sequence[str], prompt_name: str | None = None, desc: str = "encoding"
+        self, texts: Sequence[str], prompt: EncodePrompt | None = None, desc: str = "encoding"
     ) -> np.ndarray:
-        """Embeddings (float32, one row per text) of ``texts`` with the given prompt."""
+        """Embeddings ``(len(texts), d)`` (float32) of ``texts`` with ``prompt``.
+
+        ``prompt`` defaults to the policy's symmetric (STS) prompt of the model.
+        """
         import time
 
         started = time.perf_counter()
-        prompt = self.prompt_text(prompt_name)
+        if prompt is None:
+            prompt = symmetric_prompt(self.model)
+        key = prompt.key
         hashes = [text_hash(t) for t in texts]
         self.stats.requested += len(texts)
-        vectors = self.cache.get_many(prompt, hashes) if self.cache is not None else {}
+        vectors = {h: self._memo[(key, h)] for h in hashes if (key, h) in self._memo}
+        missing = [h for h in dict.fromkeys(hashes) if h not in vectors]
+        if self.cache is not None and missing:
+            vectors.update(self.cache.get_many(key, missing))
         by_hash = dict(zip(hashes, texts, strict=True))
         misses = sorted((h for h in by_hash if h not in vectors), key=lambda h: -len(by_hash[h]))
         self.stats.cache_hits += sum(h in vectors for h in hashes)
@@ -134,11 +168,11 @@ class CachingEncoder:
             task = self.progress.add_task(desc, total=len(misses))
         for start in range(0, len(misses), _CHUNK):
             part = misses[start : start + _CHUNK]
-            emb = self.model.encode(
+            emb = encode_with_prompt(
+                self.model,
                 [by_hash[h] for h in part],
-                prompt_name=prompt_name,
+                prompt,
                 batch_size=self.batch_size,
-                show_progress_bar=False,
                 convert_to_numpy=True,
             )
             self.stats.model_calls += 1
@@ -146,11 +180,13 @@ class CachingEncoder:
             new = list(zip(part, np.asarray(emb, dtype=np.float32), strict=True))
             vectors.update(new)
             if self.cache is not None:
-                self.cache.put_many(prompt, new)
+                self.cache.put_many(key, new)
             if task is not None:
                 self.progress.advance(task, len(part))
         if task is not None:
             self.progress.remove_task(task)
+        for h in vectors:
+            self._memo[(key, h)] = vectors[h]
         self.stats.seconds += time.perf_counter() - started
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)

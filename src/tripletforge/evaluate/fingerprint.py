@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.data.schemas import sha256_file
 from tripletforge.paths import embeddings_cache_dir
 
@@ -53,7 +54,7 @@ def folder_fingerprint(folder: str | Path) -> str:
         digest.update(f"{rel}\0{memo[key]}\n".encode())
     if changed:
         tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo))
+        tmp.write_text(strict_dumps(memo))
         tmp.replace(memo_file)
     return digest.hexdigest()
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class LazyEncoder:
-    """Exposes ``prompts``/``default_prompt_name`` from the folder's config; loads on ``encode``."""
+    """Exposes the folder's ``prompts``, ``default_prompt_name`` and ``similarity_fn_name``
+    (``config_sentence_transformers.json``); loads the model on the first ``encode*`` call."""
 
     def __init__(self, name: str, folder: str | Path) -> None:
         self.name = name
@@ -24,6 +25,7 @@ class LazyEncoder:
         config = json.loads(config_file.read_text()) if config_file.is_file() else {}
         self.prompts: dict[str, str] = dict(config.get("prompts") or {})
         self.default_prompt_name: str | None = config.get("default_prompt_name")
+        self.similarity_fn_name: str | None = config.get("similarity_fn_name")
 
     @property
     def loaded(self) -> bool:
@@ -38,7 +40,14 @@ class LazyEncoder:
             self._model = load_encoder(self.name)
             self.prompts = dict(self._model.prompts or {})
             self.default_prompt_name = self._model.default_prompt_name
+            self.similarity_fn_name = self._model.similarity_fn_name
         return self._model
 
     def encode(self, *args: Any, **kwargs: Any) -> Any:
         return self.model.encode(*args, **kwargs)
+
+    def encode_query(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model.encode_query(*args, **kwargs)
+
+    def encode_document(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model.encode_document(*args, **kwargs)

@@ -13,9 +13,9 @@ Example::
          source_lang: hau, split: dev}
 
 Paths: ``{data_root}`` is replaced by ``--data-root``, else the suite's ``data_root`` (relative to
-the suite file), else ``$TRIPLETFORGE_DATA_ROOT``, else ``../shared/data`` (relative to the
-working directory). Other relative paths are resolved against ``--data-root`` when it is given,
-else against the suite file's folder.
+the suite file), else ``$TRIPLETFORGE_DATA_ROOT``; with none of them a path that uses it raises
+:class:`SuiteError` naming the fix (the library assumes no folder layout). Other relative paths
+are resolved against ``--data-root`` when it is given, else against the suite file's folder.
 """
 
 from __future__ import annotations
@@ -28,15 +28,30 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from tripletforge.yaml_source import builtin_names, read_yaml_source
 
-Task = Literal["sts", "bitext", "retrieval"]
-DEFAULT_DATA_ROOT = "../shared/data"
+Task = Literal[
+    "sts",
+    "bitext",
+    "retrieval",
+    "reranking",
+    "classification",
+    "clustering",
+    "pair_classification",
+]
+#: Environment variable that sets the data root when neither --data-root nor the suite does.
+DATA_ROOT_ENV = "TRIPLETFORGE_DATA_ROOT"
 
 PAIR_FORMATS = ("semrel", "stsb_multi_mt", "sts17", "korsts", "table")
 BITEXT_FORMATS = ("tatoeba", "flores", "sib200", "nusax", "table")
+LABEL_FORMATS = ("sib200_topics", "afrisenti", "nusax_senti", "table")
+NLI_FORMATS = ("americasnli", "xnli", "kornli", "table")
 TASK_FORMATS: dict[str, tuple[str, ...]] = {
     "sts": PAIR_FORMATS,
     "bitext": BITEXT_FORMATS,
-    "retrieval": BITEXT_FORMATS,
+    "retrieval": (*BITEXT_FORMATS, "beir"),
+    "reranking": ("beir",),
+    "classification": LABEL_FORMATS,
+    "clustering": LABEL_FORMATS,
+    "pair_classification": NLI_FORMATS,
 }
 #: Suite fields each reader format takes (``path`` is passed as ``input_path`` to sts17).
 FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -44,20 +59,46 @@ FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
     "stsb_multi_mt": ("path", "lang"),
     "sts17": ("path", "gold_path", "lang"),
     "korsts": ("path",),
-    "table": ("path", "kind", "columns", "lang", "target_lang"),
+    "table": ("path", "train_path", "contract", "columns", "lang", "target_lang", "split"),
     "tatoeba": ("root", "lang"),
     "flores": ("root", "source_lang", "target_lang", "split"),
     "sib200": ("root", "source_lang", "target_lang", "split"),
     "nusax": ("root", "source_lang", "target_lang", "split"),
+    "sib200_topics": ("root", "lang", "split", "train_split"),
+    "afrisenti": ("root", "lang", "split", "train_split"),
+    "nusax_senti": ("root", "lang", "split", "train_split"),
+    "americasnli": ("root", "lang", "split"),
+    "xnli": ("root", "lang", "split"),
+    "kornli": ("root", "split"),
+    "beir": ("root", "split", "lang"),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "tatoeba": ("root", "lang"),
     "flores": ("root", "source_lang"),
     "sib200": ("root", "source_lang"),
     "nusax": ("root", "source_lang"),
+    "sib200_topics": ("root", "lang"),
+    "afrisenti": ("root", "lang"),
+    "nusax_senti": ("root", "lang"),
+    "americasnli": ("root", "lang"),
+    "xnli": ("root", "lang"),
+    "kornli": ("root",),
+    "beir": ("root",),
 }
-READER_FIELDS = ("path", "root", "gold_path", "lang", "source_lang", "target_lang", "split")
-READER_FIELDS += ("kind", "columns")
+READER_FIELDS = ("path", "train_path", "root", "gold_path", "lang", "source_lang", "target_lang")
+READER_FIELDS += ("split", "train_split", "contract", "columns")
+#: The ``table`` reader's contract for each task.
+TABLE_CONTRACTS = {
+    "sts": "pairs",
+    "bitext": "bitext",
+    "retrieval": "bitext",
+    "classification": "labels",
+    "clustering": "labels",
+    "pair_classification": "labelled_pairs",
+}
+#: Cut-offs mteb reports retrieval metrics at (``retrieval_k`` must be one of them).
+RETRIEVAL_KS = (1, 3, 5, 10, 20, 100, 1000)
+PATH_FIELDS = ("path", "train_path", "root", "gold_path")
 
 
 class SuiteError(ValueError):
@@ -73,16 +114,27 @@ class DatasetSpec(BaseModel):
     task: Task
     format: str
     path: str | None = None
+    train_path: str | None = None
     root: str | None = None
     gold_path: str | None = None
     lang: str | None = None
     source_lang: str | None = None
     target_lang: str | None = None
     split: str | None = None
-    kind: str | None = None
+    train_split: str | None = None
+    contract: str | None = None  # table: the data contract (follows from the task)
     columns: dict[str, str] | None = None
-    limit: int | None = Field(default=None, gt=0, description="keep the first N pairs")
+    limit: int | None = Field(
+        default=None, gt=0, description="keep the first N pairs / texts / queries"
+    )
     query_side: Literal["source", "target"] = "source"
+    main_score: str | None = Field(None, description="override MTEB's main score of the task")
+    n_experiments: int | None = Field(None, ge=1, description="classification runs (mteb: 10)")
+    samples_per_label: int | None = Field(
+        None, ge=1, description="training texts per label and run (mteb: 8)"
+    )
+    mteb_task: str | None = Field(None, description="task name in the MTEB result files")
+    hf_subset: str | None = Field(None, description="subset name in the MTEB result files")
 
     @model_validator(mode="after")
     def _check_format(self) -> DatasetSpec:
@@ -97,27 +149,47 @@ class DatasetSpec(BaseModel):
                 f"for {self.task} use one of {', '.join(allowed)}"
             )
         takes = FORMAT_FIELDS[self.format]
-        if self.format == "table" and self.task == "sts":
-            takes = tuple(f for f in takes if f != "target_lang")
+        if self.format == "table":
+            drop = {"target_lang"} if self.task not in ("bitext", "retrieval") else set()
+            if self.task != "classification":
+                drop.add("train_path")
+            if self.table_contract != "labels":
+                drop.add("split")
+            takes = tuple(f for f in takes if f not in drop)
+        if self.task == "clustering":
+            takes = tuple(f for f in takes if f != "train_split")
         for field in READER_FIELDS:
             if getattr(self, field) is not None and field not in takes:
                 raise ValueError(
                     f"field {field!r} is not used by format {self.format!r}; "
                     f"that format takes {', '.join(takes)}"
                 )
-        if self.kind is not None and self.kind != self.table_kind:
+        if self.contract is not None and self.contract != self.table_contract:
             raise ValueError(
-                f"kind {self.kind!r} does not fit task {self.task!r}; use {self.table_kind!r}"
+                f"contract {self.contract!r} does not fit task {self.task!r}; "
+                f"use {self.table_contract!r}"
             )
-        for field in REQUIRED_FIELDS.get(self.format, ("path",)):
+        required = REQUIRED_FIELDS.get(self.format, ("path",))
+        if self.format == "table" and self.task == "classification":
+            required = ("path", "train_path")
+        for field in required:
             if getattr(self, field) is None:
                 raise ValueError(f"format {self.format!r} needs {field!r}; add `{field}: ...`")
+        for field in ("n_experiments", "samples_per_label"):
+            if getattr(self, field) is not None and self.task != "classification":
+                raise ValueError(f"field {field!r} only applies to task 'classification'")
+        if self.query_side != "source" and (self.task != "retrieval" or self.format == "beir"):
+            raise ValueError("query_side only applies to retrieval on parallel text")
+        if self.split is not None and self.split == self.train_split:
+            raise ValueError(
+                f"split and train_split are both {self.split!r}; evaluate on another split"
+            )
         return self
 
     @property
-    def table_kind(self) -> str:
-        """The ``kind`` a ``table`` reader needs for this task."""
-        return "pairs" if self.task == "sts" else "bitext"
+    def table_contract(self) -> str:
+        """The data contract a ``table`` reader gives for this task (:data:`TABLE_CONTRACTS`)."""
+        return TABLE_CONTRACTS.get(self.task, "bitext")
 
     @property
     def language(self) -> str:
@@ -129,13 +201,17 @@ class DatasetSpec(BaseModel):
         kwargs: dict[str, Any] = {}
         for field in FORMAT_FIELDS[self.format]:
             value = getattr(self, field)
-            if value is None:
+            if value is None or field == "train_path":
                 continue
-            if field in ("path", "root", "gold_path"):
+            if field in PATH_FIELDS:
                 value = resolve(value)
             kwargs["input_path" if (self.format, field) == ("sts17", "path") else field] = value
         if self.format == "table":
-            kwargs["kind"] = self.table_kind
+            kwargs["contract"] = self.table_contract
+        elif self.task == "clustering":
+            kwargs["train_split"] = None
+        if self.format == "beir":
+            kwargs["reranking"] = self.task == "reranking"
         return kwargs
 
 
@@ -159,13 +235,19 @@ class Suite(BaseModel):
     data_root: str | None = None
     datasets: list[DatasetSpec] = Field(min_length=1)
     geometry: GeometryConfig = GeometryConfig()
-    bitext_k: int = Field(default=4, ge=1)
-    retrieval_k: int = Field(default=10, ge=1)
+    bitext_k: int = Field(default=4, ge=1, description="neighbours of the margin criterion")
+    retrieval_k: int = Field(default=10, description="retrieval main score nDCG@k (mteb: 10)")
+    seed: int = Field(default=42, description="seed of mteb's sampling (mteb default 42)")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:
+        if self.retrieval_k not in RETRIEVAL_KS:
+            raise ValueError(
+                f"retrieval_k {self.retrieval_k} is not a cut-off mteb reports; use one of "
+                f"{', '.join(map(str, RETRIEVAL_KS))}"
+            )
         seen: set[str] = set()
         for spec in self.datasets:
             if spec.name in seen:
@@ -182,17 +264,28 @@ class Suite(BaseModel):
         """The file or built-in name the suite was loaded from."""
         return self._source
 
-    def data_root_path(self, data_root: str | Path | None = None) -> Path:
-        """The folder that ``{data_root}`` stands for (see the module docstring)."""
+    def data_root_path(self, data_root: str | Path | None = None) -> Path | None:
+        """The folder that ``{data_root}`` stands for (see the module docstring); None: unset."""
         if data_root is not None:
             return Path(data_root).expanduser().resolve()
         if self.data_root is not None:
             return (self._base_dir / Path(self.data_root).expanduser()).resolve()
-        return Path(os.environ.get("TRIPLETFORGE_DATA_ROOT", DEFAULT_DATA_ROOT)).resolve()
+        if os.environ.get(DATA_ROOT_ENV):
+            return Path(os.environ[DATA_ROOT_ENV]).expanduser().resolve()
+        return None
 
     def resolve_path(self, value: str, data_root: str | Path | None = None) -> Path:
         """Turn a path from the suite into an absolute one."""
-        text = value.replace("{data_root}", str(self.data_root_path(data_root)))
+        text = value
+        if "{data_root}" in value:
+            root = self.data_root_path(data_root)
+            if root is None:
+                raise SuiteError(
+                    f"suite {self.name!r} uses {{data_root}} in {value!r} but no data root is "
+                    f"set; pass --data-root DIR (data_root: in a pipeline config) or set "
+                    f"${DATA_ROOT_ENV}"
+                )
+            text = value.replace("{data_root}", str(root))
         path = Path(text).expanduser()
         if path.is_absolute():
             return path

@@ -1,9 +1,16 @@
 """Filter stage: one filter per module, a registry, and a funnel that counts every reject."""
 
-from tripletforge.filter import copies, dedup, langid, length, teacher_margin  # noqa: F401  (register)
-from tripletforge.filter.base import FILTERS, TripletFilter, normalize_text, register_filter
+from tripletforge.filter import (  # noqa: F401  (register)
+    consistency,
+    copies,
+    dedup,
+    langid,
+    length,
+    relevance,
+    teacher_margin,
+)
+from tripletforge.filter.base import FILTERS, TripletFilter, register_filter
 from tripletforge.filter.config import DEFAULT_FILTERS, FilterConfig
-from tripletforge.filter.files import read_triplets, write_triplets
 from tripletforge.filter.funnel import FilterRun, FunnelStep, funnel_table, run_filters
 
 __all__ = [
@@ -14,9 +21,6 @@ __all__ = [
     "FunnelStep",
     "TripletFilter",
     "funnel_table",
-    "normalize_text",
-    "read_triplets",
     "register_filter",
     "run_filters",
-    "write_triplets",
 ]

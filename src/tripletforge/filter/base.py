@@ -1,9 +1,7 @@
-"""The filter protocol, the registry of filters and the text normaliser they share."""
+"""The filter protocol and the registry of filters (texts are compared by ``data.text``)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -11,14 +9,6 @@ if TYPE_CHECKING:
     from tripletforge.filter.config import FilterConfig
 
 Row = dict[str, Any]
-
-_PUNCT_OR_SPACE = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, casefold, punctuation and whitespace runs collapsed to one space, stripped."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _PUNCT_OR_SPACE.sub(" ", text).strip()
 
 
 class TripletFilter(Protocol):
@@ -34,13 +24,27 @@ FILTERS: dict[str, FilterFactory] = {}
 
 
 def register_filter(name: str) -> Callable[[FilterFactory], FilterFactory]:
-    """Register a filter factory (usually the class) under ``name``."""
+    """Register a filter factory (usually the class) under ``name``.
+
+    Raises ``ValueError`` when ``name`` is taken by another factory (re-importing the module
+    that registered it is not an error).
+    """
 
     def decorator(factory: FilterFactory) -> FilterFactory:
+        known = FILTERS.get(name)
+        if known is not None and _qualified(known) != _qualified(factory):
+            raise ValueError(
+                f"filter {name!r} is already registered ({_qualified(known)}); "
+                "register yours under another name"
+            )
         FILTERS[name] = factory
         return factory
 
     return decorator
+
+
+def _qualified(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 def build_filter(name: str, config: FilterConfig) -> TripletFilter:

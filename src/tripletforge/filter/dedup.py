@@ -1,10 +1,15 @@
-"""Exact and normalised duplicates (the first occurrence is kept)."""
+"""Exact and normalised duplicates (the first occurrence is kept).
+
+Normalised means equal under :func:`tripletforge.data.text.text_key` (case, punctuation,
+spacing, Unicode form, tatweel and abjad vowel pointing do not count; every other mark does).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tripletforge.filter.base import Row, normalize_text, register_filter
+from tripletforge.data.text import text_key
+from tripletforge.filter.base import Row, register_filter
 from tripletforge.filter.config import FilterConfig
 
 
@@ -24,7 +29,7 @@ class DedupFilter:
         for index, row in enumerate(rows):
             ref = row.get("_row", index)
             key = tuple(str(row[f]) for f in self.fields)
-            norm = tuple(normalize_text(k) for k in key)
+            norm = tuple(text_key(k) for k in key)
             if key in exact:
                 out.append(f"exact duplicate of row {exact[key]}")
             elif norm in normal:

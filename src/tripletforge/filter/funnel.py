@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.jsonl import strict_dumps
+from tripletforge.data.schemas import ReadReport
 from tripletforge.filter.base import Row, TripletFilter, build_filter
 from tripletforge.filter.config import FilterConfig
 
 
 @dataclass
 class FunnelStep:
-    """One filter's rows in, rows out and the count per reason kind."""
+    """One filter's rows in, rows out, the count per reason kind, and what the filter reports
+    about itself (``details``: e.g. the relevance calibration, the consistency pool)."""
 
     filter: str
     rows_in: int
     rows_out: int
     reasons: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -43,7 +46,7 @@ class FilterRun:
 
     def save_funnel(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        path.write_text(strict_dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return path
 
 
@@ -77,10 +80,35 @@ def run_filters(
             out = {k: v for k, v in row.items() if k != "_row"}
             rejected.append(out | {"filter": flt.name, "reason": reason, "row": row["_row"]})
         step.rows_out = len(survivors)
+        step.details = dict(getattr(flt, "details", None) or {})
         funnel.append(step)
         current = survivors
     kept = [{k: v for k, v in row.items() if k != "_row"} for row in current]
     return FilterRun(kept=kept, rejected=rejected, funnel=funnel, rows_in=len(rows))
+
+
+def side_files(out: str | Path) -> tuple[Path, Path]:
+    """``OUT.rejected.jsonl`` and ``OUT.funnel.json``, next to the kept triplets ``OUT``."""
+    stem = Path(out).with_suffix("")
+    return Path(f"{stem}.rejected.jsonl"), Path(f"{stem}.funnel.json")
+
+
+def filter_file(
+    inp: str | Path, out: str | Path, config: FilterConfig | None = None
+) -> tuple[FilterRun, ReadReport]:
+    """Filter a triplet file: kept rows to ``out``, rejects and funnel to :func:`side_files`.
+
+    Returns the run and the read report of ``inp`` (bad input rows, counted).
+    """
+    from tripletforge.data.triplets import read_triplets, write_triplets
+
+    rows, report = read_triplets(inp)
+    run = run_filters(rows, config)
+    rejected, funnel = side_files(out)
+    write_triplets(run.kept, out)
+    write_triplets(run.rejected, rejected)
+    run.save_funnel(funnel)
+    return run, report
 
 
 def funnel_table(run: FilterRun, title: str = "filter funnel"):

@@ -1,8 +1,15 @@
 """Language identification (py3langid, offline) against each field's expected language.
 
 The anchor must be in ``lang``; positive and negative in ``positive_lang`` (``lang`` when
-absent, ``eng`` for cross-lingual triplets). Languages py3langid does not know are skipped,
-with one logged note per language, never rejected.
+absent, ``eng`` for cross-lingual triplets). Codes are read with
+:func:`tripletforge.data.languages.get_language`, so every spelling of a language works
+(``ha``, ``HAU``, ``ha-NG``, ``hau_Latn``). A py3langid label counts as the expected language
+when it names the same language, or a language of the same macrolanguage in the IANA registry
+(``sw`` for ``swh``/``swa``; ``ar`` for Moroccan Arabic ``ary``; ``id`` for Malay ``zsm``).
+
+A language py3langid has no label for is not checked (one log line per language, naming it);
+a row whose code is not a language code at all is rejected (``unknown language code``),
+never passed.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tripletforge.data.languages import UnknownLanguageError, get_language
+from tripletforge.data.languages import UnknownLanguageError, get_language, language_identity
 from tripletforge.filter.base import Row, register_filter
 from tripletforge.filter.config import FilterConfig
 
@@ -20,13 +27,6 @@ if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 log = logging.getLogger(__name__)
-
-#: py3langid labels accepted for an expected ISO 639-1 code besides the code itself.
-ALIASES: dict[str, frozenset[str]] = {
-    "zh": frozenset({"wuu", "yue"}),
-    "ms": frozenset({"id"}),
-    "id": frozenset({"ms"}),
-}
 
 
 @lru_cache(maxsize=1)
@@ -43,13 +43,44 @@ def identify(text: str) -> tuple[str, float]:
     return label, float(prob)
 
 
+@lru_cache(maxsize=1)
+def _macrolanguages() -> dict[str, str]:
+    """IANA registry: language subtag → its macrolanguage (``swh`` → ``sw``, ``id`` → ``ms``)."""
+    from langcodes.registry_parser import parse_registry
+
+    return {
+        item["Subtag"]: item["Macrolanguage"]
+        for item in parse_registry()
+        if item.get("Type") == "language" and "Macrolanguage" in item
+    }
+
+
+def _family(code: str) -> set[str]:
+    """The identity of a code and of its macrolanguage (when it belongs to one)."""
+    identity = language_identity(code)
+    macro = _macrolanguages()
+    return {identity, *(m for m in (macro.get(identity), macro.get(code)) if m)}
+
+
+@lru_cache(maxsize=1024)
+def langid_labels(lang: str) -> frozenset[str]:
+    """The py3langid labels that count as ``lang`` (any accepted spelling); empty: unchecked.
+
+    Raises :class:`~tripletforge.data.languages.UnknownLanguageError` for an unknown code.
+    """
+    family = _family(get_language(lang).code) | _family(lang)
+    return frozenset(label for label in identifier().labels if _family(label) & family)
+
+
 def langid_code(lang: str) -> str | None:
-    """The py3langid label for an ISO 639-3 code, or None when py3langid cannot check it."""
-    try:
-        iso1 = get_language(lang).iso1
-    except UnknownLanguageError:
-        return None
-    return iso1 if iso1 in set(identifier().labels) else None
+    """The main py3langid label of a language (the one of the same identity, else any), or None.
+
+    Raises :class:`~tripletforge.data.languages.UnknownLanguageError` for an unknown code.
+    """
+    labels = langid_labels(lang)
+    identity = get_language(lang).identity
+    same = sorted(label for label in labels if language_identity(label) == identity)
+    return (same or sorted(labels) or [None])[0]
 
 
 @register_filter("langid")
@@ -58,14 +89,21 @@ class LangIdFilter:
 
     def __init__(self, config: FilterConfig) -> None:
         self.min_confidence = config.langid_min_confidence
-        self.skipped: set[str] = set()
+        self.noted: set[str] = set()
 
-    def _expected(self, lang: str) -> str | None:
-        code = langid_code(lang) if lang else None
-        if code is None and lang not in self.skipped:
-            self.skipped.add(lang)
-            log.info("langid: %r is not known to py3langid; its texts are not checked", lang)
-        return code
+    def _labels(self, lang: str) -> frozenset[str]:
+        """The accepted labels (empty: not checkable); UnknownLanguageError passes through."""
+        labels = langid_labels(lang)
+        if not labels and lang not in self.noted:
+            self.noted.add(lang)
+            language = get_language(lang)
+            log.info(
+                "langid: py3langid has no model of %s (%r → %s); its texts are not checked",
+                language.name,
+                lang,
+                language.code,
+            )
+        return labels
 
     def check(self, row: Row) -> str | None:
         lang = str(row.get("lang") or "")
@@ -75,11 +113,16 @@ class LangIdFilter:
             ("positive", positive_lang),
             ("negative", positive_lang),
         ):
-            expected = self._expected(expected_lang)
-            if expected is None:
+            if not expected_lang:
+                continue
+            try:
+                expected = self._labels(expected_lang)
+            except UnknownLanguageError:
+                return f"unknown language code {expected_lang!r} in {key}'s language column"
+            if not expected:
                 continue
             label, prob = identify(str(row[key]))
-            if label == expected or label in ALIASES.get(expected, ()):
+            if label in expected:
                 continue
             if prob >= self.min_confidence:
                 return f"{key} language {label} ({prob:.2f}) != {expected_lang}"

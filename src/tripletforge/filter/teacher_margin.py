@@ -1,4 +1,10 @@
-"""Teacher margin: cos(anchor, positive) must exceed cos(anchor, negative) by a margin."""
+"""Teacher margin: cos(anchor, positive) must exceed cos(anchor, negative) by a margin.
+
+Texts are encoded as the row's task encodes them (:mod:`tripletforge.filter.encoding`): with
+the prompt policy's symmetric prompt (mteb's STS prompt, none for the built-in e5) for NLI
+and paraphrase rows, with the query and document prompts for retrieval rows — the protocol
+of the similarity the filter approximates.
+"""
 
 from __future__ import annotations
 
@@ -27,26 +33,19 @@ class TeacherMarginFilter:
     @property
     def model(self) -> SentenceTransformer:
         if self._model is None:
-            from tripletforge.train.encoder import load_model
+            from tripletforge.models import load_encoder
 
-            self._model = load_model(str(self.teacher))
+            self._model = load_encoder(str(self.teacher))
         return self._model
 
     def margins(self, rows: Sequence[Row]) -> list[float]:
-        """cos(a, p) - cos(a, n) per row under the teacher (its default prompt applies)."""
+        """cos(a, p) - cos(a, n) per row under the teacher (the row's task prompts)."""
+        from tripletforge.filter.encoding import encode_columns
+
         if not rows:
             return []
-        texts = {str(r[k]) for r in rows for k in ("anchor", "positive", "negative")}
-        order = sorted(texts)
-        emb = self.model.encode(
-            order, batch_size=self.batch_size, normalize_embeddings=True, convert_to_tensor=True
-        )
-        index = {t: i for i, t in enumerate(order)}
-
-        def col(key: str):
-            return emb[[index[str(r[key])] for r in rows]]
-
-        anchor, positive, negative = col("anchor"), col("positive"), col("negative")
+        emb = encode_columns(self.model, rows, ("anchor", "positive", "negative"), self.batch_size)
+        anchor, positive, negative = emb["anchor"], emb["positive"], emb["negative"]
         diff = (anchor * positive).sum(-1) - (anchor * negative).sum(-1)
         return diff.tolist()
 

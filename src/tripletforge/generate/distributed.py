@@ -28,18 +28,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.backends import get_backend
+from tripletforge.generate.config import GenerationConfig
 from tripletforge.generate.runner import (
-    GenerationConfig,
     GenerationStats,
-    _progress,
     finish_run,
     make_context,
     plan_run,
+    progress_note,
     record_chunk,
     run_chunk,
 )
+from tripletforge.progress import progress_task
 
 #: Environment variables forwarded to the workers of a Ray cluster (a local instance inherits
 #: the driver's environment anyway).
@@ -92,7 +93,7 @@ class GenerationWorker:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = GenerationConfig.model_validate(config)
         self.backend = get_backend(
-            self.config.backend, self.config.model, **self.config.backend_options
+            self.config.backend, self.config.model, **self.config.backend_kwargs()
         )
         self.ctx, self.strategy = make_context(self.config, self.backend)
 
@@ -102,7 +103,7 @@ class GenerationWorker:
             batch["text"], batch["lang"], batch["seed_id"], strict=True
         ):
             seeds = [
-                Seed(text=str(text), lang=str(lang), seed_id=str(seed_id))
+                SeedSentence(text=str(text), lang=str(lang), seed_id=str(seed_id))
                 for text, lang, seed_id in zip(texts, langs, seed_ids, strict=True)
             ]
             stats = GenerationStats()
@@ -148,7 +149,9 @@ def init_ray(options: RayOptions) -> bool:
     return True
 
 
-def _batches(config: GenerationConfig, options: RayOptions, pending: Sequence[Seed]) -> Iterator:
+def _batches(
+    config: GenerationConfig, options: RayOptions, pending: Sequence[SeedSentence]
+) -> Iterator:
     """Stream the workers' output blocks (one per chunk) back to the driver."""
     import ray
 
@@ -208,7 +211,7 @@ def generate_triplets_ray(
 def _drive(
     config: GenerationConfig,
     options: RayOptions,
-    pending: Sequence[Seed],
+    pending: Sequence[SeedSentence],
     done: set[str],
     stats: GenerationStats,
     start: float,
@@ -217,9 +220,8 @@ def _drive(
     with (
         JsonlAppender(config.out) as out,
         JsonlAppender(config.rejected_path) as rejected,
-        _progress(config.progress, len(pending)) as bar,
+        progress_task("generate", len(pending), enabled=config.progress) as bar,
     ):
-        task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
         for batch in _batches(config, options, pending):
             rows, bad = [], []
             for seed_id, ok, row, chunk_stats in zip(
@@ -235,9 +237,4 @@ def _drive(
                 done.add(str(seed_id))
                 (rows if bool(ok) else bad).append(json.loads(str(row)))
             record_chunk(rows, bad, out, rejected, stats, start)
-            bar.update(
-                task,
-                advance=len(rows) + len(bad),
-                rate=stats.triplets_per_s,
-                rejected=stats.rejected,
-            )
+            bar.advance(len(rows) + len(bad), note=progress_note(stats))

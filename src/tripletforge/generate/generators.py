@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.data.schemas import sha256_file
 from tripletforge.models.generators import GGUF_GENERATORS, generator_gguf_path
 from tripletforge.paths import cache_dir
@@ -41,6 +42,6 @@ def model_sha256(path: str) -> str | None:
     if key not in known:
         known[key] = sha256_file(target)
         tmp = cache.with_suffix(f".{hashlib.sha256(key.encode()).hexdigest()[:8]}.tmp")
-        tmp.write_text(json.dumps(known))
+        tmp.write_text(strict_dumps(known))
         tmp.replace(cache)
     return known[key]

@@ -1,23 +1,34 @@
 """Turn raw generator output into one clean sentence, or a counted rejection.
 
 The parser never splits on chat-template strings: backends return only the new tokens. It
-strips what small models wrap around an answer (special-token leftovers, markdown, preambles
-such as "Sure, here is…:", labels such as "Entailment:" or "Hypothesis (Hausa):", bullets and
-quotes), keeps the first line and its first sentence, and rejects the result when it is empty,
-has no letters, is a refusal, equals the anchor, or echoes a few-shot example.
+first removes a reasoning block (``<think>…</think>`` and its variants, or everything up to a
+closing tag whose opening tag was in the prompt, as DeepSeek-R1 templates do); a reasoning
+block that never closes (cut off by the token limit) is rejected as ``reasoning_unfinished``.
+It then strips what small models wrap around an answer (special-token leftovers, markdown,
+preambles such as "Sure, here is…:", labels such as "Entailment:" or "Hypothesis (Hausa):",
+bullets and quotes), keeps the first line and its first sentence
+(:func:`tripletforge.data.text.first_sentence`: Unicode ``Sentence_Terminal`` data), and
+rejects the result when it is empty, has no letters, is a refusal, still holds markup (a tag,
+a special token, an HTML entity), equals the anchor, or echoes a few-shot example. Texts are
+compared by :func:`tripletforge.data.text.text_key`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tripletforge.data.text import first_sentence, text_key
+
 
 class Rejection(StrEnum):
-    """Why an output was rejected (every rejection is counted under one of these)."""
+    """Why an output was rejected (every rejection is counted under one of these).
+
+    These are the reasons of every task; a task adds its own in its module
+    (:mod:`tripletforge.generate.tasks`, e.g. ``query_too_long``), counted the same way.
+    """
 
     EMPTY = "empty"
     NO_LETTERS = "no_letters"
@@ -26,6 +37,8 @@ class Rejection(StrEnum):
     ECHOES_EXAMPLE = "echoes_example"
     POSITIVE_EQUALS_NEGATIVE = "positive_equals_negative"
     JOINT_MISSING_PART = "joint_missing_part"
+    REASONING_UNFINISHED = "reasoning_unfinished"
+    MARKUP = "markup"
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,7 @@ class Parsed:
     """A parsed output: ``text`` when accepted, else the ``reason`` it was rejected."""
 
     text: str | None
-    reason: Rejection | None = None
+    reason: StrEnum | None = None  # a Rejection, or a task's own reason
 
     @property
     def ok(self) -> bool:
@@ -46,7 +59,8 @@ _SPECIAL_TOKEN = re.compile(
 _ROLE = re.compile(r"^\s*(?:assistant|model|user|system)[ \t]*(?:\n|$)", re.I)
 _LABEL_WORDS = (
     r"entailment|contradiction|hypothesis|premise|positive|negative|answer|output|response|"
-    r"sentence|true(?: sentence)?|false(?: sentence)?|translation|result|assistant|neutral"
+    r"sentence|true(?: sentence)?|false(?: sentence)?|translation|result|assistant|neutral|"
+    r"paraphrase|(?:search )?query|question|related(?: sentence)?"
 )
 _LABEL = re.compile(
     rf"^\s*(?:[*_#>\s]*)(?:{_LABEL_WORDS})(?:\s+\d+)?\s*(?:\([^()\n]{{0,40}}\))?\s*[*_]*\s*[:：\-–—]\s*",
@@ -78,7 +92,21 @@ _QUOTES = {
     "「": "」",
     "『": "』",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=[。！？।॥።۔])")
+_REASONING_NAMES = r"think|thinking|thought|thoughts|reasoning|reflection|scratchpad"
+#: the opening of a reasoning block (a tag cut off by the token limit too: ``<think``)
+_REASONING_OPEN = re.compile(
+    rf"<\s*(?:{_REASONING_NAMES})\b(?:[^<>]*>)?|<\|(?:begin|start)_of_(?:thought|reasoning)\|>"
+    r"|◁think▷",
+    re.I,
+)
+_REASONING_CLOSE = re.compile(
+    rf"<\s*/\s*(?:{_REASONING_NAMES})\s*>|<\|end_of_(?:thought|reasoning)\|>|◁/think▷", re.I
+)
+#: markup no accepted text may hold: the start of a tag, comment or special token (``<b``,
+#: ``</``, ``<!``, ``<?``, ``<|``), ``[INST]``, an HTML entity
+_MARKUP = re.compile(
+    r"<[A-Za-z/!?|]|\[/?INST\]|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
+)
 _REFUSAL = re.compile(
     r"^(?:i'?m sorry|i am sorry|sorry,|i cannot|i can't|i can not|as an ai|i apologi[sz]e|"
     r"i'?m unable|i am unable|i don't know|unfortunately,? i)",
@@ -86,10 +114,29 @@ _REFUSAL = re.compile(
 )
 
 
-def normalise(text: str) -> str:
-    """Comparison key: NFKC, case-folded, letters and digits only."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if ch.isalnum())
+def split_reasoning(raw: str) -> tuple[str, bool]:
+    """``(answer, unfinished)``: the raw output without its reasoning block.
+
+    Everything up to the last closing reasoning tag is reasoning (its opening tag may have been
+    part of the prompt). With no closing tag, an opening tag with nothing but whitespace or
+    template leftovers before it starts a block that never ended: ``("", True)``; text before
+    a later opening tag is kept as the answer.
+    """
+    closes = list(_REASONING_CLOSE.finditer(raw))
+    if closes:
+        return raw[closes[-1].end() :], False
+    opening = _REASONING_OPEN.search(raw)
+    if opening is None:
+        return raw, False
+    before = raw[: opening.start()]
+    if any(ch.isalnum() for ch in _SPECIAL_TOKEN.sub("", before)):
+        return before, False
+    return "", True
+
+
+def has_markup(text: str) -> bool:
+    """Whether a text holds a tag, a special token, ``[INST]`` or an HTML entity."""
+    return _MARKUP.search(text) is not None
 
 
 def _strip_quotes(text: str) -> str:
@@ -123,15 +170,9 @@ def _strip_prefixes(line: str) -> str:
     return line
 
 
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text`` (its terminal punctuation kept)."""
-    parts = _SENTENCE_END.split(text.strip(), maxsplit=1)
-    return parts[0].strip()
-
-
 def clean_output(raw: str) -> str:
     """Everything the parser strips, without the accept/reject checks."""
-    text = raw.replace("\r", "\n")
+    text = split_reasoning(raw)[0].replace("\r", "\n")
     match = _SPECIAL_TOKEN.search(text.lstrip())
     text = text.lstrip()
     while match is not None and match.start() == 0:  # leading template leftovers
@@ -160,17 +201,21 @@ def clean_output(raw: str) -> str:
 
 def parse_sentence(raw: str, anchor: str, echo_texts: Iterable[str] = ()) -> Parsed:
     """Parse one pass's raw output into a sentence, or reject it with a reason."""
+    if split_reasoning(raw)[1]:
+        return Parsed(None, Rejection.REASONING_UNFINISHED)
     text = clean_output(raw)
     if not text:
         return Parsed(None, Rejection.EMPTY)
-    key = normalise(text)
+    key = text_key(text)
     if not any(ch.isalpha() for ch in key):
         return Parsed(None, Rejection.NO_LETTERS)
     if _REFUSAL.match(text):
         return Parsed(None, Rejection.REFUSAL)
-    if key == normalise(anchor):
+    if has_markup(text):
+        return Parsed(None, Rejection.MARKUP)
+    if key == text_key(anchor):
         return Parsed(None, Rejection.SAME_AS_ANCHOR)
-    if key in {normalise(t) for t in echo_texts}:
+    if key in {text_key(t) for t in echo_texts}:
         return Parsed(None, Rejection.ECHOES_EXAMPLE)
     return Parsed(text)
 
@@ -192,7 +237,10 @@ def split_joint(raw: str) -> tuple[str, str | None]:
 def parse_joint(raw: str, anchor: str, echo_texts: Iterable[str] = ()) -> tuple[Parsed, Parsed]:
     """Parse a joint output into (positive, negative)."""
     echo = list(echo_texts)
-    positive_raw, negative_raw = split_joint(raw)
+    answer, unfinished = split_reasoning(raw)
+    if unfinished:
+        return (Parsed(None, Rejection.REASONING_UNFINISHED),) * 2  # type: ignore[return-value]
+    positive_raw, negative_raw = split_joint(answer)
     positive = parse_sentence(positive_raw, anchor, echo)
     if negative_raw is None:
         return positive, Parsed(None, Rejection.JOINT_MISSING_PART)
@@ -204,7 +252,7 @@ def check_pair(positive: Parsed, negative: Parsed) -> tuple[Parsed, Parsed]:
     if (
         positive.ok
         and negative.ok
-        and normalise(positive.text or "") == normalise(negative.text or "")
+        and text_key(positive.text or "") == text_key(negative.text or "")
     ):
         return positive, Parsed(None, Rejection.POSITIVE_EQUALS_NEGATIVE)
     return positive, negative

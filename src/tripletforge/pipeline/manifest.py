@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tripletforge.data.jsonl import strict_dumps
+
 MANIFEST = "manifest.json"
 
 
@@ -39,7 +41,12 @@ def file_sha256(path: str | Path) -> str:
 
 
 def path_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted).
+
+    In a folder, checkpoints, hidden files and the model card (``README.md``, which the
+    evaluate stage updates with results) are left out: a model's identity is its weights and
+    configuration, as for the evaluation fingerprint.
+    """
     path = Path(path)
     if path.is_file():
         return file_sha256(path)
@@ -48,7 +55,7 @@ def path_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     for item in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = item.relative_to(path).as_posix()
-        if rel.startswith(("checkpoints/", ".")):
+        if rel.startswith(("checkpoints/", ".")) or item.name == "README.md":
             continue
         digest.update(f"{rel}\x00{file_sha256(item)}\n".encode())
     return digest.hexdigest()
@@ -69,7 +76,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        handle.write(strict_dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.pipeline.dev import dev_scorer, dev_texts, sib200_root
+from tripletforge.pipeline.dev import dev_scorer, dev_texts
 
 if TYPE_CHECKING:
-    from tripletforge.pipeline.runner import RunContext, Stage
+    from tripletforge.pipeline.context import RunContext
+    from tripletforge.pipeline.plan import Stage
 
 log = logging.getLogger(__name__)
 
@@ -34,37 +36,23 @@ class StageOutput:
 # --- sources of triplets -----------------------------------------------------------------
 
 
-def seed_file(ctx: RunContext, lang: str) -> Path:
-    """The seed file of a language: configured, else the shipped SIB-200 train split."""
-    if lang in ctx.config.seeds:
-        return Path(ctx.config.resolve(ctx.config.seeds[lang]))
-    from tripletforge.data.readers import sib200_folder
-
-    root = sib200_root("sample")
-    try:
-        return sib200_folder(root, lang) / "train.tsv"
-    except (FileNotFoundError, ValueError):
-        return root / lang / "train.tsv"  # not shipped: preflight names the fix
-
-
 def run_generate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """LLM triplets for one language and synthetic arm (resumable, append-only)."""
+    """LLM rows for one language, synthetic arm and task (resumable, append-only)."""
     from tripletforge.generate import GenerationConfig, generate_triplets
 
     arm = ctx.config.arm(stage.arm)
-    settings = ctx.config.generate_for(arm)
+    made = {k: str(stage.inputs[k]) for k in ("positive_adapter", "negative_adapter")
+            if k in stage.inputs}  # fmt: skip  # written by this run's adapter stages
+    settings = ctx.config.generate_for(arm, made, stage.task)
     out = folder / "triplets.jsonl"
     config = GenerationConfig(
-        seeds=stage.inputs["seeds"],
+        **settings.model_dump(),
+        seed_file=stage.inputs["seed_file"],
         out=out,
         lang=stage.lang,
-        strategy=str(arm.strategy),
         seed=ctx.config.seed,
         limit=ctx.config.anchors,
         progress=ctx.progress,
-        strategy_options=arm.strategy_options,
-        **settings.model_dump(exclude={"backend_options"}),
-        backend_options=settings.backend_options,
     )
     backend = ctx.backend(settings)
     stats = generate_triplets(config, backend=backend)
@@ -93,8 +81,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
     from tripletforge.data.readers import read_flores_parallel
     from tripletforge.data.schemas import seed_id_for
-    from tripletforge.filter.files import write_triplets
-    from tripletforge.train.mine import MineConfig, mine_negatives
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.train.mine import mine_negatives
 
     arm = ctx.config.arm(stage.arm)
     data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
@@ -111,14 +99,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
     ]
     mine = ctx.config.mine
-    config = MineConfig(
-        range_min=mine.range_min,
-        range_max=mine.range_max,
-        relative_margin=mine.relative_margin,
-        batch_size=mine.batch_size,
-    )
     model = ctx.encoder(mine.model or ctx.config.encoder)
-    rows = mine_negatives(pairs, list(data.target), model, config)
+    rows = mine_negatives(pairs, list(data.target), model, mine)
     out = write_triplets(rows, folder / "triplets.jsonl")
     skipped = data.report.skipped_by_reason if data.report is not None else {}
     metrics = {
@@ -131,9 +113,35 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput({"triplets": out}, metrics)
 
 
+def run_negatives(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Hard negatives for generated (query, passage) pairs, mined from the seed corpus with the
+    task's prompts (:func:`tripletforge.train.mine.mine_negatives`)."""
+    from tripletforge.data.seeds import read_seeds
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.train.mine import mine_negatives
+
+    pairs, _ = read_jsonl(stage.inputs["pairs"])
+    seeds, report = read_seeds(stage.inputs["corpus"], stage.lang)
+    corpus = [s.text for s in seeds if s.lang == stage.lang]
+    mine = ctx.config.mine
+    model = ctx.encoder(mine.model or ctx.config.encoder)
+    rows = (
+        mine_negatives(pairs, corpus, model, mine, task=str(stage.params["task"])) if pairs else []
+    )
+    out = write_triplets(rows, folder / "triplets.jsonl")
+    metrics = {
+        "pairs": len(pairs),
+        "triplets": len(rows),
+        "no_negative": len(pairs) - len(rows),
+        "corpus": len(corpus),
+        "corpus_rows_skipped": report.skipped_by_reason,
+    }
+    return StageOutput({"triplets": out}, metrics)
+
+
 def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Ready triplets (a file or XL-LoRA folder): this language's rows, first ``anchors``."""
-    from tripletforge.filter.files import read_triplets, write_triplets
+    from tripletforge.data.triplets import read_triplets, write_triplets
 
     rows, report = read_triplets(stage.inputs["source"])
     mine = [r for r in rows if r.get("lang") in (None, stage.lang)]
@@ -153,7 +161,7 @@ def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
     """Every sentence of the language's evaluation and dev data (for the leakage check)."""
-    from tripletforge.filter.leakage import dataset_sentences
+    from tripletforge.data.evalsets import dataset_sentences
 
     sets = {item.spec.name: dataset_sentences(item.data) for item in ctx.eval_data(lang)}
     if ctx.config.merge.enabled:
@@ -163,19 +171,18 @@ def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
 
 def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """The filter funnel, then the leakage check against the eval and dev sets."""
-    from tripletforge.filter import FunnelStep, read_triplets, run_filters
-    from tripletforge.filter.base import build_filter
-    from tripletforge.filter.files import write_triplets
+    from tripletforge.data.triplets import read_triplets, write_triplets
+    from tripletforge.filter import FunnelStep, run_filters
+    from tripletforge.filter.base import FILTERS, build_filter
+    from tripletforge.filter.config import TEACHER_FILTERS
     from tripletforge.filter.leakage import check_leakage
 
     config = ctx.config.filter
     rows, report = read_triplets(stage.inputs["triplets"])
     filters = []
     for name in config.active_filters():
-        if name == "teacher_margin":
-            from tripletforge.filter.teacher_margin import TeacherMarginFilter
-
-            filters.append(TeacherMarginFilter(config, ctx.encoder(str(config.teacher))))
+        if name in TEACHER_FILTERS:  # the run's loaded teacher, shared by the teacher filters
+            filters.append(FILTERS[name](config, model=ctx.encoder(str(config.teacher))))  # type: ignore[call-arg]
         else:
             filters.append(build_filter(name, config))
     result = run_filters(rows, config, filters)
@@ -208,49 +215,136 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 # --- train, merge, evaluate --------------------------------------------------------------
 
 
-def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints)."""
-    from tripletforge.filter.files import write_triplets
-    from tripletforge.train import TrainConfig, train_encoder
+def _write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Write rows so that a kill never leaves a partial file."""
+    from tripletforge.data.triplets import write_triplets
 
-    rows, _ = read_jsonl(stage.inputs["triplets"])
+    tmp = write_triplets(rows, path.with_name(f".{path.name}.tmp"))
+    tmp.replace(path)
+    return path
+
+
+def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Supervised SimCSE on the first ``size`` kept triplets (resumes from checkpoints).
+
+    An arm with ``tasks:`` splits ``size`` by the task weights (largest remainder), takes the
+    first rows of each task's kept file and trains one set per task
+    (:mod:`tripletforge.train.mixture`: batches never mix tasks, prompts per column).
+    """
+    from tripletforge.train import TrainConfig, train_encoder
+    from tripletforge.train.config import TrainSet
+    from tripletforge.train.mixture import largest_remainder
+
     size = int(stage.size or 0)
-    subset = rows[:size]
     settings = ctx.config.train
+    tasks: dict[str, float] = stage.params.get("tasks") or {}
+    data: dict[str, Path] = {}
+    task_counts: dict[str, dict[str, int]] = {}
+    if tasks:
+        shares = largest_remainder(size, list(tasks.values()))
+        subset = []
+        for (task, weight), share in zip(tasks.items(), shares, strict=True):
+            rows, _ = read_jsonl(stage.inputs[f"triplets.{task}"])
+            part = rows[:share]
+            subset += part
+            data[task] = _write_atomic(part, folder / f"train-{task}.jsonl")
+            task_counts[task] = {"requested": share, "rows": len(part), "weight": weight}
+    else:
+        rows, _ = read_jsonl(stage.inputs["triplets"])
+        subset = rows[:size]
+        data["train"] = _write_atomic(subset, folder / "train.jsonl")
     if len(subset) < settings.batch_size:
         raise ValueError(
             f"only {len(subset)} triplets survived filtering, fewer than one batch "
             f"({settings.batch_size}); raise `anchors:` or lower train.batch_size"
         )
-    data = folder / "train.jsonl"
-    tmp = write_triplets(subset, folder / ".train.jsonl.tmp")
-    tmp.replace(data)  # atomic: a kill never leaves a partial training file
-    if settings.threads:
-        import torch
-
-        torch.set_num_threads(settings.threads)
+    if not tasks:
+        source: dict[str, Any] = {"train_files": [data["train"]]}
+    else:
+        source = {
+            "train_sets": [
+                TrainSet(name=t, files=[data[t]], task=t, weight=tasks[t])
+                for t in tasks
+                if task_counts[t]["rows"]
+            ]
+        }
     config = TrainConfig(
+        **settings.model_dump(),
+        **source,
         model=ctx.model_path(ctx.config.encoder),
-        train_files=[data],
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
         save_total_limit=1,
-        logging_steps=max(1, settings.save_steps // 5),
-        **settings.model_dump(exclude={"threads"}),
     )
-    out = train_encoder(config)
+    out = train_encoder(config, progress=ctx.progress)
+    _training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
         "rows": len(subset),
         "shortfall": max(0, size - len(subset)),
+        **({"tasks": task_counts} if tasks else {}),
         "global_step": prov.get("global_step"),
         "train_loss": prov.get("train_loss"),
         "resumed_from": prov.get("resumed_from"),
         "data_sha256": prov.get("data_sha256"),
     }
-    return StageOutput({"model": out, "data": data}, metrics)
+    outputs = {"model": out} | {
+        ("data" if name == "train" else f"data.{name}"): path for name, path in data.items()
+    }
+    return StageOutput(outputs, metrics)
+
+
+def run_command(ctx: RunContext) -> str:
+    """The command that reproduces the run (its config is saved in the run folder)."""
+    return f"tripletforge run {ctx.run_dir / 'config.yaml'}"
+
+
+def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
+    """Add the run's provenance to a trained model's card (arm, generator, filter counts)."""
+    from tripletforge.cards import update_model_card
+    from tripletforge.pipeline.manifest import read_manifest
+
+    arm = next((a for a in ctx.config.arms if a.name == stage.arm), None)
+    data: dict[str, Any] = {"arm": stage.arm, "source": arm.source if arm else "?"}
+    if arm is not None and arm.source == "synthetic":
+        data["strategy"] = arm.strategy
+        data["generator"] = arm.generate.get("model", ctx.config.generate.model)
+        data["backend"] = arm.generate.get("backend", ctx.config.generate.backend)
+    before = after = 0
+    for name, path in stage.inputs.items():
+        if name.startswith("triplets"):
+            metrics = (read_manifest(Path(path).parent) or {}).get("metrics") or {}
+            after += int(metrics.get("rows_out") or 0)
+            before += int(metrics.get("rows_in") or 0)
+    if after or before:
+        data["after_filtering"], data["before_filtering"] = after, before
+    tasks = stage.params.get("tasks")
+    if tasks:
+        data["tasks"] = {t: sum(r.get("task", "nli") == t for r in rows) for t in tasks}
+        data["task_weights"] = tasks
+    data["trained_on"] = len(rows)
+    update_model_card(
+        out,
+        model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}",
+        languages=[stage.lang],
+        command=run_command(ctx),
+        training_data=data,
+    )
+
+
+def _evaluated_card(ctx: RunContext, model: str, result: Any) -> None:
+    """Put evaluation results into the card of a model this run saved (never the base's)."""
+    from tripletforge.cards import update_model_card
+
+    folder = Path(model)
+    try:
+        folder.resolve().relative_to(ctx.run_dir.resolve())
+    except ValueError:
+        return
+    if folder.is_dir():
+        update_model_card(folder, evaluation=result)
 
 
 def read_jsonl_like(path: Path) -> dict[str, Any]:
@@ -264,32 +358,45 @@ def read_jsonl_like(path: Path) -> dict[str, Any]:
 
 def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """WiSE-FT with the base encoder; α chosen on dev data only (no-regression)."""
-    from tripletforge.merge import merge_models, search_alpha
+    from tripletforge.merge import wise_ft
 
     settings = ctx.config.merge
     scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
-    result = search_alpha(
-        base, tuned, scorer, settings.grid, settings.no_regression, settings.tolerance
+    result, out = wise_ft(
+        base,
+        tuned,
+        scorer,
+        folder / "model",
+        grid=settings.grid,
+        no_regression=settings.no_regression,
+        tolerance=settings.tolerance,
+        provenance={"dev_files": dev_files, "dev_format": settings.dev.format},
+        link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
+        progress=ctx.progress,
     )
     search = result.to_dict()
-    provenance = {"search": search, "dev_files": dev_files, "dev_kind": settings.dev.kind}
-    out = folder / "model"
-    if result.alpha in (0.0, 1.0):
-        # The merge is one of its ends: point at it instead of writing a copy.
-        same = base if result.alpha == 0.0 else tuned
-        (folder / "same_as.txt").write_text(str(same) + "\n")
-        out = folder / "same_as.txt"
-    else:
-        merge_models("linear", [tuned], out, base=base, alpha=result.alpha, provenance=provenance)
+    if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
+        from tripletforge.cards import read_model_card, update_model_card
+
+        trained_card, _ = read_model_card(tuned)
+        update_model_card(
+            out,
+            model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}-merged",
+            languages=[stage.lang],
+            command=run_command(ctx),
+            training_data=trained_card.training_data if trained_card else {},
+            details={"alpha": result.alpha, "dev": settings.dev.format,
+                     "dev_scores": search["scores"][str(result.alpha)]},
+        )  # fmt: skip
     best = search["scores"][str(result.alpha)]
     metrics = {
         "alpha": result.alpha,
         "grid": result.grid,
         "no_regression": settings.no_regression,
-        "dev_kind": settings.dev.kind,
-        "dev_metric": "spearman" if settings.dev.kind == "semrel" else "ndcg@10",
+        "dev_format": settings.dev.format,
+        "dev_metric": "cosine_spearman" if settings.dev.format == "semrel" else "ndcg_at_10",
         "dev_files": dev_files,
         "dev_scores": search["scores"],
         "dev_mean": search["mean"],
@@ -308,27 +415,48 @@ def merged_model_path(output: Path) -> str:
     return str(output)
 
 
+#: ``main_task: auto`` takes the first of these task types the evaluation has.
+AUTO_MAIN_TASKS = (
+    "sts",
+    "retrieval",
+    "bitext",
+    "reranking",
+    "classification",
+    "pair_classification",
+    "clustering",
+)
+
+
 def summarize(result: Any, lang: str, main_task: str) -> dict[str, Any]:
-    """Main metric (×100), per-data-set headlines and geometry of one evaluation."""
+    """Main metric (×100), per-data-set main scores and geometry of one evaluation.
+
+    ``main`` is the mean of MTEB's main score over the data sets of ``main_task``; data sets
+    whose main score is undefined are left out of every mean and listed in ``undefined``.
+    """
     tasks = {r.task for r in result.datasets}
     if main_task == "auto":
-        main_task = next((t for t in ("sts", "retrieval", "bitext") if t in tasks), "retrieval")
+        main_task = next((t for t in AUTO_MAIN_TASKS if t in tasks), "retrieval")
     main = [r for r in result.datasets if r.task == main_task]
 
-    def mean(values: list[float]) -> float | None:
+    def mean(values: list[float | None]) -> float | None:
         values = [v for v in values if v is not None and not math.isnan(v)]
         return sum(values) / len(values) if values else None
 
-    score = mean([r.headline for r in main])
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(100 * value, 3)
+
+    score = mean([r.main_score for r in main])
     return {
         "lang": lang,
         "main_task": main_task,
-        "main": None if score is None else round(100 * score, 3),
-        "datasets": {r.name: round(100 * r.headline, 3) for r in result.datasets},
+        "main_metric": "/".join(sorted({r.main_metric for r in main})) or None,
+        "main": pct(score),
+        "datasets": {r.name: pct(r.main_score) for r in result.datasets},
         "tasks": {
-            t: round(100 * (mean([r.headline for r in result.datasets if r.task == t]) or 0), 3)
+            t: pct(mean([r.main_score for r in result.datasets if r.task == t]))
             for t in sorted(tasks)
         },
+        "undefined": [r.name for r in result.datasets if r.main_score is None],
         "alignment": mean([r.geometry.get("alignment") for r in main]),
         "uniformity": mean([r.geometry.get("uniformity") for r in main]),
         "fingerprint": result.fingerprint,
@@ -364,6 +492,89 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         json_path, _ = result.write(folder / label)
         outputs[label] = json_path
         metrics[label] = summarize(result, stage.lang, settings.main_task)
+        if label != "base":
+            _evaluated_card(ctx, model, result)
+    return StageOutput(outputs, metrics)
+
+
+# --- generator adapters ----------------------------------------------------------------------
+
+
+def run_adapter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Train one generator adapter (xlora, task or language) on TRL's SFTTrainer (resumable)."""
+    from tripletforge.adapters import AdapterData, AdapterTrainSettings, LoraSettings
+    from tripletforge.adapters.data import load_adapter_examples
+    from tripletforge.adapters.train import train_adapter
+
+    params = stage.params
+    kind = params["adapter_type"]
+    (path,) = stage.inputs["data"].paths
+    source = params["source"]
+    data = AdapterData(
+        adapter_type=kind,
+        polarity=params["polarity"],
+        pairs=path if "pairs" in source else None,
+        triplets=path if "triplets" in source else None,
+        text=path if kind == "language" else None,
+        lang=params["lang"] if kind != "xlora" else None,
+        limit=params["limit"],
+    )
+    train = AdapterTrainSettings.model_validate(params["train"])
+    examples, sources, reports = load_adapter_examples(data, train.seed)
+    if not examples:
+        raise ValueError(
+            f"no {kind} adapter examples in {path} ({reports[-1].summary()}); fix the source "
+            f"under `adapters.{kind}`"
+        )
+    result = train_adapter(
+        params["base"], examples, folder / "lora", adapter_type=kind, polarity=params["polarity"],
+        lang=params["lang"], lora=LoraSettings.model_validate(params["lora"]), train=train,
+        resume=True, sources=sources, progress=ctx.progress,
+    )  # fmt: skip
+
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    window = max(1, min(10, len(result.losses) // 4))
+    metrics = {
+        "adapter_type": kind,
+        "polarity": params["polarity"],
+        "lang": params["lang"],
+        "base": params["base"],
+        "examples": len(examples),
+        "read": [r.summary() for r in reports],
+        "skipped_too_long": result.skipped_examples,
+        "steps": result.steps,
+        "resumed_from": result.resumed_from,
+        "loss_first": mean(result.losses[:window]),
+        "loss_last": mean(result.losses[-window:]),
+        "loss_window": window,
+        "eval_loss_before": result.eval_loss_before,
+        "eval_loss_after": result.eval_loss_after,
+        "mean_step_seconds": result.mean_step_seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+    }
+    return StageOutput({"adapter": folder / "lora"}, metrics)
+
+
+def run_compose(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Compose the arm's positive and negative adapters: task + λ·(language − English)."""
+    from tripletforge.adapters import compose_adapters
+    from tripletforge.adapters.compose import lora_rank
+
+    lam, method = float(stage.params["lambda"]), stage.params["method"]
+    outputs: dict[str, Path] = {}
+    for polarity in ("positive", "negative"):
+        outputs[polarity] = compose_adapters(
+            stage.inputs[f"task_{polarity}"], stage.inputs["lang_target"],
+            stage.inputs["lang_english"], folder / polarity, lam=lam, method=method,
+        )  # fmt: skip
+    metrics = {
+        "lambda": lam,
+        "method": method,
+        "rank": lora_rank(outputs["positive"]),
+        "parts": {k: str(v) for k, v in stage.inputs.items()},
+    }
     return StageOutput(outputs, metrics)
 
 
@@ -371,3 +582,18 @@ def clear(folder: Path) -> None:
     """Remove a stage folder's contents (a fresh start)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+
+
+#: stage name → the function that runs it (``fn(ctx, stage, folder) -> StageOutput``).
+STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
+    "adapter": run_adapter,
+    "compose": run_compose,
+    "generate": run_generate,
+    "negatives": run_negatives,
+    "mine": run_mine,
+    "import": run_import,
+    "filter": run_filter,
+    "train": run_train,
+    "merge": run_merge,
+    "evaluate": run_evaluate,
+}

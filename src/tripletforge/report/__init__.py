@@ -18,12 +18,13 @@ class ReportPaths:
     plots: dict[str, Path]
     data: RunData
 
-    def headlines(self) -> list[str]:
-        """One line per language: base score and the best arm (trained or merged)."""
-        return headline_lines(self.data)
+    def main_score_lines(self) -> list[str]:
+        """One line per language: the base's main score and the best arm's (trained, merged)."""
+        return main_score_lines(self.data)
 
 
-def headline_lines(data: RunData) -> list[str]:
+def main_score_lines(data: RunData) -> list[str]:
+    """One line per language: main score ×100 of the base and of each arm's largest model."""
     lines = []
     for lang in data.languages:
         base = data.score(lang, "base", None, "base")
@@ -63,4 +64,4 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Repo
     return ReportPaths(md, page, {k: v[0] for k, v in plots.items()}, data)
 
 
-__all__ = ["ReportPaths", "RunData", "build_report", "headline_lines", "load_run"]
+__all__ = ["ReportPaths", "RunData", "build_report", "load_run", "main_score_lines"]

@@ -26,6 +26,7 @@ class Score:
     uniformity: float | None
     datasets: dict[str, float]
     manifest: str  # path relative to the run folder
+    tasks: dict[str, float] = field(default_factory=dict)  # task type → mean main score ×100
 
 
 @dataclass
@@ -41,6 +42,12 @@ class Funnel:
     kept: int
     manifest: str
     source_manifest: str | None
+    task: str | None = None  # the generation task, for arms with `tasks:`
+
+    @property
+    def label(self) -> str:
+        """``arm`` or ``arm/task``."""
+        return self.arm if self.task is None else f"{self.arm}/{self.task}"
 
 
 @dataclass
@@ -52,6 +59,43 @@ class Merge:
     dev_metric: str
     dev_scores: dict[str, dict[str, float]]
     manifest: str
+
+
+@dataclass
+class AdapterTraining:
+    """One generator adapter trained by an ``adapter`` stage."""
+
+    unit: str  # adapters/<generator>/<kind>-<which>
+    kind: str  # xlora | task | language
+    which: str  # positive | negative | a language code
+    base: str
+    examples: int | None
+    steps: int | None
+    loss_first: float | None
+    loss_last: float | None
+    eval_before: float | None
+    eval_after: float | None
+    seconds: float | None
+    folder: Path  # the PEFT folder (train_log.csv inside)
+    manifest: str
+
+    @property
+    def label(self) -> str:
+        return self.unit.rsplit("/", 1)[-1]
+
+
+@dataclass
+class ArmAdapters:
+    """Which adapters one (language, arm) generated with (from its generate stage's inputs)."""
+
+    lang: str
+    arm: str
+    recipe: str  # e.g. "XL-LoRA", "task + 1·(hau − eng)", "given"
+    positive: str | None  # an adapter stage's unit, the compose stage's, or a folder
+    negative: str | None
+    manifest: str  # the generate manifest
+    compose_manifest: str | None = None
+    sources: dict[str, str | None] = field(default_factory=dict)  # pass → its manifest
 
 
 @dataclass
@@ -68,6 +112,8 @@ class RunData:
     stages: list[dict[str, Any]] = field(default_factory=list)  # key, status, seconds, manifest
     unreadable: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # manifests of units not in config.yaml
+    adapters: list[AdapterTraining] = field(default_factory=list)
+    arm_adapters: list[ArmAdapters] = field(default_factory=list)
 
     def trained_rows(self, lang: str, arm: str, size: int) -> int:
         """Triplets the model of ``size`` was trained on (fewer when fewer survived)."""
@@ -143,7 +189,10 @@ def load_run(run_dir: str | Path) -> RunData:
         except (OSError, ValueError, KeyError, TypeError):
             data.unreadable.append(rel)
             continue
-        if not in_config(manifest.get("lang"), manifest.get("arm"), _size(manifest.get("size"))):
+        shared = manifest.get("stage") == "adapter"  # shared by languages and arms
+        if not shared and not in_config(
+            manifest.get("lang"), manifest.get("arm"), _size(manifest.get("size"))
+        ):
             data.stale.append(rel)
             continue
         manifests[rel] = manifest
@@ -157,7 +206,8 @@ def load_run(run_dir: str | Path) -> RunData:
                 "error": manifest.get("error"),
             }
         )
-    sources: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    sources: dict[tuple[str, str, str | None], tuple[str, dict[str, Any]]] = {}
+    negatives: dict[tuple[str, str, str | None], dict[str, Any]] = {}
     for rel, m in manifests.items():
         if m.get("status") != "complete":
             continue
@@ -178,6 +228,7 @@ def load_run(run_dir: str | Path) -> RunData:
                         uniformity=summary.get("uniformity"),
                         datasets=summary.get("datasets") or {},
                         manifest=rel,
+                        tasks=summary.get("tasks") or {},
                     )
                 )
         elif stage == "merge":
@@ -190,15 +241,23 @@ def load_run(run_dir: str | Path) -> RunData:
         elif stage == "train":
             data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
         elif stage in ("generate", "mine", "import"):
-            sources[(lang, arm)] = (rel, m)
+            sources[(lang, arm, m.get("task"))] = (rel, m)
+        elif stage == "negatives":
+            negatives[(lang, arm, m.get("task"))] = metrics
     for rel, m in manifests.items():
         if m["stage"] != "filter" or m.get("status") != "complete":
             continue
-        lang, arm = m.get("lang"), m.get("arm")
+        lang, arm, task = m.get("lang"), m.get("arm"), m.get("task")
         metrics = m.get("metrics") or {}
-        source_rel, source = sources.get((lang, arm), (None, {}))
+        source_rel, source = sources.get((lang, arm, task), (None, {}))
         smetrics = source.get("metrics") or {}
         anchors = smetrics.get("seeds") or smetrics.get("pairs") or smetrics.get("rows_read")
+        steps = list(metrics.get("funnel") or [])
+        mined = negatives.get((lang, arm, task))
+        if mined is not None:  # pairs without a mined negative are dropped before filtering
+            steps.insert(0, {"filter": "negatives", "rows_in": mined.get("pairs"),
+                             "rows_out": mined.get("triplets"),
+                             "reasons": {"no negative": mined.get("no_negative", 0)}})  # fmt: skip
         data.funnels.append(
             Funnel(
                 lang=lang,
@@ -206,14 +265,78 @@ def load_run(run_dir: str | Path) -> RunData:
                 source_stage=source.get("stage", "?"),
                 anchors=anchors,
                 generated=smetrics.get("triplets"),
-                steps=metrics.get("funnel") or [],
+                steps=steps,
                 kept=int(metrics.get("rows_out", 0)),
                 manifest=rel,
                 source_manifest=source_rel,
+                task=task,
             )
         )
+    _collect_adapters(data, manifests)
     order = {"base": 0, "trained": 1, "merged": 2}
     data.scores.sort(
         key=lambda s: (s.lang, s.arm != "base", s.arm, s.size or 0, order.get(s.model, 9))
     )
     return data
+
+
+def _collect_adapters(data: RunData, manifests: dict[str, dict[str, Any]]) -> None:
+    """Adapter stages, and for each synthetic arm the adapters its generation used."""
+    by_output: dict[str, str] = {}  # output path (relative to the run) → unit that wrote it
+    written_by: dict[str, str] = {}  # output path → manifest of the stage that wrote it
+    composes: dict[str, tuple[str, dict[str, Any]]] = {}  # output path → (manifest, compose)
+    for rel, m in manifests.items():
+        if m.get("status") != "complete":
+            continue
+        metrics = m.get("metrics") or {}
+        if m["stage"] == "adapter":
+            output = (m.get("outputs") or {}).get("adapter") or {}
+            by_output[output.get("path", "")] = m.get("unit", "")
+            written_by[output.get("path", "")] = rel
+            data.adapters.append(
+                AdapterTraining(
+                    unit=m.get("unit", "?"), kind=metrics.get("adapter_type", "?"),
+                    which=metrics.get("polarity") or metrics.get("lang") or "?",
+                    base=str(metrics.get("base")), examples=metrics.get("examples"),
+                    steps=metrics.get("steps"), loss_first=metrics.get("loss_first"),
+                    loss_last=metrics.get("loss_last"),
+                    eval_before=metrics.get("eval_loss_before"),
+                    eval_after=metrics.get("eval_loss_after"), seconds=m.get("seconds"),
+                    folder=data.run_dir / output.get("path", ""), manifest=rel,
+                )
+            )  # fmt: skip
+        elif m["stage"] == "compose":
+            for polarity in ("positive", "negative"):
+                path = ((m.get("outputs") or {}).get(polarity) or {}).get("path")
+                if path:
+                    composes[path] = (rel, m)
+                    written_by[path] = rel
+    for rel, m in manifests.items():
+        if m["stage"] != "generate":
+            continue
+        inputs = m.get("inputs") or {}
+        options = ((m.get("config") or {}).get("arm") or {}).get("strategy_options") or {}
+        paths = {}
+        for polarity in ("positive", "negative"):
+            made = (inputs.get(f"{polarity}_adapter") or {}).get("path")
+            paths[polarity] = made or options.get(f"{polarity}_adapter")
+        if not any(paths.values()):
+            continue  # no adapters (icl), or compose from parts composed by the strategy
+        compose = composes.get(paths["positive"] or "")
+        if "positive_adapter" not in inputs:
+            crel, recipe = None, "given folders"
+        elif compose is not None:
+            crel, cm = compose
+            lam = (cm.get("metrics") or {}).get("lambda", (cm.get("config") or {}).get("lambda"))
+            lang = m.get("lang", "?")
+            recipe = f"task + {lam:g}·({lang} − eng)" if isinstance(lam, float | int) else "compose"
+        else:
+            crel, recipe = None, "XL-LoRA"
+        names = {p: by_output.get(v or "", v) for p, v in paths.items()}
+        sources = {p: written_by.get(v or "") for p, v in paths.items()}
+        data.arm_adapters.append(
+            ArmAdapters(m.get("lang", "?"), m.get("arm", "?"), recipe, names["positive"],
+                        names["negative"], rel, crel, sources)
+        )  # fmt: skip
+    data.adapters.sort(key=lambda a: a.unit)
+    data.arm_adapters.sort(key=lambda a: (a.lang, a.arm))

@@ -33,7 +33,15 @@ def arm_colors(data: RunData) -> dict[str, str]:
 
 def _task_label(data: RunData) -> str:
     tasks = sorted({s.main_task for s in data.scores})
-    names = {"sts": "Spearman ×100", "retrieval": "nDCG@10 ×100", "bitext": "accuracy ×100"}
+    names = {
+        "sts": "Spearman ×100",
+        "retrieval": "nDCG@10 ×100",
+        "bitext": "F1 ×100",
+        "reranking": "MAP@1000 ×100",
+        "classification": "accuracy ×100",
+        "clustering": "V-measure ×100",
+        "pair_classification": "max AP ×100",
+    }
     return " / ".join(names.get(t, t) for t in tasks) or "score"
 
 
@@ -175,22 +183,65 @@ def plot_funnel(data: RunData, path: Path) -> Path | None:
     colors = arm_colors(data)
     dashes = ["-", "--", ":", "-."]
     styles = {lang: dashes[i % len(dashes)] for i, lang in enumerate(data.languages)}
-    labels: list[str] = []
+    # one x position per step name, in order of first appearance (a retrieval task's funnel
+    # has a `negatives` step the others lack)
+    steps = list(dict.fromkeys(s["filter"] for f in data.funnels for s in f.steps))
+    labels = ["anchors", "triplets", *sorted(steps, key=lambda name: name != "negatives")]
     for f in data.funnels:
         names = ["anchors", "triplets"] + [s["filter"] for s in f.steps]
         counts = [f.anchors, f.generated] + [s["rows_out"] for s in f.steps]
         pairs = [(n, c) for n, c in zip(names, counts, strict=True) if c is not None]
-        if len(pairs) > len(labels):
-            labels = [n for n, _ in pairs]
         ax.plot(
-            range(len(pairs)), [c for _, c in pairs], marker="o", label=f"{f.lang}/{f.arm}",
-            color=colors.get(f.arm, "black"), linestyle=styles.get(f.lang, "-"),
+            [labels.index(n) for n, _ in pairs], [c for _, c in pairs], marker="o",
+            label=f"{f.lang}/{f.label}", color=colors.get(f.arm, "black"),
+            linestyle=styles.get(f.lang, "-"),
         )  # fmt: skip
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel("rows")
     ax.set_ylim(bottom=0)
     ax.set_title("Filter funnel")
     ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_adapter_losses(data: RunData, path: Path) -> Path | None:
+    """Training loss of every generator adapter, one panel per adapter type.
+
+    Raw per-step losses faint, a moving average (window: a tenth of the steps, at least 1)
+    solid; a star marks the held-out loss after training, a circle the one before.
+    """
+    from tripletforge.adapters.report import read_loss_curve
+
+    curves: dict[str, list] = {}
+    for adapter in data.adapters:
+        try:
+            curve = read_loss_curve(adapter.folder, adapter.label)
+        except (FileNotFoundError, ValueError, KeyError):
+            continue
+        curves.setdefault(adapter.kind, []).append((adapter, curve))
+    if not curves:
+        return None
+    kinds = [k for k in ("xlora", "task", "language") if k in curves] + sorted(
+        k for k in curves if k not in ("xlora", "task", "language")
+    )
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4.4 * len(kinds), 3.4), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        for i, (adapter, curve) in enumerate(curves[kind]):
+            color = f"C{i}"
+            steps = range(1, len(curve.losses) + 1)
+            window = max(1, len(curve.losses) // 10)
+            ax.plot(steps, curve.losses, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, curve.smoothed(window), color=color, label=adapter.which)
+            if adapter.eval_before is not None and adapter.eval_after is not None:
+                ax.scatter([1], [adapter.eval_before], color=color, marker="o", s=18)
+                ax.scatter([len(curve.losses)], [adapter.eval_after], color=color, marker="*",
+                           s=50)  # fmt: skip
+        ax.set_title(f"{kind} adapters")
+        ax.set_xlabel("optimiser step")
+        ax.set_ylabel("loss (token NLL)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Generator adapter training (● held-out before, ★ after)")
     return _save(fig, path)
 
 
@@ -207,6 +258,7 @@ PLOTS = {
     "scaling": (plot_scaling, "Data-size scaling"),
     "alignment_uniformity": (plot_geometry, "Alignment vs uniformity"),
     "funnel": (plot_funnel, "Filter funnel"),
+    "adapter_losses": (plot_adapter_losses, "Generator adapter training loss"),
 }
 
 

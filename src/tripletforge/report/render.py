@@ -80,7 +80,8 @@ def results_table(data: RunData) -> Table:
         ["lang", "arm", "size", "trained", "merged", "α", "Δ vs base", "align", "unif"],
         rows,
         note=(
-            f"Main metric ×100 ({', '.join(tasks)}) on the evaluation suite; merged = WiSE-FT "
+            f"Main metric: MTEB's main score ×100 of the {', '.join(tasks)} data sets of the "
+            "evaluation suite (mean); merged = WiSE-FT "
             "with the base, α chosen on dev data only; Δ compares the merged model (or the "
             "trained one without merge) with the base; alignment/uniformity (raw, lower is "
             "better) of that model. Each number links to the manifest that produced it. "
@@ -90,7 +91,7 @@ def results_table(data: RunData) -> Table:
 
 
 def datasets_table(data: RunData) -> Table:
-    """Every data set's headline score for every evaluated model."""
+    """Every data set's MTEB main score (×100) for every evaluated model."""
     names = sorted({n for s in data.scores for n in s.datasets})
     rows = []
     for s in data.scores:
@@ -99,7 +100,12 @@ def datasets_table(data: RunData) -> Table:
              _text(s.model)]
             + [_num(s.datasets.get(n), s.manifest) for n in names]
         )  # fmt: skip
-    return Table("Per data set (×100)", ["lang", "arm", "size", "model", *names], rows)
+    return Table(
+        "Per data set (MTEB main score ×100)",
+        ["lang", "arm", "size", "model", *names],
+        rows,
+        note="– = undefined on that data set (e.g. constant gold scores); means skip it.",
+    )
 
 
 def merge_table(data: RunData) -> Table:
@@ -122,14 +128,64 @@ def merge_table(data: RunData) -> Table:
     return Table(f"Merge search (dev {metric} ×100 by α)", header, rows)
 
 
+def _mix(data: RunData, lang: str, arm: str, size: int) -> str:
+    """What a model was trained on: ``nli 16 + retrieval 16`` (rows per task), or the arm's
+    one task."""
+    train = data.trains.get((lang, arm, size)) or {}
+    tasks = train.get("tasks")
+    if tasks:
+        return " + ".join(f"{t} {v.get('rows')}" for t, v in tasks.items())
+    arm_config = next((a for a in data.config.get("arms") or [] if a.get("name") == arm), {})
+    if arm_config.get("source", "synthetic") != "synthetic":
+        return str(arm_config.get("source"))
+    task = (arm_config.get("generate") or {}).get("task") or (
+        data.config.get("generate") or {}
+    ).get("task", "nli")
+    return f"{task} {data.trained_rows(lang, arm, size)}"
+
+
+def task_mix_table(data: RunData) -> Table:
+    """Each trained (and merged) model's mean main score per task type (STS, retrieval, …),
+    grouped by language and size, so task mixes compare at equal data size."""
+    types = sorted({t for s in data.scores for t in s.tasks})
+    rows: list[list[Cell]] = []
+    for lang in data.languages:
+        base = data.score(lang, "base", None, "base")
+        if base is not None:
+            rows.append(
+                [_text(lang), _text("–"), _text("base"), _text("–"), _text("base")]
+                + [_num(base.tasks.get(t), base.manifest) for t in types]
+            )  # fmt: skip
+        for size in data.sizes:
+            for arm in data.arms:
+                for model in ("trained", "merged"):
+                    score = data.score(lang, arm, size, model)
+                    if score is None:
+                        continue
+                    rows.append(
+                        [_text(lang), _text(size), _text(arm), _text(_mix(data, lang, arm, size)),
+                         _text(model)]
+                        + [_num(score.tasks.get(t), score.manifest) for t in types]
+                    )  # fmt: skip
+    return Table(
+        "Task mixes at equal data size (mean MTEB main score ×100 per task type)",
+        ["lang", "size", "arm", "trained on", "model", *types],
+        rows,
+        note="'trained on' counts the rows of each generation task after filtering (an arm "
+        "with `tasks:` splits every size by the task weights); each column is the mean main "
+        "score of the evaluation suite's data sets of that task type.",
+    )
+
+
 def funnel_table(data: RunData) -> Table:
-    """Anchors → triplets → each filter → kept, per (language, arm)."""
+    """Anchors → triplets → each filter → kept, per (language, arm[, task])."""
     steps = list(dict.fromkeys(s["filter"] for f in data.funnels for s in f.steps))
+    steps.sort(key=lambda name: name != "negatives")  # mined before the filters ran
     rows = []
     for f in data.funnels:
         by_name = {s["filter"]: s for s in f.steps}
         rows.append(
-            [_text(f.lang), _text(f.arm), _num(f.anchors, f.source_manifest, 0),
+            [_text(f.lang), _text(f.label), _num(f.anchors, f.source_manifest, 0),
              _num(f.generated, f.source_manifest, 0)]
             + [_num(by_name[s]["rows_out"] if s in by_name else None, f.manifest, 0)
                for s in steps]
@@ -139,6 +195,52 @@ def funnel_table(data: RunData) -> Table:
         "Filter funnel (rows left after each step)",
         ["lang", "arm", "anchors", "source", *steps, "kept"],
         rows,
+    )
+
+
+def adapter_table(data: RunData) -> Table:
+    """Each generator adapter the run trained: data, steps, loss before and after, time."""
+    rows = []
+    for a in data.adapters:
+        rows.append(
+            [_text(a.label), _text(a.kind), _num(a.examples, a.manifest, 0),
+             _num(a.steps, a.manifest, 0), _num(a.loss_first, a.manifest, 3),
+             _num(a.loss_last, a.manifest, 3), _num(a.eval_before, a.manifest, 3),
+             _num(a.eval_after, a.manifest, 3), _num(a.seconds, a.manifest, 0)]
+        )  # fmt: skip
+    base = ", ".join(sorted({f"`{a.base}`" for a in data.adapters}))
+    return Table(
+        "Generator adapters",
+        ["adapter", "type", "examples", "steps", "loss first", "loss last", "held-out before",
+         "held-out after", "seconds"],
+        rows,
+        note=(
+            f"LoRA adapters trained by the run on {base} (TRL SFTTrainer, completion-only loss "
+            "for xlora/task). Loss first/last: mean training loss (token NLL) of the first and "
+            "last steps (the first step is the base model: LoRA's B starts at 0); held-out: "
+            "the loss of examples kept out of training, before (base model) and after. The "
+            "xlora adapters serve every language; task and English adapters every compose arm."
+        ),
+    )  # fmt: skip
+
+
+def arm_adapter_table(data: RunData) -> Table:
+    """Which adapters each (language, arm) generated with."""
+    rows = []
+    for a in data.arm_adapters:
+        link = a.compose_manifest or a.manifest
+        rows.append(
+            [_text(a.lang), _text(a.arm), (a.recipe, link),
+             (str(a.positive or "–"), a.sources.get("positive")),
+             (str(a.negative or "–"), a.sources.get("negative"))]
+        )  # fmt: skip
+    return Table(
+        "Which arm used which adapter",
+        ["lang", "arm", "adapters", "positive pass", "negative pass"],
+        rows,
+        note="Composed adapters are task + λ·(language − English) of the adapters above "
+        "(exact ΔW arithmetic); the recipe links to the compose stage's manifest (or the "
+        "generate stage's), each adapter to the stage that made it.",
     )
 
 
@@ -153,11 +255,18 @@ def timing_table(data: RunData) -> Table:
 
 
 def all_tables(data: RunData) -> list[Table]:
-    tables = [results_table(data), datasets_table(data)]
+    tables = [results_table(data)]
+    if any(isinstance(a, dict) and a.get("tasks") for a in data.config.get("arms") or []):
+        tables.append(task_mix_table(data))
+    tables.append(datasets_table(data))
     if data.merges:
         tables.append(merge_table(data))
     if data.funnels:
         tables.append(funnel_table(data))
+    if data.adapters:
+        tables.append(adapter_table(data))
+    if data.arm_adapters:
+        tables.append(arm_adapter_table(data))
     tables.append(timing_table(data))
     return tables
 

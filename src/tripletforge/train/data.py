@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.schemas import ReadReport
-from tripletforge.filter.files import read_triplets
+from tripletforge.data.triplets import read_triplets
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
 Row = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def load_triplet_rows(paths: list[Path]) -> tuple[list[Row], list[ReadReport]]:
@@ -43,27 +45,16 @@ def to_dataset(rows: list[Row]) -> Dataset:
 
 
 def load_dev_pairs(spec: str | Path, max_pairs: int | None = None) -> tuple[list, list, list]:
-    """(sentence1, sentence2, scores) of an STS set.
+    """(sentence1, sentence2, scores) of an STS dev set (``FORMAT:PATH`` or a pairs table).
 
-    ``FORMAT:PATH`` uses ``tripletforge.data.readers`` (``stsb_multi_mt:stsb-en-dev.csv``);
-    a plain path is a JSONL/CSV/TSV file with ``sentence1, sentence2, score`` columns.
+    Bad rows are skipped and logged with file, line and reason; ``ValueError`` names the file
+    when no row is usable (raised while the run is set up, before training starts).
     """
-    from tripletforge.filter.leakage import read_eval_spec
+    from tripletforge.data.evalsets import read_scored_pairs
 
-    pairs = read_eval_spec(spec)
-    if pairs is not None:
-        s1, s2, scores = list(pairs.sentence1), list(pairs.sentence2), list(pairs.scores)
-    else:
-        import pandas as pd
-
-        path = Path(spec)
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            frame = pd.read_json(path, lines=True)
-        else:
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-        s1, s2 = frame["sentence1"].astype(str).tolist(), frame["sentence2"].astype(str).tolist()
-        scores = frame["score"].astype(float).tolist()
-    if max_pairs is not None:
-        s1, s2, scores = s1[:max_pairs], s2[:max_pairs], scores[:max_pairs]
-    return s1, s2, scores
+    pairs = read_scored_pairs(spec, max_pairs)
+    if pairs.report is not None and pairs.report.bad_rows:
+        log.warning("dev set %s", pairs.report.summary())
+        for bad in pairs.report.bad_rows[:10]:
+            log.warning("  skipped %s", bad)
+    return list(pairs.sentence1), list(pairs.sentence2), list(pairs.scores)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
+import math
 import os
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.data.jsonl import strict_dumps
+from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
 from tripletforge.train.config import TrainConfig
-from tripletforge.train.data import data_hash, load_dev_pairs, load_triplet_rows, to_dataset
-from tripletforge.train.encoder import load_model
+from tripletforge.train.data import data_hash, load_dev_pairs
 from tripletforge.train.pooling import freeze_word_embeddings, set_pooling
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
             mini_batch_size=config.mini_batch_size,
             gather_across_devices=gather,
         )
-    guide = load_model(config.guide or config.model)
+    guide = load_encoder(config.guide or config.model)
     guide.max_seq_length = config.max_seq_length
     guide.requires_grad_(False)
     if config.loss == "gist":
@@ -86,7 +88,7 @@ def prepare_model(
     config: TrainConfig, model: SentenceTransformer | None = None
 ) -> SentenceTransformer:
     """Load the model (or take ``model``) with the configured pooling, length and frozen parts."""
-    model = set_pooling(model if model is not None else load_model(config.model), config.pooling)
+    model = set_pooling(model if model is not None else load_encoder(config.model), config.pooling)
     # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
     model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
@@ -95,13 +97,42 @@ def prepare_model(
     return model
 
 
+def _data_hash(sets: list[Any]) -> str:
+    """SHA-256 of the training texts: of the triplets for one triplet set (as always), else
+    over the sets' names and hashes in order."""
+    from tripletforge.train.mixture import set_hash
+
+    if len(sets) == 1 and tuple(sets[0].columns) == ("anchor", "positive", "negative"):
+        return data_hash(sets[0].rows)
+    joined = "\n".join(f"{item.name}\x00{set_hash(item)}" for item in sets)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _merge_leak_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One leakage summary over the training sets (counts added up)."""
+    merged: dict[str, Any] = {"by_eval_set": {}}
+    for summary in summaries:
+        for key, value in summary.items():
+            if key == "by_eval_set":
+                for name, count in value.items():
+                    merged["by_eval_set"][name] = merged["by_eval_set"].get(name, 0) + count
+            elif isinstance(value, bool):
+                merged[key] = value
+            elif isinstance(value, int):
+                merged[key] = merged.get(key, 0) + value
+    return merged
+
+
 def training_prompt(config: TrainConfig, model: SentenceTransformer) -> str | None:
-    """The prefix the trained texts get: the configured one, else the model's default prompt."""
+    """The prefix the trained texts get: the configured one, else the prompt policy's symmetric
+    prompt (:func:`tripletforge.models.prompts.symmetric_prompt`: mteb's STS prompt — the
+    model's default prompt if any; none for the built-in e5), so training matches how
+    symmetric tasks are evaluated."""
+    from tripletforge.models.prompts import symmetric_prompt
+
     if config.prompt is not None:
         return config.prompt or None
-    if model.default_prompt_name:
-        return model.prompts.get(model.default_prompt_name) or None
-    return None
+    return symmetric_prompt(model).text or None
 
 
 DEV_METRIC = "dev_spearman_cosine"
@@ -126,6 +157,11 @@ def build_dev_evaluator(config: TrainConfig) -> Any:
     evaluators = []
     for name, spec in dev_specs(config).items():
         s1, s2, scores = load_dev_pairs(spec, config.dev_max_pairs)
+        if len(scores) < 3 or len(set(scores)) < 2:
+            why = "fewer than 3 pairs" if len(scores) < 3 else "all gold scores are equal"
+            log.warning("dev set %s (%s): Spearman is undefined (%s); checkpoint selection "
+                        "ignores it", name, spec, why)  # fmt: skip
+            continue
         evaluators.append(
             EmbeddingSimilarityEvaluator(
                 s1,
@@ -138,13 +174,15 @@ def build_dev_evaluator(config: TrainConfig) -> Any:
         )
     if not evaluators:
         return None
-    if len(evaluators) == 1 and config.dev_set:
+    if len(evaluators) == 1 and evaluators[0].name == "dev":
         return evaluators[0]
     return _mean_dev_evaluator_class()(evaluators, main_score_function=_mean)
 
 
 def _mean(scores: list[float]) -> float:
-    return sum(scores) / len(scores)
+    """Mean of the defined (finite) dev scores; NaN only when none is defined."""
+    defined = [x for x in scores if isinstance(x, int | float) and math.isfinite(x)]
+    return sum(defined) / len(defined) if defined else float("nan")
 
 
 def _mean_dev_evaluator_class() -> type:
@@ -172,8 +210,18 @@ def latest_checkpoint(config: TrainConfig) -> str | None:
     return get_last_checkpoint(str(config.checkpoint_dir))
 
 
-def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any:
-    """The ``SentenceTransformerTrainingArguments`` of a run."""
+def training_args(
+    config: TrainConfig,
+    prompt: str | dict[str, Any] | None,
+    has_dev: bool,
+    multi_dataset_batch_sampler: Any = None,
+) -> Any:
+    """The ``SentenceTransformerTrainingArguments`` of a run.
+
+    ``prompt`` is a prompt for every text, ``{column: prompt}`` or ``{set: {column: prompt}}``
+    (mixtures, :mod:`tripletforge.train.mixture`); ``multi_dataset_batch_sampler`` is how a
+    mixture's batches are drawn (each from one set).
+    """
     from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer.training_args import (
         SentenceTransformerTrainingArguments,
@@ -202,6 +250,11 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
         if config.no_duplicates
         else BatchSamplers.BATCH_SAMPLER,
         prompts=prompt,
+        **(
+            {"multi_dataset_batch_sampler": multi_dataset_batch_sampler}
+            if multi_dataset_batch_sampler is not None
+            else {}
+        ),
         seed=config.seed,
         data_seed=config.seed,
         logging_steps=config.logging_steps,
@@ -209,6 +262,7 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit or (None if config.keep_checkpoints else 2),
         report_to="none",
+        disable_tqdm=True,  # progress goes to tripletforge.progress (one display per stage)
         use_cpu=cpu,
         ddp_backend=("gloo" if cpu else "nccl") if world_size() > 1 else None,
         dataloader_num_workers=0,
@@ -216,52 +270,100 @@ def training_args(config: TrainConfig, prompt: str | None, has_dev: bool) -> Any
     )
 
 
+def _callbacks(task: Any) -> list[Any]:
+    """Trainer callbacks: its log dicts to this module's logger, steps and loss to ``task``."""
+    from transformers import TrainerCallback
+
+    class LogAndProgress(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            task.update(total=state.max_steps, completed=state.global_step)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            task.update(completed=state.global_step)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs:
+                log.info("step %s: %s", state.global_step, logs)
+                if "loss" in logs:
+                    task.update(note=f"loss {float(logs['loss']):.4f}")
+
+    return [LogAndProgress()]
+
+
 def train_encoder(
     config: TrainConfig,
     callbacks: list[Any] | None = None,
+    progress: bool = True,
     model: SentenceTransformer | None = None,
 ) -> Path:
     """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
 
-    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer. ``model``
-    is an already built model to train instead of loading ``config.model`` (which then only
-    names it in the provenance); parameters without ``requires_grad`` stay frozen.
+    ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer;
+    ``progress`` shows a progress bar (steps, loss) through :mod:`tripletforge.progress`; the
+    trainer's own logs go to the ``tripletforge.train`` logger, not to stdout. ``model`` is an
+    already built model to train instead of loading ``config.model`` (which then only names it
+    in the provenance); parameters without ``requires_grad`` stay frozen.
     """
     from sentence_transformers import SentenceTransformerTrainer
+    from transformers.trainer_callback import PrinterCallback
+
+    from tripletforge.progress import progress_task
+    from tripletforge.train import mixture
 
     started = time.time()
-    rows, reports = load_triplet_rows(config.train_files)
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    sets = mixture.sets_from_files(config)
+    reports = list({id(r): r for item in sets for r in item.reports}.values())
     for report in reports:
         log.info(report.summary())
     leak_summary = None
     eval_files = [*config.leak_check, *dev_specs(config).values()]
     if eval_files:
-        from tripletforge.filter.leakage import check_leakage, eval_sentences
+        from tripletforge.data.evalsets import eval_sentences
+        from tripletforge.filter.leakage import check_leakage
 
-        leak = check_leakage(
-            rows, {str(p): eval_sentences(p) for p in eval_files}, remove=not config.keep_leaks
-        )
-        leak_summary = leak.summary()
+        evalsets = {str(p): eval_sentences(p) for p in eval_files}
+        summaries = []
+        for item in sets:
+            leak = check_leakage(item.rows, evalsets, remove=not config.keep_leaks)
+            summaries.append(leak.summary())
+            item.rows = leak.kept
+        leak_summary = _merge_leak_summaries(summaries)
         log.info("leakage: %s", leak_summary)
-        rows = leak.kept
+    rows = [row for item in sets for row in item.rows]
     if len(rows) < config.batch_size:
         raise ValueError(f"{len(rows)} training rows, fewer than one batch of {config.batch_size}")
+    for item in sets:
+        if len(sets) > 1 and len(item.rows) < 2:
+            raise ValueError(
+                f"training set {item.name!r} has {len(item.rows)} usable rows; a set needs at "
+                "least 2 (in-batch negatives), or leave it out"
+            )
 
     model = prepare_model(config, model)
-    prompt = training_prompt(config, model)
+    mixture.resolve_prompts(sets, model, config.prompt)
+    prompt = mixture.trainer_prompts(sets)
+    sampler = mixture.multi_dataset_sampler(config.mixing, sets) if len(sets) > 1 else None
     evaluator = build_dev_evaluator(config)
     trainer = SentenceTransformerTrainer(
         model=model,
-        args=training_args(config, prompt, has_dev=evaluator is not None),
-        train_dataset=to_dataset(rows),
+        args=training_args(config, prompt, evaluator is not None, sampler),
+        train_dataset=mixture.to_datasets(sets),
         loss=build_loss(config, model),
         evaluator=evaluator,
         callbacks=callbacks,
     )
+    trainer.remove_callback(PrinterCallback)  # logs go to the logger, not print()
     resume = latest_checkpoint(config) if config.resume else None
     if resume:
         log.info("resuming from %s", resume)
-    result = trainer.train(resume_from_checkpoint=resume)
+    with progress_task("train", enabled=progress) as task:
+        for callback in _callbacks(task):
+            trainer.add_callback(callback)
+        result = trainer.train(resume_from_checkpoint=resume)
 
     out = config.output_dir
     if not trainer.is_world_process_zero():  # under DDP, rank 0 alone writes the model
@@ -272,8 +374,9 @@ def train_encoder(
     provenance = {
         "config": config.model_dump(mode="json"),
         "training_prompt": prompt,
+        "mixture": mixture.mixture_summary(sets, config.mixing),
         "saved_max_seq_length": model.inference_max_seq_length,
-        "data_sha256": data_hash(rows),
+        "data_sha256": _data_hash(sets),
         "rows": len(rows),
         "read_reports": [r.summary() for r in reports],
         "leakage": leak_summary,
@@ -296,7 +399,58 @@ def train_encoder(
             "global_batch_size": config.batch_size * trainer.args.world_size,
         },
     }
-    (out / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, default=str) + "\n")
+    (out / PROVENANCE_FILE).write_text(strict_dumps(provenance, indent=2, default=str) + "\n")
+    write_training_card(config, out, rows, leak_summary, prompt, sets)
     if not config.keep_checkpoints:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)
     return out
+
+
+def write_training_card(
+    config: TrainConfig,
+    out: Path,
+    rows: list[dict[str, Any]],
+    leakage: dict[str, Any] | None,
+    prompt: str | dict[str, Any] | None,
+    sets: list[Any] | None = None,
+) -> Path:
+    """The trained model's card (:mod:`tripletforge.cards`): base, languages, data provenance
+    (with the training sets of a mixture: rows, task, weight, prompts per column)."""
+    from tripletforge.cards import ModelCardInfo, command_line, triplet_provenance, write_model_card
+
+    data = triplet_provenance(rows)
+    data["files"] = sorted({str(p) for s in config.train_sets for p in s.files}) or [
+        str(p) for p in config.train_files
+    ]
+    data["data_sha256"] = _data_hash(sets) if sets else data_hash(rows)
+    if sets and len(sets) > 1:
+        data["mixture"] = {
+            "mixing": config.mixing,
+            "sets": {
+                s.name: {"task": s.task(), "rows": len(s.rows), "weight": s.spec.weight,
+                         "prompts": {c: p or "(none)" for c, p in s.prompts.items()}}
+                for s in sets
+            },
+        }  # fmt: skip
+    if leakage:
+        data["leakage"] = {k: leakage[k] for k in ("leaked_rows", "rows_out") if k in leakage}
+    langs = sorted({str(r[k]) for r in rows for k in ("lang", "positive_lang") if r.get(k)})
+    info = ModelCardInfo(
+        model_name=out.resolve().name,
+        origin="trained",
+        base_model=str(config.model),
+        languages=langs,
+        command=command_line(),
+        training_data=data,
+        details={
+            "loss": config.loss,
+            "epochs": config.epochs,
+            "max_steps": config.max_steps,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "seed": config.seed,
+            "training_prompt": (prompt if isinstance(prompt, str) else str(prompt or ""))
+            or "(none)",
+        },
+    )
+    return write_model_card(out, info)

@@ -2,6 +2,9 @@
 
 Bad-row reasons are ``"<kind>: <detail>"`` so that :attr:`ReadReport.skipped_by_reason` groups
 them by kind. The kinds used by the readers are the constants below.
+
+CSV fields may be as large as :data:`FIELD_SIZE_LIMIT` characters (Python's default, 128 KiB,
+would turn a long cell into a parse error).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -24,8 +28,18 @@ EMPTY_LINE = "empty line"
 MISALIGNED = "misaligned"
 DUPLICATE_ID = "duplicate id"
 NO_GOLD = "no gold score"
+NOT_TEXT = "not text"
+CONTROL_CHARACTER = "control character"
+
+#: Largest CSV/TSV field accepted (characters).
+FIELD_SIZE_LIMIT = 1 << 30
+csv.field_size_limit(min(sys.maxsize, FIELD_SIZE_LIMIT))
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+#: C0 controls other than tab (line breaks included) and DEL: never part of one sentence.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+#: The same without line feed and carriage return (evaluation texts may span lines: NusaX).
+_CONTROL_BUT_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def require_file(path: str | Path, what: str, hint: str = "") -> Path:
@@ -63,6 +77,33 @@ def utf8_error(*texts: str) -> str | None:
     return None
 
 
+def control_error(name: str, text: str, *, line_breaks: bool = False) -> str | None:
+    """The ``control character`` reason when ``text`` holds one (a tab is text; a line break
+    is text only with ``line_breaks=True``)."""
+    if match := (_CONTROL_BUT_BREAKS if line_breaks else _CONTROL).search(text):
+        return f"{CONTROL_CHARACTER}: U+{ord(match.group()):04X} in {name}"
+    return None
+
+
+def text_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the text field ``name`` (None: it can).
+
+    Text must be a string that is not empty after stripping, holds no undecodable bytes and
+    no control characters other than tab (so no line break: one cell is one sentence).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{MISSING_FIELD}: {name}"
+    if not isinstance(value, str):
+        return f"{NOT_TEXT}: {name} is a {type(value).__name__}"
+    if error := utf8_error(value):
+        return f"{error} in {name}"
+    if error := control_error(name, value):
+        return error
+    if not value.strip():
+        return f"{EMPTY_TEXT}: {name}"
+    return None
+
+
 def strip_eol(line: str) -> str:
     """A line without its ``\\n`` / ``\\r\\n`` ending."""
     return line.rstrip("\r\n")
@@ -75,13 +116,21 @@ def csv_records(
     delimiter: str = ",",
     quoted: bool = True,
     header: bool = True,
+    spans: dict[int, int] | None = None,
+    multiline: bool = True,
 ) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
     """Parse a CSV/TSV file into ``(header, [(line, fields), ...])``.
 
     ``line`` is the 1-based physical line a record starts on (records may span lines inside
     quotes). Every data record counts in ``report.rows_read``; blank lines, parse errors and
     undecodable bytes are reported and left out. ``quoted=False`` treats ``"`` as a plain
-    character (TSV files whose text holds unbalanced quotes).
+    character (TSV files whose text holds unbalanced quotes). A record whose opening quote is
+    never closed (it would swallow the lines after it) is reported over all its lines.
+    ``spans``, when given, receives
+    ``start line → last line`` of every returned record that spans several lines, so a caller
+    that rejects one can report every line it covers. With ``multiline=False`` a record may not
+    span lines (a quoted line break, or a stray quote that joined the lines after it): it is
+    reported as malformed over all its lines.
     """
     lines = decode_lines(path)
     quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
@@ -96,8 +145,9 @@ def csv_records(
             break
         except csv.Error as exc:
             report.rows_read += 1
-            report.skip(start, f"{MALFORMED}: {exc}")
+            report.skip(start, f"{MALFORMED}: {exc}", _last(start, reader.line_num))
             continue
+        end = _last(start, reader.line_num)
         if header and head is None:
             head = [field.strip() for field in fields]
             if error := utf8_error(*head):
@@ -105,15 +155,29 @@ def csv_records(
             continue
         report.rows_read += 1
         if not fields or all(not field.strip() for field in fields):
-            report.skip(start, EMPTY_LINE)
+            report.skip(start, EMPTY_LINE, end)
             continue
         if error := utf8_error(*fields):
-            report.skip(start, error)
+            report.skip(start, error, end)
             continue
+        if quoted and end is not None and "".join(lines[start - 1 : end]).count('"') % 2:
+            # a quote opened and never closed swallowed the lines after it
+            report.skip(start, f"{MALFORMED}: unclosed quote", end)
+            continue
+        if end is not None and not multiline:
+            report.skip(start, f"{MALFORMED}: a quoted field spans lines {start}-{end}", end)
+            continue
+        if end is not None and spans is not None:
+            spans[start] = end
         records.append((start, fields))
     if header and head is None:
         raise ValueError(f"{path}: empty file, expected a header line")
     return head, records
+
+
+def _last(start: int, end: int) -> int | None:
+    """The last line of a record that started on ``start`` (None when it is one line)."""
+    return end if end > start else None
 
 
 def find_column(header: list[str], names: Iterable[str], path: Path) -> int:
@@ -180,6 +244,8 @@ class PairCollector:
         if error := utf8_error(s1, s2):
             return None, error
         for label, text in (("sentence1", s1), ("sentence2", s2)):
+            if error := control_error(label, text, line_breaks=True):
+                return None, error
             if not text:
                 return None, f"{EMPTY_TEXT}: {label}"
         score, error = parse_score(raw_score)
@@ -214,12 +280,13 @@ class BitextCollector:
         """Keep the pair or record why not (``target_line`` defaults to ``line``)."""
         src, tgt = clean(source), clean(target)
         where = (self.paths[0], line)
-        reason = utf8_error(src)
+        reason = utf8_error(src) or control_error("source", src, line_breaks=True)
         if reason is None and not src:
             reason = f"{EMPTY_TEXT}: source"
         if reason is None:
             where = (self.paths[1], line if target_line is None else target_line)
-            reason = utf8_error(tgt) or (None if tgt else f"{EMPTY_TEXT}: target")
+            reason = utf8_error(tgt) or control_error("target", tgt, line_breaks=True)
+            reason = reason or (None if tgt else f"{EMPTY_TEXT}: target")
         if reason is not None:
             skip_at(self.report, where[0], where[1], reason)
             return False

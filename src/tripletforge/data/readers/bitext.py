@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
-from tripletforge.data.languages import UnknownLanguageError, get_language
+from tripletforge.data.languages import UnknownLanguageError, get_language, match_language
 from tripletforge.data.readers._common import (
     DUPLICATE_ID,
     MALFORMED,
@@ -57,6 +56,20 @@ def _bitext(name: str, src: str, tgt: str, rows: BitextCollector, files: list[Pa
     )
 
 
+def _tatoeba_code(folder: Path, lang: str) -> str:
+    """The code the LASER files of ``lang`` use in ``folder`` (``HAU``, ``ha`` → ``hau``)."""
+    codes = {
+        path.name.split(".")[1].removesuffix("-eng") for path in folder.glob("tatoeba.*-eng.*")
+    }
+    if lang in codes:
+        return lang
+    try:
+        ranked = match_language(lang, sorted(codes))
+    except UnknownLanguageError:
+        return lang  # a LASER code outside ISO 639: looked up as given
+    return ranked[0][0] if ranked and len(ranked[0]) == 1 else lang
+
+
 def read_tatoeba(root: str | Path, lang: str) -> BitextSet:
     """Read LASER Tatoeba ``tatoeba.{lang}-eng.{lang}`` (source) and ``.eng`` (target).
 
@@ -66,9 +79,10 @@ def read_tatoeba(root: str | Path, lang: str) -> BitextSet:
     folder = Path(root)
     if folder.is_file():
         folder = folder.parent
-    stem = f"tatoeba.{lang}-eng"
-    if not (folder / f"{stem}.{lang}").exists() and (folder / "tatoeba_laser").is_dir():
+    if not any(folder.glob("tatoeba.*-eng.*")) and (folder / "tatoeba_laser").is_dir():
         folder = folder / "tatoeba_laser"
+    lang = _tatoeba_code(folder, lang)
+    stem = f"tatoeba.{lang}-eng"
     hint = f"Expected the LASER layout {stem}.{lang} + {stem}.eng in {folder}"
     src_path = require_file(folder / f"{stem}.{lang}", "Tatoeba file", hint)
     tgt_path = require_file(folder / f"{stem}.eng", "Tatoeba file", hint)
@@ -90,33 +104,36 @@ def read_tatoeba(root: str | Path, lang: str) -> BitextSet:
 
 
 def sib200_folder(root: str | Path, lang: str) -> Path:
-    """The SIB-200 folder of a language: ``hau``, ``swa`` or ``hau_Latn`` → ``.../hau_Latn``.
+    """The SIB-200 folder of a language: ``hau``, ``HAU``, ``ha-NG``, ``swa`` → ``.../hau_Latn``.
 
-    ``root`` is the SIB-200 folder or its ``annotated/`` subfolder. An ISO 639-3 code is
-    mapped with the FLORES code in :mod:`tripletforge.data.languages`, else matched against
-    the folder names (``kas`` is ambiguous: ``kas_Arab`` or ``kas_Deva``).
+    ``root`` is the SIB-200 folder or its ``annotated/`` subfolder. The folder names (FLORES
+    codes) are matched with :func:`tripletforge.data.languages.match_language`: the same
+    spelling, then the same ISO 639-3 code, then the registered FLORES code, then any code of
+    the same language (``swa`` finds ``swh_Latn``). Two folders at the best rank are
+    ambiguous (``kas``: ``kas_Arab`` or ``kas_Deva``): pass the folder name.
     """
     root = Path(root)
     bases = [base for base in (root / "annotated", root) if base.is_dir()]
     if not bases:
         raise FileNotFoundError(f"SIB-200 folder not found: {root}")
-    wanted = [lang]
-    if "_" not in lang:
-        with contextlib.suppress(UnknownLanguageError):
-            wanted.insert(0, get_language(lang).flores)
     for base in bases:
-        for name in wanted:
-            if "_" in name and (base / name).is_dir():
-                return base / name
-        matches = sorted(path for path in base.glob(f"{lang}_*") if path.is_dir())
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            names = ", ".join(path.name for path in matches)
-            raise ValueError(f"language {lang!r} is ambiguous in {base}: pass one of {names}")
+        if "_" in lang and (base / lang).is_dir():
+            return base / lang  # a folder name, as given
+    get_language(lang)  # an unknown code is an error that lists the accepted spellings
+    for base in bases:
+        names = [path.name for path in base.iterdir() if path.is_dir()]
+        ranked = match_language(lang, names)
+        if not ranked:
+            continue
+        if len(ranked[0]) > 1:
+            raise ValueError(
+                f"language {lang!r} is ambiguous in {base}: pass one of {', '.join(ranked[0])}"
+            )
+        return base / ranked[0][0]
     raise FileNotFoundError(
-        f"no SIB-200 folder for {lang!r} (looked for {' / '.join(wanted)} in "
-        f"{', '.join(map(str, bases))}); folder names are FLORES codes like hau_Latn"
+        f"no SIB-200 folder for {lang!r} ({get_language(lang).flores} or another code of the "
+        f"same language) in {', '.join(map(str, bases))}; folder names are FLORES codes like "
+        "hau_Latn"
     )
 
 

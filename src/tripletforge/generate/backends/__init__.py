@@ -18,20 +18,34 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    answer_text,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 
 #: backend name → "module:Class" (imported on first use).
 BACKENDS: dict[str, str] = {
     "llamacpp": "tripletforge.generate.backends.llamacpp:LlamaCppBackend",
-    # The transformers backend with per-request PEFT adapters (compose / xlora strategies).
-    "transformers": "tripletforge.adapters.backend:AdapterTransformersBackend",
+    "transformers": "tripletforge.generate.backends.transformers_backend:TransformersBackend",
     "openai": "tripletforge.generate.backends.openai_backend:OpenAIBackend",
     "vllm": "tripletforge.generate.backends.vllm_backend:VllmBackend",
 }
 
 
 def register_backend(name: str, target: str) -> None:
-    """Register a backend class given as ``"module:Class"``."""
+    """Register a backend class given as ``"module:Class"``.
+
+    Raises ``ValueError`` when ``name`` is registered with another target (registering the
+    same target again, as a re-imported plugin does, is not an error).
+    """
+    known = BACKENDS.get(name)
+    if known is not None and known != target:
+        raise ValueError(
+            f"backend {name!r} is already registered ({known}); register yours under another name"
+        )
     BACKENDS[name] = target
 
 
@@ -51,9 +65,11 @@ def get_backend(name: str, model: str, **options: Any) -> Backend:
 __all__ = [
     "BACKENDS",
     "Backend",
+    "answer_text",
     "backend_class",
     "cut_at_stop",
     "get_backend",
     "prefix_groups",
     "register_backend",
+    "thinking_kwargs",
 ]

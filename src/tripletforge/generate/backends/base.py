@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
+
+if TYPE_CHECKING:
+    from tripletforge.generate.strategies.base import AdapterNeeds
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -16,6 +19,31 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if s and (i := text.find(s)) != -1:
             cut = min(cut, i)
     return text[:cut]
+
+
+def thinking_kwargs(thinking: bool) -> dict[str, Any]:
+    """Chat-template variables that switch a model's reasoning on or off.
+
+    ``enable_thinking`` is the variable of the Qwen3-style templates (and of vLLM's and
+    llama.cpp's ``chat_template_kwargs``); templates without it ignore it. tripletforge wants the
+    bare sentence, so backends send ``enable_thinking=False`` unless built with ``thinking=True``.
+    """
+    return {"enable_thinking": bool(thinking)}
+
+
+def answer_text(message: Mapping[str, Any]) -> str:
+    """The answer of an OpenAI-style chat message, never its reasoning.
+
+    Servers that parse reasoning (vLLM ``--reasoning-parser``, llama.cpp ``--reasoning-format``)
+    return it in ``reasoning_content`` (or ``reasoning``) and the answer in ``content``. A reply
+    that is all reasoning and no answer (cut off by the token limit) comes back as an unclosed
+    ``<think>`` block, which the parser counts as ``reasoning_unfinished``.
+    """
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
+    if not content.strip() and str(reasoning).strip():
+        return f"<think>{reasoning}"
+    return content
 
 
 def prefix_groups(requests: Sequence[GenerationRequest]) -> list[list[int]]:
@@ -36,10 +64,19 @@ class Backend(ABC):
 
     Subclasses set :attr:`name`, :attr:`model_id`, :attr:`model_sha256` and
     :attr:`supports_chat` (whether the model has a chat template), and count the tokens they
-    generate in :attr:`tokens_generated`.
+    generate in :attr:`tokens_generated`. A backend that can apply the LoRA adapter each
+    request names sets :attr:`applies_adapters` and turns a strategy's
+    :class:`~tripletforge.generate.strategies.base.AdapterNeeds` into the options it must be
+    built with (:meth:`engine_options`).
     """
 
     name: ClassVar[str] = ""
+    applies_adapters: ClassVar[bool] = False
+
+    @classmethod
+    def engine_options(cls, needs: AdapterNeeds) -> dict[str, Any]:
+        """Constructor options that let this backend serve adapters with ``needs`` ({})."""
+        return {}
 
     def __init__(self) -> None:
         self.model_id: str = ""

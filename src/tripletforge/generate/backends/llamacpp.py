@@ -6,6 +6,11 @@ is batched with can change float rounding on CPU and so, rarely, a sampled token
 Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) run
 back to back on one pinned slot, whose KV cache still holds the prefix: only the last few
 tokens are processed.
+
+Reasoning is off unless the backend is built with ``thinking=True``: the server starts with
+``enable_reasoning=0`` (llama-server's ``--reasoning-budget 0``, which sets the template's
+``enable_thinking`` to false) and chat requests carry ``chat_template_kwargs`` too. Reasoning
+the server splits off (``reasoning_content``) is never taken as the answer.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    answer_text,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 from tripletforge.generate.generators import model_sha256, resolve_gguf
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
@@ -39,9 +50,19 @@ def default_threads() -> int:
 
 
 def start_server(
-    path: str, *, parallel: int, ctx_per_slot: int, threads: int, gpu_layers: int, port: int = 0
+    path: str,
+    *,
+    parallel: int,
+    ctx_per_slot: int,
+    threads: int,
+    gpu_layers: int,
+    port: int = 0,
+    thinking: bool = False,
 ) -> Any:
-    """Start an ``xllamacpp.Server`` on 127.0.0.1 (``port=0``: a free port)."""
+    """Start an ``xllamacpp.Server`` on 127.0.0.1 (``port=0``: a free port).
+
+    ``thinking=False`` starts it with reasoning disabled (``enable_reasoning=0``).
+    """
     import xllamacpp
 
     params = xllamacpp.CommonParams()
@@ -54,6 +75,7 @@ def start_server(
     params.hostnames = ["127.0.0.1"]
     params.port = port
     params.verbosity = 0
+    params.enable_reasoning = 1 if thinking else 0
     return xllamacpp.Server(params)
 
 
@@ -77,8 +99,10 @@ class LlamaCppBackend(Backend):
         gpu_layers: int = 0,
         chat: bool | None = None,
         pin_slots: bool = True,
+        thinking: bool = False,
     ) -> None:
         super().__init__()
+        self.template_kwargs = thinking_kwargs(thinking)
         path = resolve_gguf(model)
         if not Path(path).is_file():
             raise FileNotFoundError(f"llamacpp backend needs a GGUF file; not found: {path}")
@@ -96,6 +120,7 @@ class LlamaCppBackend(Backend):
             ctx_per_slot=ctx_per_slot,
             threads=threads or default_threads(),
             gpu_layers=gpu_layers,
+            thinking=thinking,
         )
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="llamacpp")
 
@@ -117,7 +142,11 @@ class LlamaCppBackend(Backend):
         }
         if request.messages is not None:
             result = self._server.handle_chat_completions(
-                {**body, "messages": list(request.messages)}
+                {
+                    **body,
+                    "messages": list(request.messages),
+                    "chat_template_kwargs": self.template_kwargs,
+                }
             )
         else:
             result = self._server.handle_completions({**body, "prompt": request.text})
@@ -128,7 +157,7 @@ class LlamaCppBackend(Backend):
         self.prompt_tokens += int(timings.get("prompt_n", 0))
         self.cached_tokens += int(timings.get("cache_n", 0))
         choice = result["choices"][0]
-        text = choice["message"]["content"] if request.messages is not None else choice["text"]
+        text = answer_text(choice["message"]) if request.messages is not None else choice["text"]
         return cut_at_stop(text or "", request.stop)
 
     def generate(

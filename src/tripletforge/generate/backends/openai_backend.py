@@ -8,6 +8,12 @@ are retried with exponential back-off and jitter; other HTTP errors fail at once
 Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) are
 sent back to back by one worker, so a server with prompt caching (llama.cpp picks the idle slot
 holding the longest common prefix; vLLM's prefix caching) processes the shared part once.
+
+Reasoning: chat requests carry ``chat_template_kwargs: {"enable_thinking": false}`` (vLLM and
+llama.cpp servers pass it to the model's chat template; ``thinking=True`` turns it on). A server
+that refuses the field (HTTP 400 naming it) gets the request again without it, and no more
+after that. The answer is the message's ``content``; reasoning a server returns apart
+(``reasoning_content``) is never taken as the answer (:func:`answer_text`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ from typing import Any
 
 import httpx
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    answer_text,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -31,6 +43,7 @@ class OpenAIBackend(Backend):
     """Client of an OpenAI-compatible HTTP API; ``model`` is the server's model name."""
 
     name = "openai"
+    applies_adapters = True  # a request's adapter is the served model name
 
     def __init__(
         self,
@@ -44,8 +57,10 @@ class OpenAIBackend(Backend):
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         chat: bool = True,
+        thinking: bool = False,
     ) -> None:
         super().__init__()
+        self.template_kwargs: dict[str, Any] | None = thinking_kwargs(thinking)
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         api_key = api_key or os.environ.get("OPENAI_API_KEY") or "none"
         self.model_id = model
@@ -96,13 +111,29 @@ class OpenAIBackend(Backend):
         if request.stop:
             body["stop"] = list(request.stop)
         if request.messages is not None:
-            result = self._post("/chat/completions", {**body, "messages": list(request.messages)})
-            text = result["choices"][0]["message"].get("content") or ""
+            result = self._chat({**body, "messages": list(request.messages)})
+            text = answer_text(result["choices"][0]["message"])
         else:
             result = self._post("/completions", {**body, "prompt": request.text})
             text = result["choices"][0].get("text") or ""
         self.tokens_generated += int((result.get("usage") or {}).get("completion_tokens") or 0)
         return cut_at_stop(text, request.stop)
+
+    def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a chat request, with the template kwargs while the server accepts them."""
+        kwargs = self.template_kwargs
+        if kwargs is None:
+            return self._post("/chat/completions", body)
+        try:
+            return self._post("/chat/completions", {**body, "chat_template_kwargs": kwargs})
+        except httpx.HTTPStatusError as error:
+            if (
+                error.response.status_code != 400
+                or "chat_template_kwargs" not in error.response.text
+            ):
+                raise
+            self.template_kwargs = None  # this server does not take them: stop sending
+            return self._post("/chat/completions", body)
 
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams

@@ -1,5 +1,13 @@
 """Hugging Face causal LMs: batched ``generate`` with left padding, requests sorted by length.
 
+Each request may name a PEFT LoRA adapter (``request.adapter``, a folder; ``None`` = the base
+model), as the ``compose`` and ``xlora`` strategies do: requests are grouped by adapter, each
+adapter is loaded once into a single ``PeftModel`` under its own name and activated with
+``set_adapter`` for its group, so the positive and negative passes share one copy of the base
+weights (the vLLM backend does the same with ``LoRARequest``). Plain-text prompts get the
+tokenizer's BOS when it adds one, exactly as adapter training tokenises them
+(``tokenizer(prompt)``); chat prompts are rendered by the chat template.
+
 With ``prefix_cache`` (default) the requests that share a prompt prefix (the passes of one
 anchor, see :func:`prefix_groups`) go to the same batch; the shared prefix is run once per
 group, its KV cache copied to each member, and ``generate`` processes only the short
@@ -14,11 +22,18 @@ that do not depend on batch composition use greedy decoding (``temperature=0``) 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop, prefix_groups
+from tripletforge.generate.backends.base import (
+    Backend,
+    cut_at_stop,
+    prefix_groups,
+    thinking_kwargs,
+)
 from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
@@ -51,9 +66,10 @@ def load_causal_lm(path: str, device: str | None = None, dtype: str = "auto") ->
 
 
 class TransformersBackend(Backend):
-    """Batched generation with a transformers causal LM."""
+    """Batched generation with a transformers causal LM, with per-request PEFT adapters."""
 
     name = "transformers"
+    applies_adapters = True
 
     def __init__(
         self,
@@ -66,8 +82,10 @@ class TransformersBackend(Backend):
         model_obj: Any = None,
         tokenizer: Any = None,
         prefix_cache: bool = True,
+        thinking: bool = False,
     ) -> None:
         super().__init__()
+        self.template_kwargs = thinking_kwargs(thinking)  # reasoning off unless asked for
         self.model_id = model
         if model_obj is None:
             path = resolve_generator(model)
@@ -81,6 +99,31 @@ class TransformersBackend(Backend):
         self.prefix_cache = prefix_cache
         self.prompt_tokens = 0  # prompt tokens run through the model (padding included)
         self.supports_chat = has_chat_template(self.tokenizer) if chat is None else chat
+        self._peft: Any = None  # one PeftModel holding every adapter requested so far
+        self._names: dict[str, str] = {}  # resolved adapter folder → peft adapter name
+        ids = self.tokenizer("a")["input_ids"]
+        bos = self.tokenizer.bos_token_id
+        self._bos_text = self.tokenizer.bos_token if bos is not None and ids[:1] == [bos] else ""
+
+    def _activate(self, adapter: str) -> None:
+        """Load ``adapter`` (once) into the shared ``PeftModel`` and make it the active one."""
+        from peft import PeftModel
+
+        path = str(Path(adapter).resolve())
+        if path not in self._names:
+            name = f"a{len(self._names)}"
+            if self._peft is None:
+                self._peft = PeftModel.from_pretrained(self.model, path, adapter_name=name)
+                self._peft.eval()
+            else:
+                self._peft.load_adapter(path, adapter_name=name)
+            self._names[path] = name
+        self._peft.set_adapter(self._names[path])
+
+    def _with_bos(self, request: GenerationRequest) -> GenerationRequest:
+        if request.text is None or not self._bos_text or request.text.startswith(self._bos_text):
+            return request
+        return dataclasses.replace(request, text=self._bos_text + request.text)
 
     def _run(
         self,
@@ -188,8 +231,30 @@ class TransformersBackend(Backend):
     def generate(
         self, requests: Sequence[GenerationRequest], sampling: SamplingParams
     ) -> list[str]:
-        self._no_adapters(requests)
-        prompts = [render_prompt(r, self.tokenizer) for r in requests]
+        """Completions in request order; each adapter group runs with its adapter active."""
+        results: list[str] = [""] * len(requests)
+        groups: dict[str | None, list[int]] = {}
+        for i, request in enumerate(requests):
+            groups.setdefault(request.adapter, []).append(i)
+        for adapter, indices in groups.items():
+            if adapter is not None:
+                self._activate(adapter)
+            base_only = (
+                self._peft.disable_adapter()
+                if adapter is None and self._peft is not None
+                else contextlib.nullcontext()
+            )
+            with base_only:
+                texts = self._generate([self._with_bos(requests[i]) for i in indices], sampling)
+            for i, text in zip(indices, texts, strict=True):
+                results[i] = text
+        return results
+
+    def _generate(
+        self, requests: Sequence[GenerationRequest], sampling: SamplingParams
+    ) -> list[str]:
+        """Generate for requests that all use the current model (one adapter or none)."""
+        prompts = [render_prompt(r, self.tokenizer, self.template_kwargs) for r in requests]
         ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
         # units that share a prefix and stop strings (single requests without prefix_cache)
         units: list[list[int]] = []

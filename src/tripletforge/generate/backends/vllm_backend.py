@@ -8,56 +8,34 @@ numbered from 1 in order of first use and kept for the backend's lifetime, so th
 negative adapters are two LoRA requests served side by side in one ``LLM.generate`` call.
 
 The engine must be built with LoRA on (``enable_lora``, ``max_loras``, ``max_lora_rank``):
-:func:`lora_engine_options` derives them from a strategy's options.
+:meth:`VllmBackend.engine_options` derives them from what a strategy declares it will request
+(:class:`~tripletforge.generate.strategies.base.AdapterNeeds`), and
+:func:`tripletforge.generate.config.engine_options` applies them wherever a backend is built.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tripletforge.generate.backends.base import Backend, cut_at_stop
+from tripletforge.generate.backends.base import Backend, cut_at_stop, thinking_kwargs
 from tripletforge.generate.generators import model_sha256
 from tripletforge.generate.prompts import has_chat_template, render_prompt
 from tripletforge.generate.requests import GenerationRequest, SamplingParams
 from tripletforge.models.generators import resolve_generator
 
+if TYPE_CHECKING:
+    from tripletforge.generate.strategies.base import AdapterNeeds
+
 #: LoRA ranks vLLM accepts for ``max_lora_rank``.
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
 
-def _adapter_rank(path: str | Path) -> int:
-    config = json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
-    ranks = [int(config.get("r") or 8), *map(int, (config.get("rank_pattern") or {}).values())]
-    return max(ranks)
-
-
-def lora_engine_options(strategy: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``vllm.LLM`` LoRA settings for the adapters a ``compose``/``xlora`` run will request.
-
-    ``max_lora_rank`` is the largest adapter rank (a composed adapter has the summed ranks of
-    its parts), rounded up to a rank vLLM accepts; ``max_loras`` is the number of adapters one
-    batch can name. Other strategies need no LoRA: ``{}``.
-    """
-    if strategy not in ("compose", "xlora"):
-        return {}
-    fixed = [options.get(f"{p}_adapter") for p in ("positive", "negative")]
-    if all(fixed):
-        rank, count = max(_adapter_rank(p) for p in fixed), 2  # type: ignore[arg-type]
-    else:
-        targets = options.get("lang_target") or {}
-        targets = targets if isinstance(targets, Mapping) else {"*": targets}
-        tasks = [options[k] for k in ("task_positive", "task_negative") if options.get(k)]
-        if not tasks or not targets or not options.get("lang_english"):
-            return {"enable_lora": True, "max_loras": 2}
-        rank = max(_adapter_rank(t) for t in tasks) + max(map(_adapter_rank, targets.values()))
-        rank += _adapter_rank(options["lang_english"])
-        count = 2 * len(targets)
-    rank = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
-    return {"enable_lora": True, "max_loras": count, "max_lora_rank": rank}
+def vllm_lora_rank(rank: int) -> int:
+    """The smallest rank vLLM accepts for ``max_lora_rank`` that holds ``rank``."""
+    return next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
 
 
 class VllmBackend(Backend):
@@ -65,10 +43,24 @@ class VllmBackend(Backend):
 
     ``adapters`` maps names to PEFT folders (requests may name either); ``llm`` injects an
     engine object with vLLM's ``LLM`` interface instead of building one (tests, shared
-    engines). Other keyword arguments go to ``vllm.LLM``.
+    engines). ``thinking`` (default off) sets the chat template's ``enable_thinking``. Other
+    keyword arguments go to ``vllm.LLM``.
     """
 
     name = "vllm"
+    applies_adapters = True
+
+    @classmethod
+    def engine_options(cls, needs: AdapterNeeds) -> dict[str, Any]:
+        """``vllm.LLM`` LoRA settings: ``enable_lora``, ``max_loras`` and ``max_lora_rank``.
+
+        ``max_lora_rank`` is the adapters' largest rank (a composed adapter has the summed
+        ranks of its parts) rounded up to a rank vLLM accepts; left out when not known.
+        """
+        options: dict[str, Any] = {"enable_lora": True, "max_loras": needs.max_loras}
+        if needs.max_rank is not None:
+            options["max_lora_rank"] = vllm_lora_rank(needs.max_rank)
+        return options
 
     def __init__(
         self,
@@ -77,9 +69,11 @@ class VllmBackend(Backend):
         chat: bool | None = None,
         adapters: Mapping[str, str] | None = None,
         llm: Any = None,
+        thinking: bool = False,
         **llm_kwargs: Any,
     ) -> None:
         super().__init__()
+        self.template_kwargs = thinking_kwargs(thinking)  # reasoning off unless asked for
         try:
             import vllm
         except ImportError as exc:
@@ -96,10 +90,11 @@ class VllmBackend(Backend):
             llm_kwargs.setdefault("max_loras", max(2, min(len(self.adapters), 8)))
         self.lora_enabled = bool(llm_kwargs.get("enable_lora"))
         if llm is None and llm_kwargs.get("enable_lora") and "max_lora_rank" not in llm_kwargs:
-            ranks = [_adapter_rank(p) for p in self.adapters.values()]
+            from tripletforge.adapters.compose import lora_rank
+
+            ranks = [lora_rank(p) for p in self.adapters.values()]
             if ranks:
-                rank = max(ranks)
-                llm_kwargs["max_lora_rank"] = next((r for r in VLLM_LORA_RANKS if r >= rank), rank)
+                llm_kwargs["max_lora_rank"] = vllm_lora_rank(max(ranks))
         self.llm = llm if llm is not None else vllm.LLM(model=path, **llm_kwargs)
         self._loras: dict[str, Any] = {}  # resolved adapter folder → LoRARequest
         self.tokenizer = self.llm.get_tokenizer()
@@ -124,8 +119,10 @@ class VllmBackend(Backend):
         if key not in self._loras:
             if not self.lora_enabled:
                 raise ValueError(
-                    "the vllm engine was built without LoRA: pass -B enable_lora=true "
-                    "-B max_lora_rank=R -B max_loras=N (lora_engine_options gives them)"
+                    "the vllm engine was built without LoRA but a request names an adapter: "
+                    "build it with the backend options enable_lora=true, max_lora_rank and "
+                    "max_loras (a strategy that declares uses_adapters gets them from "
+                    "tripletforge.generate.config.engine_options)"
                 )
             from vllm.lora.request import LoRARequest
 
@@ -149,7 +146,7 @@ class VllmBackend(Backend):
         if not requests:
             return []
         params = [self.sampling_params(r, sampling) for r in requests]
-        prompts = [render_prompt(r, self.tokenizer) for r in requests]
+        prompts = [render_prompt(r, self.tokenizer, self.template_kwargs) for r in requests]
         loras = [self.lora_request(r.adapter) for r in requests]
         outputs = self.llm.generate(
             prompts,

@@ -1,25 +1,31 @@
-"""``icl``: few-shot prompting of the base model with k examples sampled per request."""
+"""``icl``: few-shot prompting of the base model with k examples sampled per request.
+
+Works for every generation task: the prompts are the task's
+(:mod:`tripletforge.generate.tasks`), the examples come from ``pool`` or the task's shipped
+pool (``snli-en``, ``retrieval-en``, ``paraphrase-en``).
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
 
-from tripletforge.data.schemas import Seed
-from tripletforge.generate.pool import BUILTIN_POOL, Example, load_pool
-from tripletforge.generate.prompts import PromptBuilder
+from tripletforge.data.schemas import SeedSentence
+from tripletforge.generate.pool import Example, load_pool
 from tripletforge.generate.requests import GenerationRequest, Pass
-from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+from tripletforge.generate.strategies.base import StrategyBase, StrategyContext, derive_seed
+from tripletforge.generate.tasks import make_task
 
 
-class ICLStrategy:
+class ICLStrategy(StrategyBase):
     """In-context learning from a pool (shipped SNLI sample or the user's own triplets).
 
-    Shots are drawn without replacement from a RNG seeded by (anchor seed, attempt), so the
-    passes of one attempt show the same shots and share their prompt prefix (the backend
-    processes it once); with ``options["shared_shots"] = False`` each pass draws its own, seeded
-    by (anchor seed, pass, attempt). When the pool has examples in the anchor's language only
-    those are used, and an example whose anchor is the seed itself is never shown.
+    Shots are drawn without replacement from a RNG seeded by (the anchor's RNG seed, attempt),
+    so the passes of one attempt show the same shots and share their prompt prefix (the backend
+    processes it once); with ``options["shared_shots"] = False`` each pass draws its own,
+    seeded by (the anchor's RNG seed, pass, attempt). When the pool has examples in the
+    anchor's language only those are used, and an example whose anchor is the seed sentence
+    itself is never shown.
     """
 
     name = "icl"
@@ -28,18 +34,20 @@ class ICLStrategy:
         if ctx.k < 0:
             raise ValueError("k (number of few-shot examples) must be >= 0")
         self.ctx = ctx
-        self.pool, self.pool_report = load_pool(ctx.pool or BUILTIN_POOL)
-        self.builder = PromptBuilder(chat=ctx.chat)
+        self.task = make_task(ctx.task, chat=ctx.chat)
+        self.pool, self.pool_report = load_pool(
+            ctx.pool or self.task.default_pool, columns=self.task.pool_columns
+        )
         self.shared_shots = bool(ctx.options.get("shared_shots", True))
 
-    def shots(self, seed: Seed, rng: random.Random) -> list[Example]:
+    def shots(self, sentence: SeedSentence, rng: random.Random) -> list[Example]:
         """Sample k examples for one request."""
-        same_lang = [e for e in self.pool if e.lang == seed.lang]
-        candidates = [e for e in (same_lang or self.pool) if e.anchor != seed.text]
+        same_lang = [e for e in self.pool if e.lang == sentence.lang]
+        candidates = [e for e in (same_lang or self.pool) if e.anchor != sentence.text]
         return rng.sample(candidates, min(self.ctx.k, len(candidates)))
 
     def plan(
-        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+        self, sentence: SeedSentence, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]:
         requests = []
         shared = derive_seed(anchor_seed, "shots", attempt)
@@ -47,13 +55,13 @@ class ICLStrategy:
             request_seed = derive_seed(anchor_seed, pass_, attempt)
             shots_seed = shared if self.shared_shots else request_seed
             requests.append(
-                self.builder.request(
-                    seed_id=seed.seed_id,
+                self.task.request(
+                    seed_id=sentence.seed_id,
                     pass_=pass_,
-                    anchor=seed.text,
-                    anchor_lang=seed.lang,
-                    out_lang=self.ctx.out_lang(seed.lang),
-                    shots=self.shots(seed, random.Random(shots_seed)),
+                    anchor=sentence.text,
+                    anchor_lang=sentence.lang,
+                    out_lang=self.ctx.out_lang(sentence.lang),
+                    shots=self.shots(sentence, random.Random(shots_seed)),
                     seed=request_seed,
                 )
             )

@@ -1,7 +1,7 @@
 """``xlora``: XL-LoRA generation, a premise in any language → English entailment/contradiction.
 
 Options (``strategy_options``): ``positive_adapter`` and ``negative_adapter``, the folders of
-the two adapters trained with ``tripletforge adapters train --kind xlora``. Positives and
+the two adapters trained with ``tripletforge adapters train --adapter-type xlora``. Positives and
 negatives are English, so the run must be cross-lingual (``mode="crosslingual"``).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tripletforge.adapters.strategy import AdapterStrategy, polarity_adapters
-from tripletforge.data.schemas import Seed
+from tripletforge.data.schemas import SeedSentence
 from tripletforge.generate.strategies import register_strategy
+from tripletforge.generate.strategies.adapter import AdapterStrategy, polarity_adapters
 from tripletforge.generate.strategies.base import StrategyContext
 
 
@@ -20,15 +20,15 @@ class XLoraStrategy(AdapterStrategy):
     """Positive pass with the entailment adapter, negative pass with the contradiction one."""
 
     name = "xlora"
+    required_mode = "crosslingual"
 
     def __init__(self, ctx: StrategyContext) -> None:
-        super().__init__(ctx)
-        if ctx.mode != "crosslingual":
+        if ctx.mode != self.required_mode:
             raise ValueError("xlora writes English positives/negatives: use mode='crosslingual'")
+        super().__init__(ctx)
         adapters = polarity_adapters(ctx.options, self.name)
-        if adapters is None:
-            raise ValueError("xlora needs the options positive_adapter and negative_adapter")
+        assert adapters is not None  # check_options made sure both are given
         self.adapters = adapters
 
-    def adapter_for(self, seed: Seed, pass_: str) -> Path:
+    def adapter_for(self, sentence: SeedSentence, pass_: str) -> Path:
         return self.adapters[pass_]

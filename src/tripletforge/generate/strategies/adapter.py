@@ -3,7 +3,8 @@
 Each pass is one plain-text request: :func:`format_adapter_prompt` (the training prompt), stop
 at the first newline, and ``adapter`` = the folder of that pass's adapter (positive adapter for
 the entailment, negative adapter for the contradiction). The backend applies it
-(:class:`tripletforge.adapters.backend.AdapterTransformersBackend`).
+(``transformers``: a PEFT adapter per request; ``vllm``: a ``LoRARequest``; ``openai``: the
+served adapter's name). Adapters are trained and composed by :mod:`tripletforge.adapters`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from tripletforge.adapters.prompts import ADAPTER_PROMPT_ID, format_adapter_prompt
-from tripletforge.data.schemas import Seed, sha256_file
+from tripletforge.data.schemas import SeedSentence, sha256_file
 from tripletforge.generate.requests import GenerationRequest, Pass
-from tripletforge.generate.strategies.base import StrategyContext, derive_seed
+from tripletforge.generate.strategies.base import (
+    AdapterNeeds,
+    StrategyBase,
+    StrategyContext,
+    derive_seed,
+)
 from tripletforge.paths import cache_dir
+
+POLARITY_OPTIONS = ("positive_adapter", "negative_adapter")
 
 
 def existing_adapter(path: str | Path, option: str) -> Path:
@@ -28,19 +36,53 @@ def existing_adapter(path: str | Path, option: str) -> Path:
     return path
 
 
-class AdapterStrategy:
-    """Plans one adapter request per pass; subclasses pick the adapter of (language, pass)."""
+def adapter_rank(path: str | Path) -> int | None:
+    """The largest LoRA rank of an adapter folder (None when it is not there yet)."""
+    from tripletforge.adapters.compose import lora_rank
+
+    try:
+        return lora_rank(path)
+    except (OSError, ValueError):
+        return None
+
+
+class AdapterStrategy(StrategyBase):
+    """Plans one adapter request per pass; subclasses pick the adapter of (language, pass).
+
+    By default the adapters are the two options ``positive_adapter`` and
+    ``negative_adapter`` (one adapter per polarity).
+    """
 
     name = "adapter"
+    uses_adapters = True
+    tasks = ("nli",)  # the adapters are trained to write entailments and contradictions
 
     def __init__(self, ctx: StrategyContext) -> None:
+        self.check_options(ctx.options)
         self.ctx = ctx
 
-    def adapter_for(self, seed: Seed, pass_: str) -> Path:  # pragma: no cover - abstract
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        missing = [k for k in POLARITY_OPTIONS if not options.get(k)]
+        if missing:
+            raise ValueError(
+                f"strategy {cls.name!r} needs the options positive_adapter and negative_adapter "
+                f"(adapter folders); missing: {', '.join(missing)}"
+            )
+
+    @classmethod
+    def adapter_needs(cls, options: Mapping[str, Any]) -> AdapterNeeds | None:
+        ranks = [adapter_rank(options[k]) for k in POLARITY_OPTIONS if options.get(k)]
+        known = [r for r in ranks if r is not None]
+        return AdapterNeeds(2, max(known) if known and len(known) == len(ranks) else None)
+
+    def adapter_for(
+        self, sentence: SeedSentence, pass_: str
+    ) -> Path:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def plan(
-        self, seed: Seed, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
+        self, sentence: SeedSentence, passes: Sequence[Pass], *, anchor_seed: int, attempt: int
     ) -> list[GenerationRequest]:
         requests = []
         for pass_ in passes:
@@ -50,13 +92,13 @@ class AdapterStrategy:
                 )
             requests.append(
                 GenerationRequest(
-                    seed_id=seed.seed_id,
+                    seed_id=sentence.seed_id,
                     pass_=pass_,
                     prompt_id=ADAPTER_PROMPT_ID,
                     seed=derive_seed(anchor_seed, pass_, attempt),
-                    text=format_adapter_prompt(seed.text, pass_),
+                    text=format_adapter_prompt(sentence.text, pass_),
                     stop=("\n",),
-                    adapter=str(self.adapter_for(seed, pass_)),
+                    adapter=str(self.adapter_for(sentence, pass_)),
                 )
             )
         return requests

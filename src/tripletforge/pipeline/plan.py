@@ -1,0 +1,452 @@
+"""The plan of a run: languages × arms × sizes → stages, in dependency order.
+
+Each :class:`Stage` names its work (a function of :mod:`tripletforge.pipeline.stages`), the
+parameters hashed into its config hash, and its inputs: outputs of upstream stages (``needs``)
+and files outside the run (``external``: a path, or a :class:`FileSet` of several files).
+Planning reads no data and loads no model; the getters of external inputs run when the stage
+is about to run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripletforge.generate.pool import BUILTIN_POOL
+from tripletforge.pipeline.config import (
+    ARM_GENERATE_FIELDS,
+    SAMPLE,
+    ArmConfig,
+    PipelineConfig,
+    planned_options,
+)
+from tripletforge.pipeline.dev import sib200_root
+
+if TYPE_CHECKING:
+    from tripletforge.pipeline.context import RunContext
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """An input made of several files (hashed one by one into the manifest)."""
+
+    paths: tuple[Path, ...]
+
+
+#: What a stage input is: one file or folder, or several files.
+Input = Path | FileSet
+
+
+@dataclass(eq=False)
+class Stage:
+    """One unit of work: a stage of one (language, arm[, size]).
+
+    ``name`` is the stage function's name in :data:`tripletforge.pipeline.stages.STAGES`;
+    ``params`` are hashed into the stage's config hash; ``needs`` are outputs of upstream
+    stages, ``external`` files outside the run (both hashed into the input record).
+    """
+
+    name: str
+    lang: str
+    arm: str
+    size: int | None
+    params: dict[str, Any]
+    needs: dict[str, tuple[Stage, str]] = field(default_factory=dict)  # input ← (stage, output)
+    external: dict[str, Callable[[], Input]] = field(default_factory=dict)  # input ← getter
+    inputs: dict[str, Input] = field(default_factory=dict)  # resolved when run
+    status: str = "pending"  # pending | skipped | done | failed | blocked
+    seconds: float = 0.0
+    error: str | None = None
+    scope: str | None = None  # the unit of a stage shared across languages and arms
+    task: str | None = None  # the generation task of an arm with `tasks:` (its own folders)
+
+    @property
+    def unit(self) -> str:
+        if self.scope is not None:
+            return self.scope
+        parts = [self.lang, self.arm]
+        parts += [self.task] if self.task is not None else []
+        parts += [str(self.size)] if self.size is not None else []
+        return "/".join(parts)
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}/{self.name}"
+
+    def folder(self, run_dir: Path) -> Path:
+        return run_dir / self.unit / self.name
+
+
+def _files_input(paths: Callable[[], list[str]]) -> Callable[[], FileSet]:
+    """An external input made of several files, hashed one by one."""
+    return lambda: FileSet(tuple(Path(p) for p in paths()))
+
+
+def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
+    # tolerance 0 (the default) is left out so runs made before the setting existed still match
+    params = cfg.merge.model_dump(mode="json")
+    if not cfg.merge.tolerance:
+        params.pop("tolerance")
+    return params
+
+
+def _train_params(cfg: PipelineConfig, size: int, tasks: dict[str | None, float]) -> dict:
+    # settings added after runs were made are left out at their defaults, so those runs match
+    train = cfg.train.model_dump(mode="json")
+    if train.get("mixing") == "proportional":
+        train.pop("mixing")
+    params = {"train": train, "encoder": cfg.encoder, "size": size, "seed": cfg.seed}
+    if None not in tasks:
+        params["tasks"] = tasks
+    return params
+
+
+def build_plan(ctx: RunContext) -> list[Stage]:
+    """Every stage of the run, in dependency order.
+
+    An arm with ``tasks:`` gets, per task, its own source stage (``generate``; a task that
+    needs hard negatives, such as ``retrieval``, then ``negatives``) and ``filter`` stage under
+    ``<lang>/<arm>/<task>/``; each size's ``train`` stage takes every task's kept rows. Arms
+    with ``tasks:`` that generate a task with the same settings (strategy, its options, the
+    generate settings, anchors, seed, seed file) share those stages: they are planned once,
+    under the first such arm, so a task mix and a single-task arm train on the same rows.
+    """
+    cfg = ctx.config
+    encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.encoder))  # noqa: E731
+    eval_params = {
+        "evaluate": cfg.evaluate.model_dump(mode="json"),
+        "data_root": cfg.data_root,
+        "encoder": cfg.encoder,
+    }
+    filter_params = {
+        "filter": cfg.filter.model_dump(mode="json"),
+        "leakage_check": cfg.leakage_check,
+        "evaluate": cfg.evaluate.model_dump(mode="json"),
+        "merge_dev": cfg.merge.dev.model_dump(mode="json") if cfg.merge.enabled else None,
+    }
+    adapters = plan_adapters(ctx)
+    plan: list[Stage] = list(adapters.stages)  # first: trained before any generator loads
+    shared: dict[str, Stage] = {}  # generation key → the filter stage of the first such arm
+    for lang in cfg.languages:
+        eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
+        base = {"encoder": encoder, "eval_data": eval_files}
+        plan.append(Stage("evaluate", lang, "base", None, eval_params, external=base))
+        for arm in cfg.arms:
+            tasks = cfg.arm_tasks(arm)
+            kept: dict[str, tuple[Stage, str]] = {}
+            for task in tasks:
+                key = _generation_key(ctx, lang, arm.name, task)
+                if key is not None and key in shared:
+                    filt = shared[key]
+                else:
+                    sources = _source_stages(ctx, lang, arm.name, task)
+                    sources[0].needs.update(adapters.needs.get((lang, arm.name), {}))
+                    filt = Stage(
+                        "filter", lang, arm.name, None, filter_params,
+                        needs={"triplets": (sources[-1], "triplets")},
+                        external={"eval_data": eval_files}, task=task,
+                    )  # fmt: skip
+                    plan += [*sources, filt]
+                    if key is not None:
+                        shared[key] = filt
+                kept["triplets" if task is None else f"triplets.{task}"] = (filt, "kept")
+            for size in cfg.sizes:
+                train = Stage(
+                    "train", lang, arm.name, size, _train_params(cfg, size, tasks),
+                    needs=dict(kept), external={"encoder": encoder},
+                )  # fmt: skip
+                plan.append(train)
+                needs = {"model": (train, "model")}
+                if cfg.merge.enabled:
+                    merge = Stage(
+                        "merge", lang, arm.name, size,
+                        {"merge": _merge_params(cfg), "encoder": cfg.encoder},
+                        needs={"model": (train, "model")}, external={"encoder": encoder},
+                    )  # fmt: skip
+                    plan.append(merge)
+                    needs["merged"] = (merge, "model")
+                plan.append(
+                    Stage(
+                        "evaluate", lang, arm.name, size, eval_params,
+                        needs=needs, external={"eval_data": eval_files},
+                    )
+                )  # fmt: skip
+    return plan
+
+
+def _generation_key(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> str | None:
+    """What a task's generated rows depend on, for arms with ``tasks:`` (None otherwise)."""
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    if task is None or arm.source != "synthetic":
+        return None
+    settings = cfg.generate_for(arm, task=task)
+    key = [lang, task, arm.strategy, arm.strategy_options, _generate_params(settings),
+           cfg.anchors, cfg.seed, str(ctx.seed_file(lang))]  # fmt: skip
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _generate_params(settings: Any) -> dict[str, Any]:
+    """A generate stage's settings as hashed: the pool by name; ``task`` left out for NLI and
+    ``tasks`` for arms without them, so runs made before tasks existed still match."""
+    own = set(ARM_GENERATE_FIELDS)  # already in the arm's params
+    params = settings.model_dump(mode="json", exclude=own)
+    params["pool"] = settings.pool_name()
+    if params.get("task") == "nli":
+        params.pop("task")
+    return params
+
+
+def _source_stages(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> list[Stage]:
+    """The stages that make an arm's rows for one task: the source, and for a task whose rows
+    need mined hard negatives (retrieval), the ``negatives`` stage after it."""
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    if arm.source != "synthetic":
+        return [_source_stage(ctx, lang, arm_name)]
+    from tripletforge.generate.tasks import task_class
+
+    settings = cfg.generate_for(arm, task=task)
+    common = {"arm": _arm_params(arm), "anchors": cfg.anchors, "seed": cfg.seed}
+    seeds = ctx.seed_file(lang)
+    generate = Stage(
+        "generate", lang, arm.name, None, common | {"generate": _generate_params(settings)},
+        external={"seed_file": lambda: seeds}, task=task,
+    )  # fmt: skip
+    if not task_class(settings.task).needs_negatives:
+        return [generate]
+    encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.mine.model or cfg.encoder))  # noqa: E731
+    negatives = Stage(
+        "negatives", lang, arm.name, None,
+        {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.mine.model or cfg.encoder,
+         "task": settings.task},
+        needs={"pairs": (generate, "triplets")},
+        external={"corpus": lambda: seeds, "encoder": encoder}, task=task,
+    )  # fmt: skip
+    return [generate, negatives]
+
+
+def _arm_params(arm: Any) -> dict[str, Any]:
+    """An arm's settings as hashed (``tasks`` left out when unset, as before it existed)."""
+    params = arm.model_dump(mode="json")
+    if params.get("tasks") is None:
+        params.pop("tasks", None)
+    return params
+
+
+def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
+    cfg = ctx.config
+    arm = cfg.arm(arm_name)
+    common = {"arm": _arm_params(arm), "anchors": cfg.anchors, "seed": cfg.seed}
+    if arm.source == "parallel":
+        root = sib200_root(cfg.resolve(arm.root))
+        params = common | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
+
+        def pair_files() -> list[str]:
+            from tripletforge.data.readers import sib200_folder
+
+            return [
+                str(sib200_folder(root, code) / f"{arm.split}.tsv")
+                for code in (lang, arm.target_lang)
+            ]
+
+        def pairs() -> Path:
+            pair_files()  # fails early when a split is missing
+            return root
+
+        return Stage(
+            "mine", lang, arm.name, None, params,
+            external={"pairs": pairs, "pair_files": _files_input(pair_files)},
+        )  # fmt: skip
+    path = Path(cfg.resolve(str(arm.path)))
+    return Stage("import", lang, arm.name, None, common, external={"source": lambda: path})
+
+
+# --- adapter stages -------------------------------------------------------------------------
+
+#: Units of the adapter stages shared by languages and arms: ``adapters/<generator>/<what>``.
+ADAPTERS_DIR = "adapters"
+#: The language of XL-LoRA adapters (premises in many languages): ISO 639-3 "multiple".
+MULTIPLE = "mul"
+
+
+def generator_slug(name: str) -> str:
+    """A folder name for a generator: a built-in name as is; a path or hub id → its last part
+    and a short hash of the whole name (two models never share a folder)."""
+    import hashlib
+    import re
+
+    last = Path(name.rstrip("/")).name or name
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", last).strip("-.") or "model"
+    if slug != name:
+        slug += "-" + hashlib.sha256(name.encode()).hexdigest()[:6]
+    return slug
+
+
+@dataclass
+class AdapterPlan:
+    """The adapter stages of a run and what each (language, arm) generate stage needs."""
+
+    stages: list[Stage] = field(default_factory=list)
+    needs: dict[tuple[str, str], dict[str, tuple[Stage, str]]] = field(default_factory=dict)
+
+
+def plan_adapters(ctx: RunContext) -> AdapterPlan:
+    """The stages that make the adapters of ``compose``/``xlora`` arms that give none.
+
+    ``xlora``: a positive and a negative adapter per generator, shared by every language and
+    arm. ``compose``: per (language, arm) a compose stage (task + λ·(language − English)) fed
+    by task adapters (per generator and polarity), the language's adapter and the English
+    one (per generator and language), each made once; parts given in the arm's options are
+    used instead. Every stage comes before the stages that need it.
+    """
+    cfg = ctx.config
+    out = AdapterPlan()
+    made: dict[str, Stage] = {}
+
+    def adapter(base: str, kind: str, which: str, lang: str) -> Stage:
+        unit = f"{ADAPTERS_DIR}/{generator_slug(base)}/{kind}-{which}"
+        if unit not in made:
+            made[unit] = _adapter_stage(ctx, base, kind, which, lang, unit)
+            out.stages.append(made[unit])
+        return made[unit]
+
+    for lang in cfg.languages:
+        for arm in cfg.arms:
+            planned = planned_options(arm)
+            if not planned:
+                continue
+            base = cfg.adapter_base(arm)
+            if arm.strategy == "xlora":
+                needs = {
+                    option: (adapter(base, "xlora", option.split("_")[0], MULTIPLE), "adapter")
+                    for option in planned
+                }
+            else:
+                compose = _compose_stage(ctx, lang, arm, base, adapter)
+                out.stages.append(compose)
+                needs = {option: (compose, option.split("_")[0]) for option in planned}
+            out.needs[(lang, arm.name)] = needs
+    return out
+
+
+def _given(path: Any) -> Callable[[], Path]:
+    return lambda: Path(str(path))
+
+
+def lang_target_option(value: Any, lang: str) -> str | None:
+    """The ``lang_target`` adapter an arm gives for ``lang`` (a folder, or ``{lang: folder}``
+    with ``*`` for every language), or None."""
+    if isinstance(value, dict):
+        return value.get(lang) or value.get("*")
+    return str(value) if value else None
+
+
+def _compose_stage(
+    ctx: RunContext, lang: str, arm: ArmConfig, base: str, adapter: Callable[..., Stage]
+) -> Stage:
+    options = arm.strategy_options
+    needs: dict[str, tuple[Stage, str]] = {}
+    external: dict[str, Callable[[], Input]] = {}
+    parts = {
+        "task_positive": ("task", "positive", "eng"),
+        "task_negative": ("task", "negative", "eng"),
+        "lang_english": ("language", "eng", "eng"),
+        "lang_target": ("language", lang, lang),
+    }
+    for part, (kind, which, adapter_lang) in parts.items():
+        given = options.get(part)
+        if part == "lang_target":
+            given = lang_target_option(given, lang)
+        if given:
+            external[part] = _given(given)
+        else:
+            needs[part] = (adapter(base, kind, which, adapter_lang), "adapter")
+    params = {
+        "lambda": float(options.get("lambda", 1.0)),
+        "method": options.get("method", ctx.config.adapters.compose.method),
+    }
+    return Stage("compose", lang, arm.name, None, params, needs=needs, external=external)
+
+
+def adapter_source(ctx: RunContext, kind: str, which: str) -> tuple[dict[str, Any], Path]:
+    """What an adapter trains on: its description (hashed) and the file read.
+
+    ``xlora``: the XL-LoRA CSV of the polarity (the shipped sample by default) or a triplet
+    file; ``task``: the shipped SNLI pool or a triplet file; ``language``: the configured
+    corpus of the language, else its seed file (English: the shipped SIB-200 train split).
+    """
+    cfg = ctx.config
+    described = source_description(cfg, kind, which)
+    if "pairs" in described:
+        from tripletforge.data.xllora import xllora_file
+
+        pairs = described["pairs"]
+        folder = xllora_sample_dir() if pairs == SAMPLE else Path(cfg.resolve(pairs))
+        return described, xllora_file(folder, which)
+    if "triplets" in described:
+        if described["triplets"] == BUILTIN_POOL:
+            from tripletforge.generate.pool import builtin_pool_path
+
+            return described, builtin_pool_path()
+        return described, Path(cfg.resolve(described["triplets"]))
+    if described["corpus"] != "seeds":
+        return described, Path(cfg.resolve(described["corpus"]))
+    return described, ctx.seed_file(which)
+
+
+def source_description(cfg: PipelineConfig, kind: str, which: str) -> dict[str, str]:
+    """The configured source of an adapter type, as hashed into its stage (no file read)."""
+    if kind == "xlora":
+        spec = cfg.adapters.xlora
+        return {"triplets": spec.triplets} if spec.triplets else {"pairs": spec.pairs or SAMPLE}
+    if kind == "task":
+        return {"triplets": cfg.adapters.task.triplets}
+    return {"corpus": cfg.adapters.language.corpus.get(which) or "seeds"}
+
+
+def local_model(name: str) -> bool:
+    """Whether a model name is a built-in generator or a local folder (hashable input)."""
+    from tripletforge.models.generators import GGUF_GENERATORS
+
+    return name in GGUF_GENERATORS or Path(name).exists()
+
+
+def xllora_sample_dir() -> Path:
+    """The XL-LoRA sample shipped in the package (MIT; resources/xllora/ATTRIBUTION.md)."""
+    from importlib import resources
+
+    return Path(str(resources.files("tripletforge") / "resources" / "xllora"))
+
+
+def _adapter_stage(
+    ctx: RunContext, base: str, kind: str, which: str, lang: str, unit: str
+) -> Stage:
+    cfg = ctx.config
+    params = {
+        "adapter_type": kind,
+        "polarity": which if kind != "language" else None,
+        "lang": lang,
+        "base": base,
+        "limit": getattr(cfg.adapters, kind).limit,
+        "lora": cfg.adapters.lora.model_dump(mode="json"),
+        "train": cfg.adapters.train_for(kind, cfg.seed).model_dump(mode="json"),
+    }
+
+    def source() -> FileSet:
+        _, path = adapter_source(ctx, kind, which)
+        return FileSet((path,))
+
+    def base_model() -> Path:
+        from tripletforge.models.generators import resolve_generator
+
+        return Path(resolve_generator(base))
+
+    params["source"] = source_description(cfg, kind, which)
+    external: dict[str, Callable[[], Input]] = {"data": source}
+    if local_model(base):
+        external["base"] = base_model
+    return Stage("adapter", lang, ADAPTERS_DIR, None, params, external=external, scope=unit)

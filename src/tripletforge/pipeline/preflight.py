@@ -1,0 +1,159 @@
+"""Preflight: every file, suite, data set and model a run needs, checked before any stage runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripletforge.pipeline.config import COMPOSE_PARTS, ConfigError, planned_options
+from tripletforge.pipeline.dev import sib200_root
+
+if TYPE_CHECKING:
+    from tripletforge.pipeline.context import RunContext
+
+
+def preflight(ctx: RunContext) -> None:
+    """Check every file, suite, data set and plugin before any stage runs (``ConfigError``)."""
+    cfg = ctx.config
+    problems: list[str] = []
+    from tripletforge.evaluate.suite import SuiteError
+
+    try:
+        suite = ctx.suite()
+    except SuiteError as exc:
+        problems.append(f"evaluate.suite: {exc}")
+        suite = None
+    for lang in cfg.languages:
+        if suite is not None:
+            try:
+                ctx.eval_data(lang)
+            except SuiteError as exc:
+                problems.append(
+                    f"evaluate.datasets: no data set of suite {suite.name!r} matches "
+                    f"{ctx.eval_patterns(lang)} for {lang!r}; fix the patterns or the suite"
+                    if "no data set matches" in str(exc)
+                    else f"evaluate: {lang}: {exc}"
+                )
+            except (FileNotFoundError, ValueError) as exc:
+                problems.append(f"evaluate: {lang}: {exc}; set data_root or fix the suite")
+        for arm in cfg.arms:
+            if arm.source == "synthetic":
+                seeds = ctx.seed_file(lang)
+                if not seeds.is_file():
+                    problems.append(
+                        f"seed_files.{lang}: seed file {seeds} not found; add "
+                        f"`seed_files: {{{lang}: FILE}}` (a shipped sample exists only for hau, "
+                        "kin, amh, swh)"
+                    )
+                gen = cfg.generate_for(arm)
+                if gen.backend == "llamacpp":
+                    from tripletforge.generate.generators import resolve_gguf
+
+                    try:
+                        resolve_gguf(gen.model)
+                    except (ModuleNotFoundError, OSError) as exc:
+                        problems.append(f"generate.model: {exc}")
+            elif arm.source == "parallel":
+                from tripletforge.data.readers import sib200_folder
+
+                root = sib200_root(cfg.resolve(arm.root))
+                for code in (lang, arm.target_lang):
+                    try:
+                        split = sib200_folder(root, code) / f"{arm.split}.tsv"
+                    except (ValueError, FileNotFoundError, KeyError) as exc:
+                        problems.append(f"arms[{arm.name}].root: {exc}")
+                        continue
+                    if not split.is_file():
+                        problems.append(
+                            f"arms[{arm.name}].root: {split} not found; point `root:` at a "
+                            "SIB-200 folder that has this language"
+                        )
+            elif not Path(cfg.resolve(str(arm.path))).exists():
+                problems.append(f"arms[{arm.name}].path: {arm.path} not found; fix the path")
+        if cfg.merge.enabled:
+            try:
+                from tripletforge.pipeline.dev import dev_texts
+
+                dev_texts(cfg.merge.dev, lang, cfg.resolve)
+            except (FileNotFoundError, ValueError, KeyError) as exc:
+                problems.append(
+                    f"merge.dev: no dev data for {lang!r} ({exc}); set merge.dev.root, or "
+                    "`merge: {enabled: false}`"
+                )
+    problems += adapter_problems(ctx)
+    if problems:
+        raise ConfigError("cannot run this config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def adapter_problems(ctx: RunContext) -> list[str]:
+    """What the adapter stages and the adapters an arm gives lack (one line per problem)."""
+    from tripletforge.adapters.train import check_quantization
+    from tripletforge.pipeline.plan import adapter_source, plan_adapters
+
+    cfg = ctx.config
+    problems: list[str] = []
+    for arm in cfg.arms:
+        if arm.source != "synthetic":
+            continue
+        for key, value in arm.strategy_options.items():
+            if not key.endswith("_adapter") and key not in COMPOSE_PARTS:
+                continue
+            folders = value.values() if isinstance(value, dict) else [value]
+            for folder in (str(f) for f in folders if f):
+                if not (Path(cfg.resolve(folder)) / "adapter_config.json").is_file():
+                    problems.append(
+                        f"arms[{arm.name}].strategy_options.{key}: {folder} is not a PEFT "
+                        "adapter folder (no adapter_config.json); fix the path, or leave the "
+                        "option out and the run trains it"
+                    )
+        lam = arm.strategy_options.get("lambda", 1.0)
+        if arm.strategy == "compose" and not isinstance(lam, int | float):
+            problems.append(
+                f"arms[{arm.name}].strategy_options.lambda: {lam!r} is not a number; write "
+                "e.g. `lambda: 1.0` or a list `lambda: [0.5, 1.0]`"
+            )
+        if planned_options(arm):
+            backend = arm.generate.get("backend", cfg.generate.backend)
+            base = cfg.adapter_base(arm)
+            if backend == "openai" and cfg.adapters.base is None:
+                problems.append(
+                    f"adapters.base: arm {arm.name!r} makes adapters but its generator "
+                    f"{base!r} is a served name (openai backend); set `adapters.base:` to the "
+                    "model folder or hub id the server runs"
+                )
+            problems += _base_problems(base)
+    seen: set[str] = set()
+    for stage in plan_adapters(ctx).stages:
+        if stage.name != "adapter":
+            continue
+        kind, which = stage.params["adapter_type"], stage.params["polarity"] or stage.lang
+        try:
+            _, path = adapter_source(ctx, kind, which)
+            missing = not path.is_file()
+        except (FileNotFoundError, ValueError) as exc:
+            path, missing = exc, True
+        if missing and str(path) not in seen:
+            seen.add(str(path))
+            where = f"adapters.{kind}" + (f".corpus.{which}" if kind == "language" else "")
+            problems.append(
+                f"{where}: {stage.unit} trains on {path}, which is not there; fix the path "
+                f"under `{where}`" + (" or `seed_files:`" if kind == "language" else "")
+            )
+        try:
+            check_quantization(cfg.adapters.train_for(kind, cfg.seed))
+        except (ValueError, ImportError) as exc:
+            if "quantization" not in seen:
+                seen.add("quantization")
+                problems.append(f"adapters.train.quantization: {exc}")
+    return problems
+
+
+def _base_problems(base: str) -> list[str]:
+    from tripletforge.models.generators import GGUF_GENERATORS
+
+    if base in GGUF_GENERATORS:
+        try:
+            GGUF_GENERATORS[base].package_dir()
+        except ModuleNotFoundError as exc:
+            return [f"adapters.base: {exc}"]
+    return []
