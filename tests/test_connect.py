@@ -344,7 +344,7 @@ def test_cli_user_errors_are_one_line_exit_2(tmp_path):
         app, ["connect", "train", "-o", str(tmp_path / "m"), "--align-epochs", "-1"]
     )
     assert bad.exit_code == 2
-    assert "align.epochs" in bad.output and len(bad.output.strip().splitlines()) == 1
+    assert "--align-epochs" in bad.output and len(bad.output.strip().splitlines()) == 1
     missing = runner.invoke(
         app, ["connect", "train", "-o", str(tmp_path / "m"), "--align-data", "nope.txt"]
     )

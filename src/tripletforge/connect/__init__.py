@@ -15,12 +15,13 @@ Modules: :mod:`~tripletforge.connect.settings` (pydantic settings),
 :mod:`~tripletforge.connect.data` (English training data),
 :mod:`~tripletforge.connect.align` (stage a), :mod:`~tripletforge.connect.finetune` (stage b),
 :mod:`~tripletforge.connect.trainer` (:func:`train_connected`, both stages with resume).
+
+The settings import nothing heavy, so the CLI can derive its options from them; the rest
+(torch, transformers, sentence-transformers) loads on first use.
 """
 
-from tripletforge.connect.build import ConnectedModel, build_connected_model
-from tripletforge.connect.connector import Connector
-from tripletforge.connect.english import EnglishGuard, english_problem
-from tripletforge.connect.module import ConnectedEncoder
+from typing import Any
+
 from tripletforge.connect.settings import (
     AlignSettings,
     ConnectorSettings,
@@ -29,7 +30,19 @@ from tripletforge.connect.settings import (
     SettingsError,
     parse_settings,
 )
-from tripletforge.connect.trainer import ConnectResult, finished, train_connected
+
+#: Names loaded on first use, and the module each comes from.
+_LAZY = {
+    "ConnectedModel": "build",
+    "build_connected_model": "build",
+    "Connector": "connector",
+    "EnglishGuard": "english",
+    "english_problem": "english",
+    "ConnectedEncoder": "module",
+    "ConnectResult": "trainer",
+    "finished": "trainer",
+    "train_connected": "trainer",
+}
 
 __all__ = [
     "AlignSettings",
@@ -48,3 +61,11 @@ __all__ = [
     "parse_settings",
     "train_connected",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"tripletforge.connect.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -188,8 +188,11 @@ def align_connector(
     Raises:
         ValueError: no texts, or ``reconstruct`` on a target that cannot do it.
     """
-    from tqdm.auto import tqdm
+    from contextlib import ExitStack
+
     from transformers import get_scheduler
+
+    from tripletforge.progress import progress_task
 
     if not texts:
         raise ValueError("alignment needs at least one English sentence")
@@ -240,7 +243,8 @@ def align_connector(
     window: list[float] = []
     first_loss = math.nan
     order: list[int] = []
-    bar = tqdm(total=steps, desc=f"align ({objective})", disable=not progress, unit="step")
+    stack = ExitStack()
+    bar = stack.enter_context(progress_task(f"align ({objective})", steps, enabled=progress))
     try:
         for step in range(1, steps + 1):
             if len(order) < settings.batch_size:
@@ -280,7 +284,7 @@ def align_connector(
             if step == 1:
                 first_loss = value
             window.append(value)
-            bar.update(1)
+            bar.advance(1)
             if step % settings.log_every == 0 or step == steps:
                 row = {
                     "step": step,
@@ -290,12 +294,12 @@ def align_connector(
                 }
                 rows.append(row)
                 window = []
-                bar.set_postfix(loss=f"{row['loss']:.4f}")
+                bar.update(note=f"loss {row['loss']:.4f}")
                 if writer is not None:
                     writer.writerow(row)
                     handle.flush()
     finally:
-        bar.close()
+        stack.close()
         module.max_seq_length = saved_length
         if handle is not None:
             handle.close()

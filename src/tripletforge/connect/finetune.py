@@ -46,6 +46,7 @@ def finetune_connected(
     *,
     model_name: str = "connected",
     callbacks: list[Any] | None = None,
+    progress: bool = True,
 ) -> Path:
     """Train ``model`` contrastively on English ``rows``; return the saved folder.
 
@@ -55,6 +56,7 @@ def finetune_connected(
         work_dir: stage folder: the triplet file, ``checkpoints/`` (resume) and ``model/``.
         model_name: what the provenance names as the starting model.
         callbacks: ``transformers.TrainerCallback`` objects for the trainer.
+        progress: show the training progress display (:mod:`tripletforge.progress`).
 
     Returns:
         ``work_dir / "model"``, a sentence-transformers folder with LoRA still unmerged and
@@ -91,4 +93,4 @@ def finetune_connected(
         eval_steps=fs.save_steps,
         resume=True,
     )
-    return train_encoder(config, callbacks=callbacks, model=model)
+    return train_encoder(config, callbacks=callbacks, progress=progress, model=model)

@@ -145,7 +145,13 @@ def train_connected(
     if ft_data is not None:
         provenance["data"]["finetune"] = ft_data.summary()
         provenance["finetune"] = _stage_finetune(
-            settings, stages / "finetune", model, ft_data.items, stages / "align", out_dir
+            settings,
+            stages / "finetune",
+            model,
+            ft_data.items,
+            stages / "align",
+            out_dir,
+            progress,
         )
     else:
         model.save(str(out_dir))
@@ -205,6 +211,7 @@ def _stage_finetune(
     rows: list[dict[str, Any]],
     align_dir: Path,
     out_dir: Path,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Stage (b) (resuming its checkpoints), then the final model with LoRA merged."""
     from tripletforge.connect.finetune import finetune_connected
@@ -221,7 +228,9 @@ def _stage_finetune(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / STAGE_FILE).write_text(json.dumps({"hash": key}) + "\n")
     if rows:
-        trained_dir = finetune_connected(model, rows, settings, folder, model_name=str(align_dir))
+        trained_dir = finetune_connected(
+            model, rows, settings, folder, model_name=str(align_dir), progress=progress
+        )
     trained = load_encoder(str(trained_dir), device=str(model.device))
     trained[0].merge_lora()
     trained.save(str(out_dir))
