@@ -3,7 +3,7 @@
 Every field is documented in its ``description``; the CLI's flags override a YAML file's
 fields, which override these defaults. The defaults are the recipe tuned on dev data (see
 docs/connect.md): e5-small → MiniLM-L6 (English), alignment then contrastive fine-tuning on
-the shipped English SNLI pool, about 10 minutes on 2 CPU cores.
+the shipped English SNLI pool, about 7 minutes on 2 CPU cores (docs/connect.md).
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def train_connected(
             progress,
         )
     else:
-        model.save(str(out_dir))
+        model.save(str(out_dir), create_model_card=False)  # ours: cards.py
     import torch
 
     from tripletforge.provenance import library_versions
@@ -198,7 +198,7 @@ def _stage_align(
         log_path=folder / "align_log.csv",
         progress=progress,
     )
-    built.model.save(str(folder))
+    built.model.save(str(folder), create_model_card=False)
     summary = {k: v for k, v in report.to_dict().items() if k != "log"}
     (folder / STAGE_FILE).write_text(json.dumps({"hash": key, "report": summary}, indent=2) + "\n")
     return built.model, summary
@@ -233,7 +233,7 @@ def _stage_finetune(
         )
     trained = load_encoder(str(trained_dir), device=str(model.device))
     trained[0].merge_lora()
-    trained.save(str(out_dir))
+    trained.save(str(out_dir), create_model_card=False)
     training = _read_json(trained_dir / TRAIN_PROVENANCE) or {}
     metrics = training.get("train_metrics") or {}
     return {
