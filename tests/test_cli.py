@@ -52,6 +52,7 @@ WRITERS = {
     "adapters plot",
     "adapters merge",
     "adapters export-gguf",
+    "connect train",
 }
 
 
@@ -224,6 +225,32 @@ def test_run_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert seen["c"].anchors == 100  # default
 
 
+def test_connect_train_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nested sections: ``--align-max-steps`` beats ``align: {max_steps}`` of the file and
+    keeps the section's other keys; top-level fields as everywhere else."""
+    import tripletforge.connect as connect
+
+    seen: dict[str, Any] = {}
+
+    def fake(settings: Any, out: Any, **kw: Any) -> Any:
+        seen["s"] = settings
+        return connect.ConnectResult(Path(out), {}, reused=True)
+
+    monkeypatch.setattr(connect, "train_connected", fake)
+    config = _yaml(tmp_path / "c.yaml", {"target": "smollm2-135m", "seed": 7,
+                                         "align": {"max_steps": 5, "batch_size": 8},
+                                         "finetune": {"lora_r": 4}})  # fmt: skip
+    args = ["connect", "train", "-o", str(tmp_path / "m"), "-c", str(config), "--seed", "9"]
+    more = ["--align-max-steps", "3", "--no-finetune", "--finetune-lora-target-modules", "q,v"]
+    result = runner.invoke(app, [*args, *more])
+    assert result.exit_code == 0, result.output
+    s = seen["s"]
+    assert (s.target, s.seed, s.encoder) == ("smollm2-135m", 9, "e5-small")
+    assert (s.align.max_steps, s.align.batch_size, s.align.learning_rate) == (3, 8, 1e-3)
+    assert (s.finetune.enabled, s.finetune.lora_r) == (False, 4)
+    assert s.finetune.lora_target_modules == ["q", "v"]
+
+
 # --- one error path -----------------------------------------------------------------------
 
 
@@ -243,6 +270,8 @@ def test_run_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         (["adapters", "compose", "--task", "x", "--lang-target", "y", "--lang-english", "z",
           "-o", "c"], "adapter_config.json"),
         (["merge", "average", "-o", "m"], "give --model"),
+        (["connect", "train", "-o", "m", "--align-epochs", "-1"], "--align-epochs:"),
+        (["connect", "train", "-o", "m", "--finetune-data", "nope.jsonl"], "nope.jsonl"),
     ],
 )  # fmt: skip
 def test_user_errors_are_one_message_and_exit_2(

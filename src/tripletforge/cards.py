@@ -195,7 +195,14 @@ def render_model_card(info: ModelCardInfo, results: list[EvalResult] | None = No
         "```python",
         "from sentence_transformers import SentenceTransformer",
         "",
-        'model = SentenceTransformer("path/to/this/folder")',
+        *(
+            [
+                "# tripletforge's own module (connector): needs tripletforge installed",
+                'model = SentenceTransformer("path/to/this/folder", trust_remote_code=True)',
+            ]
+            if info.origin == "connected"
+            else ['model = SentenceTransformer("path/to/this/folder")']
+        ),
         'embeddings = model.encode(["A sentence."])',
         "```",
         "",

@@ -79,12 +79,17 @@ def settings_options(
     exclude: Collection[str] = (),
     flags: Mapping[str, tuple[str, ...]] | None = None,
     panel: str | None = None,
+    prefix: str | None = None,
 ) -> list[inspect.Parameter]:
     """One keyword parameter per settings field, for a typer command's signature.
 
     ``flags`` overrides the option names of a field (``{"output_dir": ("--out", "-o")}``;
     for a bool, ``("--x/--no-x",)``). Sequences are given comma-separated; mapping fields
-    are left out (they come from ``key=value`` options or the config file).
+    are left out (they come from ``key=value`` options or the config file). ``prefix`` names
+    a nested section of a settings class (``ConnectSettings.align``): its fields become
+    ``--align-epochs`` (parameter ``align_epochs``), which :func:`resolve_settings` puts back
+    under ``align:`` when given its ``sections``; ``flags`` and ``exclude`` still use the
+    section's own field names.
     """
     flags = dict(flags or {})
     params: list[inspect.Parameter] = []
@@ -102,16 +107,17 @@ def settings_options(
             if _is_sequence(info.annotation):
                 default = ",".join(map(str, default)) if default else None
                 optional = True
+            param = f"{prefix}_{name}" if prefix else name
             if cli_type is bool:
-                decls = flags.get(name, (f"{_flag(name)}/--no-{name.replace('_', '-')}",))
+                decls = flags.get(name, (f"{_flag(param)}/--no-{param.replace('_', '-')}",))
             else:
-                decls = flags.get(name, (_flag(name),))
+                decls = flags.get(name, (_flag(param),))
             annotation = cli_type | None if optional or default is None else cli_type
             help_text = (info.description or "").rstrip(".")
             option = typer.Option(*decls, help=help_text, rich_help_panel=panel)
             params.append(
                 inspect.Parameter(
-                    name,
+                    param,
                     inspect.Parameter.KEYWORD_ONLY,
                     default=default,
                     annotation=Annotated[annotation, option],
@@ -166,20 +172,39 @@ def resolve_settings(
     values: Mapping[str, Any],
     config: Path | None,
     *models: type[BaseModel],
+    sections: Mapping[str, type[BaseModel]] | None = None,
 ) -> dict[str, Any]:
     """Settings fields: the file's, overridden by the flags given explicitly.
 
     ``values`` are the command's parsed option values (defaults included); a flag the user
     did not type does not override the file, and fields neither typed nor in the file are
-    left to the settings class's defaults. Sequence flags are split on commas.
+    left to the settings class's defaults. Sequence flags are split on commas. ``sections``
+    maps a nested section's name to its class (options made with ``prefix=`` that name): a
+    typed ``--align-epochs`` overrides ``align: {epochs: …}`` of the file, keeping the
+    section's other keys.
     """
     fields = read_config_file(config, *models)
     annotations = {n: f.annotation for m in models for n, f in m.model_fields.items()}
+    places: dict[str, tuple[str, ...]] = {n: (n,) for n in annotations}
+    for section, model in (sections or {}).items():
+        for n, f in model.model_fields.items():
+            annotations[f"{section}_{n}"] = f.annotation
+            places[f"{section}_{n}"] = (section, n)
     for name in explicit(ctx, [n for n in values if n in annotations]):
         value = values[name]
         if _is_sequence(annotations[name]) and isinstance(value, str):
             value = [item.strip() for item in value.split(",") if item.strip()]
-        fields[name] = value
+        *parents, last = places[name]
+        target = fields
+        for part in parents:
+            inner = target.get(part) or {}
+            if not isinstance(inner, Mapping):
+                raise typer.BadParameter(
+                    f"{config}: {part!r} must be a mapping of settings", param_hint="--config"
+                )
+            target[part] = dict(inner)
+            target = target[part]
+        target[last] = value
     return fields
 
 

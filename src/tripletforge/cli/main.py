@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tripletforge.cli import adapters, evaluate, filter, generate, merge, models, train
+from tripletforge.cli import adapters, connect, evaluate, filter, generate, merge, models, train
 from tripletforge.cli import report as report_cli
 from tripletforge.cli import run as run_cli
 
@@ -15,7 +15,18 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for _module in (models, generate, adapters, filter, train, merge, evaluate, run_cli, report_cli):
+for _module in (
+    models,
+    generate,
+    adapters,
+    filter,
+    train,
+    merge,
+    evaluate,
+    connect,
+    run_cli,
+    report_cli,
+):
     _module.register(app)
 
 

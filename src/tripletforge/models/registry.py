@@ -111,13 +111,38 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+#: ``modules.json`` types that name classes this package ships (trusted without a flag).
+OWN_MODULE_PREFIX = "tripletforge."
+
+
+def uses_own_modules(path: str | Path) -> bool:
+    """Whether a sentence-transformers folder needs tripletforge's own module classes.
+
+    Such a folder (e.g. a ``tripletforge connect`` model) names a ``tripletforge.*`` class in
+    ``modules.json``; sentence-transformers loads it only with ``trust_remote_code=True``. The
+    flag is then safe: every other module is sentence-transformers' own, and a dotted
+    ``tripletforge.*`` reference resolves to the installed package, never to code in the folder.
+    """
+    modules_file = Path(path) / "modules.json"
+    if not modules_file.is_file():
+        return False
+    types = [str(m.get("type", "")) for m in json.loads(modules_file.read_text())]
+    own = [t for t in types if t.startswith(OWN_MODULE_PREFIX)]
+    return bool(own) and all(
+        t.startswith(("sentence_transformers.", OWN_MODULE_PREFIX)) for t in types
+    )
+
+
 def load_encoder(name: str = DEFAULT_ENCODER, device: str | None = None) -> SentenceTransformer:
     """Load an encoder by built-in name, local path or hub id as a ``SentenceTransformer``.
 
     E5-style models carry ``query: ``/``passage: `` prompts in their saved config (no default
     prompt); callers never add prefixes themselves but ask
-    :func:`tripletforge.models.prompts.encode_prompt` which one applies.
+    :func:`tripletforge.models.prompts.encode_prompt` which one applies. Folders built from
+    tripletforge's own modules (:func:`uses_own_modules`) load with ``trust_remote_code=True``.
     """
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve_model_path(name), device=device or "cpu")
+    path = resolve_model_path(name)
+    trust = uses_own_modules(path)
+    return SentenceTransformer(path, device=device or "cpu", trust_remote_code=trust)

@@ -84,9 +84,11 @@ def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
     )
 
 
-def prepare_model(config: TrainConfig) -> SentenceTransformer:
-    """Load the model with the configured pooling, sequence length and frozen parts."""
-    model = set_pooling(load_encoder(config.model), config.pooling)
+def prepare_model(
+    config: TrainConfig, model: SentenceTransformer | None = None
+) -> SentenceTransformer:
+    """Load the model (or take ``model``) with the configured pooling, length and frozen parts."""
+    model = set_pooling(model if model is not None else load_encoder(config.model), config.pooling)
     # ``max_seq_length`` caps training only; the saved model keeps the base model's limit
     model.inference_max_seq_length = config.save_max_seq_length or model.max_seq_length
     model.max_seq_length = config.max_seq_length
@@ -289,13 +291,18 @@ def _callbacks(task: Any) -> list[Any]:
 
 
 def train_encoder(
-    config: TrainConfig, callbacks: list[Any] | None = None, progress: bool = True
+    config: TrainConfig,
+    callbacks: list[Any] | None = None,
+    progress: bool = True,
+    model: SentenceTransformer | None = None,
 ) -> Path:
     """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
 
     ``callbacks`` are ``transformers.TrainerCallback`` objects passed to the trainer;
     ``progress`` shows a progress bar (steps, loss) through :mod:`tripletforge.progress`; the
-    trainer's own logs go to the ``tripletforge.train`` logger, not to stdout.
+    trainer's own logs go to the ``tripletforge.train`` logger, not to stdout. ``model`` is an
+    already built model to train instead of loading ``config.model`` (which then only names it
+    in the provenance); parameters without ``requires_grad`` stay frozen.
     """
     from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_callback import PrinterCallback
@@ -336,7 +343,7 @@ def train_encoder(
                 "least 2 (in-batch negatives), or leave it out"
             )
 
-    model = prepare_model(config)
+    model = prepare_model(config, model)
     mixture.resolve_prompts(sets, model, config.prompt)
     prompt = mixture.trainer_prompts(sets)
     sampler = mixture.multi_dataset_sampler(config.mixing, sets) if len(sets) > 1 else None
