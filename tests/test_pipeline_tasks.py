@@ -187,3 +187,35 @@ def test_runner_frees_engines_and_encoders_after_their_last_stage(
 
     uses = {name for name, fn in STAGES.items() if "ctx.encoder(" in inspect.getsource(fn)}
     assert uses == ENCODER_STAGES
+
+
+def test_the_builtin_tasks_config_compares_mixes_on_shared_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`tripletforge run tasks`: NLI only, retrieval only and the mix train on the same rows."""
+    from tripletforge.pipeline import load_config
+
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    config = load_config("tasks", {"data_root": "../shared/data"})
+    assert config.languages == ["hau", "kin"] and not config.merge.enabled
+    assert {a.name: a.tasks for a in config.arms} == {
+        "nli": {"nli": 1.0},
+        "retrieval": {"retrieval": 1.0},
+        "mix": {"nli": 1.0, "retrieval": 1.0, "paraphrase": 1.0},
+    }
+    assert config.evaluate.suite == "shared-dev" and config.evaluate.main_task == "sts"
+    assert min(config.sizes) >= config.train.batch_size
+    plan = build_plan(RunContext(config, tmp_path / "tasks", console=None, progress=False))
+    generated = [s.key for s in plan if s.key.endswith("/generate")]
+    assert generated == [f"{lang}/{arm}/{task}/generate" for lang in ("hau", "kin")
+                         for arm, task in (("nli", "nli"), ("retrieval", "retrieval"),
+                                           ("mix", "paraphrase"))]  # fmt: skip
+    for size in config.sizes:
+        train = next(s for s in plan if s.key == f"kin/mix/{size}/train")
+        assert {k: u.key for k, (u, _) in train.needs.items()} == {
+            "triplets.nli": "kin/nli/nli/filter",
+            "triplets.retrieval": "kin/retrieval/retrieval/filter",
+            "triplets.paraphrase": "kin/mix/paraphrase/filter",
+        }
+    fallback = load_config("tasks")  # no data root: the shipped sample
+    assert fallback.evaluate.suite == "builtin"
