@@ -18,8 +18,8 @@ Registering a name twice (with another class) is an error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 
+from tripletforge.generate.registry import lookup
 from tripletforge.generate.strategies.base import (
     AdapterNeeds,
     Mode,
@@ -67,16 +67,7 @@ def strategy_class(name: str) -> type[StrategyBase]:
     registers itself on import (so ``compose`` and ``xlora`` load only when used). Raises
     ``ValueError`` listing the known strategies for an unknown name.
     """
-    if name not in STRATEGIES and name.isidentifier():
-        try:
-            import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    if name not in STRATEGIES:
-        known = sorted(set(STRATEGIES) | set(BUILTIN_STRATEGIES))
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(known)}")
-    return STRATEGIES[name]
+    return lookup(STRATEGIES, __name__, name, what="strategy", builtin=BUILTIN_STRATEGIES)
 
 
 def make_strategy(name: str, ctx: StrategyContext) -> Strategy:

@@ -23,8 +23,9 @@ Registering a name twice (with another class) is an error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from tripletforge.generate.registry import lookup
 
 if TYPE_CHECKING:
     from tripletforge.generate.tasks.base import GenerationTask
@@ -67,16 +68,7 @@ def task_class(name: str) -> type[GenerationTask]:
 
     Raises ``ValueError`` listing the known tasks for an unknown name.
     """
-    if name not in TASKS and name.isidentifier():
-        try:
-            import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    if name not in TASKS:
-        known = sorted(set(TASKS) | set(BUILTIN_TASKS))
-        raise ValueError(f"unknown task {name!r}; known: {', '.join(known)}")
-    return TASKS[name]
+    return lookup(TASKS, __name__, name, what="task", builtin=BUILTIN_TASKS)
 
 
 def make_task(name: str, chat: bool) -> GenerationTask:
