@@ -269,3 +269,44 @@ def test_kill_minus_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -
     ids = [r["seed_id"] for r in rows + rejected]
     assert not report.bad_rows and len(ids) == len(set(ids))
     assert set(ids) == {seed_id_for(s, "eng") for s in SEEDS}
+
+
+def test_a_seed_file_with_no_usable_row_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A Latin-1 seed file (every line invalid UTF-8) stops `generate` with exit 2 and the fix,
+    instead of writing 0 triplets and exiting 0."""
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+
+    seeds = tmp_path / "latin1.txt"
+    seeds.write_bytes("Ça va très bien.\nÉté à Genève.\n".encode("latin-1"))
+    result = CliRunner().invoke(
+        app, ["generate", "--seed-file", str(seeds), "--lang", "fra", "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no usable seed sentence" in result.output and "invalid UTF-8: 2" in result.output
+    assert "UTF-8" in result.output and "Traceback" not in result.output
+
+
+def test_filter_cli_names_the_line_of_every_skipped_row(tmp_path: Path) -> None:
+    """`tripletforge filter` prints each skipped row as file:line: reason, as `generate` does."""
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+
+    table = tmp_path / "trip.tsv"
+    table.write_text(
+        "anchor\tpositive\tnegative\n"
+        '"Ina zuwa kasuwa," in ji Musa.\tI am going to the market.\tI stay home.\n'
+        "\tan empty anchor\tx\n"
+        "too few columns\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "kept.jsonl"
+    result = CliRunner().invoke(
+        app, ["filter", str(table), "-o", str(out), "--filters", "length", "--no-teacher"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"skipped {table}:3:" in result.output and f"skipped {table}:4:" in result.output
+    kept = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["anchor"] for row in kept] == ['"Ina zuwa kasuwa," in ji Musa.']

@@ -57,7 +57,7 @@ def train(
     """
     from tripletforge.adapters.data import load_adapter_examples
     from tripletforge.adapters.train import train_adapter
-    from tripletforge.cli.output import console, progress_enabled
+    from tripletforge.cli.output import console, print_read_report, progress_enabled
 
     fields = resolve_settings(ctx, options, config, AdapterData, LoraSettings, AdapterTrainSettings)
     modules = fields.get("target_modules")
@@ -71,7 +71,7 @@ def train(
     examples, sources, reports = load_adapter_examples(data, settings.seed)
     out_console = console()
     for report in reports:
-        out_console.print(report.summary(), highlight=False)
+        print_read_report(report)
     out_console.print(
         f"{data.adapter_type} adapter on {base}: {len(examples)} examples → {out}", highlight=False
     )

@@ -32,14 +32,14 @@ def filter_command(
     **options: Any,
 ) -> None:
     """Filter triplets; write OUT, OUT.rejected.jsonl (with reasons) and OUT.funnel.json."""
-    from tripletforge.cli.output import console
+    from tripletforge.cli.output import console, print_read_report
     from tripletforge.filter.funnel import filter_file, funnel_table, side_files
 
     fields = resolve_settings(ctx, options, config, FilterConfig)
     if no_teacher:
         fields["teacher"] = None
     run, report = filter_file(inp, out, FilterConfig(**fields))
-    console().print(report.summary(), highlight=False)
+    print_read_report(report)
     console().print(funnel_table(run, title=f"filter funnel: {inp.name}"))
     rejected, funnel = side_files(out)
     console().print(

@@ -101,14 +101,12 @@ def generate(
         )
     else:
         stats = generate_triplets(run)
+    from tripletforge.cli.output import print_read_report
+
     out = console()
     report = stats.seed_report
     if report is not None:
-        out.print(f"seeds: {report.summary()}", highlight=False, markup=False)
-        for bad in report.bad_rows[:10]:
-            out.print(f"  skipped {bad}", highlight=False, markup=False)
-        if len(report.bad_rows) > 10:
-            out.print(f"  … and {len(report.bad_rows) - 10} more", highlight=False)
+        print_read_report(report, prefix="seeds: ")
     if stats.output_report is not None and stats.output_report.bad_rows:
         out.print(f"resume: {stats.output_report.summary()}", highlight=False, markup=False)
     out.print(stats.summary(), highlight=False, markup=False)

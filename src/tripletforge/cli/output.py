@@ -135,3 +135,14 @@ def library_output_to(path: Path, enabled: bool = True) -> Iterator[None]:
         for logger, level in zip((root, ours, warnings_log), saved_levels, strict=True):
             logger.setLevel(level)
         log_file.close()
+
+
+def print_read_report(report: Any, prefix: str = "", limit: int = 10) -> None:
+    """Print a reader's :class:`~tripletforge.data.schemas.ReadReport`: the summary line, then
+    the first ``limit`` skipped rows as ``file:line: reason`` (and how many more)."""
+    out = console()
+    out.print(f"{prefix}{report.summary()}", highlight=False, markup=False)
+    for bad in report.bad_rows[:limit]:
+        out.print(f"  skipped {bad}", highlight=False, markup=False)
+    if len(report.bad_rows) > limit:
+        out.print(f"  … and {len(report.bad_rows) - limit} more", highlight=False, markup=False)

@@ -120,11 +120,11 @@ def mine_command(
     )
     write_triplets(triplets, out)
     typer.echo(f"{len(triplets)} triplets from {len(rows)} pairs → {out}")
+    from tripletforge.cli.output import print_read_report
+
     for report in (pairs_report, corpus_report):
         if report.bad_rows:
-            typer.echo(report.summary(), err=True)
-            for bad in report.bad_rows[:10]:
-                typer.echo(f"  skipped {bad}", err=True)
+            print_read_report(report)
 
 
 def register(app: typer.Typer) -> None:

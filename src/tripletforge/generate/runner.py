@@ -199,6 +199,12 @@ def plan_run(config: GenerationConfig) -> tuple[list[SeedSentence], set[str], Ge
     """Seeds still to do (resume: finished and rejected seed ids are skipped), the done set,
     and the run's stats so far."""
     seeds, seed_report = read_seeds(config.seed_file, config.lang, config.max_seed_chars)
+    if not seeds:
+        raise ValueError(
+            f"{config.seed_file}: no usable seed sentence ({seed_report.summary()}); save it as "
+            "UTF-8 text, one sentence per line, or a CSV/TSV/JSONL/Parquet table with a `text` "
+            "column"
+        )
     if config.limit is not None:
         seeds = seeds[: config.limit]
     output_report = ReadReport(str(config.out))
