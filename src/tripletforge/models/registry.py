@@ -105,10 +105,22 @@ DEFAULT_ENCODER = "e5-small"
 
 
 def resolve_model_path(name: str) -> str:
-    """Turn a built-in name into its cached path (building it on first use); else pass through."""
+    """Turn a built-in name into its cached path (building it on first use); else pass through.
+
+    Raises ``FileNotFoundError`` for a name that can only be a local path (absolute, relative
+    with ``./``/``../``/``~``, or with more than one ``/``, which no hub id has) and does not
+    exist, instead of letting the hub client reject it as an id.
+    """
     if name in BUILTIN_MODELS:
         return str(BUILTIN_MODELS[name].ensure())
-    return name
+    looks_local = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
+    if looks_local and not Path(name).expanduser().exists():
+        raise FileNotFoundError(
+            f"model {name!r}: no such folder; give a built-in name "
+            f"({', '.join(sorted(BUILTIN_MODELS))}), a local sentence-transformers folder, "
+            "or a Hugging Face hub id (org/name)"
+        )
+    return str(Path(name).expanduser()) if name.startswith("~") else name
 
 
 #: ``modules.json`` types that name classes this package ships (trusted without a flag).
