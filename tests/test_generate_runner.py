@@ -125,6 +125,11 @@ def test_llamacpp_runs_the_passes_of_an_anchor_on_one_slot(smollm2: Backend) -> 
     assert cached >= 3 * 150 and prompt > 0
 
 
+def _anchor(request: GenerationRequest) -> str:
+    """The premise a scripted backend answers (the line after the prompt's label)."""
+    return (request.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+
+
 class _Scripted(Backend):
     """A test backend: echoes the anchor for seeds containing 'bad', else valid sentences."""
 
@@ -140,7 +145,7 @@ class _Scripted(Backend):
     ) -> list[str]:
         outputs = []
         for r in requests:
-            anchor = (r.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+            anchor = _anchor(r)
             if "bad" in anchor:
                 outputs.append(anchor)
             else:
@@ -177,7 +182,7 @@ class _Thinker(_Scripted):
     ) -> list[str]:
         outputs = []
         for r in requests:
-            anchor = (r.text or "").rsplit("Premise (English): ", 1)[1].split("\n")[0]
+            anchor = _anchor(r)
             if "cut" in anchor:
                 outputs.append("<think>\nThe premise mentions")
             elif "html" in anchor:
