@@ -300,3 +300,31 @@ def test_run_help_names_every_stage() -> None:
     from tripletforge.pipeline.stages import STAGES
 
     assert set(RUN_STAGES) == set(STAGES)
+
+
+def test_library_tqdm_bars_only_with_verbose() -> None:
+    """A library's own tqdm bar (e.g. sentence-transformers' encode inside mining, which passes
+    ``show_progress_bar=True``) stays off the terminal unless ``--verbose``."""
+    import sys
+
+    from tqdm import tqdm
+
+    from tripletforge.cli.common import command
+
+    demo = typer.Typer()
+
+    @command(demo, "encode")
+    def encode() -> None:
+        for _ in tqdm(range(3), desc="Batches", disable=False, file=sys.stderr):
+            pass
+        print("done")
+
+    @demo.callback()
+    def _group() -> None:  # a group, so the command is called by name
+        pass
+
+    quiet = runner.invoke(demo, ["encode"])
+    assert quiet.exit_code == 0 and "done" in quiet.output
+    assert "Batches" not in quiet.output
+    loud = runner.invoke(demo, ["encode", "-v"])
+    assert loud.exit_code == 0 and "Batches" in loud.output

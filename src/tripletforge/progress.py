@@ -114,3 +114,27 @@ def hosted(progress: Any, task_id: Any) -> Iterator[None]:
         yield
     finally:
         _HOST.reset(token)
+
+
+@contextmanager
+def quiet_library_bars() -> Iterator[None]:
+    """Silence the tqdm bars of the libraries inside the block (mteb, datasets, whose bars
+    subclass tqdm's, sentence-transformers' encode and model-card code): tripletforge shows
+    its own display.
+
+    tqdm bars are switched off even where the library passes ``disable=False`` itself
+    (``mine_hard_negatives`` encodes with ``show_progress_bar=True``).
+    """
+    from tqdm import std
+
+    original = std.tqdm.__init__
+
+    def silent(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    std.tqdm.__init__ = silent  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        std.tqdm.__init__ = original  # type: ignore[method-assign]

@@ -317,14 +317,19 @@ def command(app: typer.Typer, name: str, **kwargs: Any) -> Callable[[Callable], 
 
         @functools.wraps(fn)
         def run(*args: Any, quiet: bool = False, verbose: bool = False, **kw: Any) -> Any:
+            from contextlib import nullcontext
+
             from rich.markup import escape
 
             from tripletforge.cli.output import configure, console
+            from tripletforge.progress import quiet_library_bars
 
             configure(quiet=quiet, verbose=verbose)
             errors = _user_errors()
             try:
-                return fn(*args, **kw)
+                # the libraries' own tqdm bars only with --verbose: each command shows its own
+                with nullcontext() if verbose else quiet_library_bars():
+                    return fn(*args, **kw)
             except (typer.Exit, typer.Abort):
                 raise
             except errors as exc:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from tripletforge.evaluate.lazy import LazyEncoder
 from tripletforge.evaluate.results import DatasetResult, EvaluationResult
 from tripletforge.evaluate.suite import DatasetSpec, Suite, load_suite
 from tripletforge.evaluate.tasks import log, run_dataset
+from tripletforge.progress import quiet_library_bars
 
 if TYPE_CHECKING:
     from mteb.models import ModelMeta
@@ -105,29 +106,6 @@ def prompt_summary(model: Any) -> dict[str, str]:
         else:
             out[task] = encode_prompt(model, task).text
     return out
-
-
-@contextmanager
-def quiet_library_bars() -> Iterator[None]:
-    """Silence the tqdm bars of mteb and datasets while evaluating (we show our own)."""
-    import datasets
-    from tqdm import std
-
-    original = std.tqdm.__init__
-
-    def silent(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs["disable"] = True
-        original(self, *args, **kwargs)
-
-    was_enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    std.tqdm.__init__ = silent  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        std.tqdm.__init__ = original  # type: ignore[method-assign]
-        if was_enabled:
-            datasets.enable_progress_bars()
 
 
 def _progress(enabled: bool, console: Console | None) -> Any:
