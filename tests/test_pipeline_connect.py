@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import build_tiny_encoder
-from test_connect import ENGLISH, ENGLISH_TRIPLETS, FOREIGN, _write_jsonl
+from test_connect import ENGLISH, ENGLISH_TRIPLETS, FOREIGN, _write_jsonl, build_tiny_decoder
 from tripletforge.connect import ConnectedEncoder, english_problem
 from tripletforge.connect.targets import LoadedTransformer
 from tripletforge.pipeline import ConfigError, Runner, parse_config
@@ -74,6 +74,8 @@ def test_plan_one_english_connect_stage_and_per_language_evaluations(tmp_path: P
         "kin/lus/evaluate",
     ]
     assert "hau/base/evaluate" in keys and "hau/icl/8/train" in keys  # the other arms as before
+    generate = next(s for s in plan if s.key == "hau/icl/generate")
+    assert "connect" not in generate.params["arm"]  # hashes of runs made before: unchanged
     connect = plan[0]
     assert connect.lang == "eng" and not connect.needs
     assert set(connect.external) == {"encoder", "target", "data"}  # nothing of a language
@@ -211,3 +213,28 @@ def test_connected_arm_runs_english_only_reports_and_resumes(
     assert {s.status for s in again.stages} == {"skipped"}, [
         (s.key, s.status) for s in again.stages
     ]
+
+
+def test_target_alone_is_pooled_as_the_connected_model_pools_it(
+    tiny_target: Path, tmp_path: Path
+) -> None:
+    """The 'target alone' row: a sentence-transformers folder as it is; another pooling or a
+    plain transformers model (a decoder) embedded exactly as the alignment's teacher does."""
+    import numpy as np
+    import torch
+
+    from tripletforge.connect.targets import load_transformer, standalone_model
+
+    assert standalone_model(str(tiny_target)) == str(tiny_target)
+    decoder = build_tiny_decoder(tmp_path / "decoder")
+    for name, pooling in ((str(tiny_target), "cls"), (str(decoder), "lasttoken"),
+                          (str(decoder), "auto")):  # fmt: skip
+        model = standalone_model(name, pooling)
+        teacher = load_transformer(name, pooling)
+        teacher.model.eval()  # as alignment runs it (no dropout)
+        with torch.no_grad():
+            expected = teacher.embed(ENGLISH[:3], max_length=64).numpy()  # no truncation
+        got = model.encode(ENGLISH[:3], convert_to_numpy=True)
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=f"{name} {pooling}")
+    with pytest.raises(ValueError, match="unknown pooling"):
+        standalone_model(str(tiny_target), "max")

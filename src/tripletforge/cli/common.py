@@ -259,9 +259,9 @@ def error_message(exc: BaseException, sections: Collection[str] = ()) -> str:
     """The user-facing text of a user error (settings errors name their flags).
 
     ``sections``: the nested settings sections whose fields are flags ``--section-field``
-    (:func:`settings_options`). An unknown field can only come from the ``--config`` file and
-    is named by its key there (``--config: align.epochz``); a check of a whole section (its
-    fields together) names the section (``finetune settings``), not a flag.
+    (:func:`settings_options`). An unknown key inside a section can only come from the
+    ``--config`` file and is named by its key there (``--config: align.epochz``); a check of a
+    whole section (its fields together) names the section (``finetune settings``), not a flag.
     """
     from pydantic import ValidationError
 
@@ -274,7 +274,8 @@ def error_message(exc: BaseException, sections: Collection[str] = ()) -> str:
             if item["type"] == "missing":
                 msg = "required; give it (or set it in --config)"
             elif item["type"] == "extra_forbidden":
-                where = "--config: " + ".".join(str(p) for p in loc)
+                if len(loc) > 1:  # a key inside a section: only a --config file sets those
+                    where = "--config: " + ".".join(str(p) for p in loc)
                 msg = "unknown setting; remove it"
             elif item["type"] == "value_error" and isinstance(item.get("input"), dict):
                 where = " ".join([".".join(str(p) for p in loc), "settings"]).strip()

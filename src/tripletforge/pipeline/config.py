@@ -462,7 +462,7 @@ class PipelineConfig(_Strict):
         extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
             raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
-        trained = [a.name for a in self.arms if a.source != "connected"]
+        trained = [a.name for a in self.trained_arms]
         if trained and not self.sizes:
             raise ValueError(
                 f"sizes: arms {trained} train a model per data size; add `sizes: ...` "
@@ -526,8 +526,9 @@ class PipelineConfig(_Strict):
         return [a for a in self.arms if a.source != "connected"]
 
     def connect_settings(self, arm: ArmConfig) -> Any:
-        """A connected arm's ``ConnectSettings``: the run's ``encoder`` and ``seed``, then the
-        arm's ``connect:`` (sections merged key by key); ``{data_root}`` in data paths resolved.
+        """A connected arm's ``ConnectSettings``: the arm's ``connect:`` over the run's
+        ``encoder`` and ``seed`` and the connect defaults (a section's fields given there
+        replace only those fields); ``{data_root}`` in data paths resolved.
 
         Raises:
             ConfigError: a data path uses ``{data_root}`` but none is set.

@@ -305,10 +305,13 @@ def _source_stages(ctx: RunContext, lang: str, arm_name: str, task: str | None) 
 
 
 def _arm_params(arm: Any) -> dict[str, Any]:
-    """An arm's settings as hashed (``tasks`` left out when unset, as before it existed)."""
+    """An arm's settings as hashed (``tasks`` left out when unset and ``connect`` when empty,
+    as before they existed, so the stages of runs made then still match)."""
     params = arm.model_dump(mode="json")
     if params.get("tasks") is None:
         params.pop("tasks", None)
+    if not params.get("connect"):
+        params.pop("connect", None)
     return params
 
 

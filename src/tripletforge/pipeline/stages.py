@@ -555,7 +555,9 @@ def run_connect(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "align_steps": align.get("steps"),
         "align_loss_first": align.get("first_loss"),
         "align_loss_last": align.get("last_loss"),
+        "align_reused": bool(align.get("reused")),  # a finished alignment kept on resume
         "finetune_steps": finetune.get("global_step"),
+        "finetune_resumed_from": finetune.get("resumed_from"),
         "finetune_loss": finetune.get("train_loss"),
         "english_only": english,
         "wall_seconds": prov.get("wall_seconds"),
