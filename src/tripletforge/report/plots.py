@@ -83,8 +83,8 @@ def plot_by_arm(data: RunData, path: Path) -> Path | None:
                 )  # fmt: skip
     ax.set_xticks(range(len(langs)), langs)
     ax.set_ylabel(_task_label(data))
-    size = max(data.sizes) if data.sizes else "?"
-    ax.set_title(f"Main metric by arm (largest size: {size})")
+    sizes = f" (largest size: {max(data.sizes)})" if data.sizes else ""  # none: connected only
+    ax.set_title(f"Main metric by arm{sizes}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
