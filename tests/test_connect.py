@@ -59,16 +59,12 @@ ENGLISH_TRIPLETS = [
 FOREIGN = [*TINY_CORPUS[4:], "Watoto wanacheza mpira uwanjani."]
 
 
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A tiny encoder (width 32), an encoder target (width 48) and a decoder target (40)."""
+def build_tiny_decoder(path: Path) -> Path:
+    """A 2-layer Llama base model (width 40, tied embeddings) with the tiny tokenizer."""
     from transformers import LlamaConfig, LlamaModel
 
     from conftest import tiny_tokenizer
 
-    root = tmp_path_factory.mktemp("connect-models")
-    encoder = build_tiny_encoder(root / "encoder", hidden=32)
-    target = build_tiny_encoder(root / "target", hidden=48)
     tokenizer = tiny_tokenizer()
     torch.manual_seed(1)
     config = LlamaConfig(
@@ -84,10 +80,18 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         tie_word_embeddings=True,
         architectures=["LlamaForCausalLM"],
     )
-    decoder = root / "decoder"
-    LlamaModel(config).save_pretrained(decoder)
-    tokenizer.save_pretrained(decoder)
-    return {"encoder": encoder, "target": target, "decoder": decoder}
+    LlamaModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny encoder (width 32), an encoder target (width 48) and a decoder target (40)."""
+    root = tmp_path_factory.mktemp("connect-models")
+    encoder = build_tiny_encoder(root / "encoder", hidden=32)
+    target = build_tiny_encoder(root / "target", hidden=48)
+    return {"encoder": encoder, "target": target, "decoder": build_tiny_decoder(root / "decoder")}
 
 
 def tiny_settings(models: dict[str, Path], **overrides) -> ConnectSettings:
@@ -349,6 +353,20 @@ def test_cli_user_errors_are_one_line_exit_2(tmp_path):
         app, ["connect", "train", "-o", str(tmp_path / "m"), "--align-data", "nope.txt"]
     )
     assert missing.exit_code == 2 and "nope.txt" in missing.output
+    # a nested field is named by its flag, an unknown key of the -c file by its key there,
+    # and a check of a whole section by the section (not by the --finetune flag)
+    config = tmp_path / "bad.yaml"
+    config.write_text("align: {epochz: 2}\n")
+    out = runner.invoke(app, ["connect", "train", "-o", str(tmp_path / "m"), "-c", str(config),
+                              "--finetune-lora-r", "-1"]).output  # fmt: skip
+    assert "--config: align.epochz: unknown setting" in out
+    assert "--finetune-lora-r: Input should be" in out and "--finetune.lora_r" not in out
+    nothing = runner.invoke(
+        app, ["connect", "train", "-o", str(tmp_path / "m"), "--no-finetune-train-connector"]
+    )
+    assert nothing.exit_code == 2
+    assert "error: finetune settings: nothing would train" in nothing.output
+    assert "--finetune-train-connector" in nothing.output
 
 
 def test_cli_trains_and_mteb_encodes(tiny_models, tmp_path):

@@ -242,28 +242,44 @@ def with_options(params: list[inspect.Parameter]) -> Callable[[Callable], Callab
 # --- one error path --------------------------------------------------------------------
 
 
-def _flag_of(loc: tuple[Any, ...]) -> str:
-    """``--field-name`` (and any nested key) for a pydantic error location."""
+def _flag_of(loc: tuple[Any, ...], sections: Collection[str] = ()) -> str:
+    """The flag of a pydantic error location: ``--field-name``; a field of a nested section
+    (one of ``sections``, whose fields are offered as ``--section-field``) as that flag,
+    e.g. ``("align", "epochs")`` → ``--align-epochs``; any deeper key or index after it."""
     if not loc:
         return "settings"
     head, *rest = loc
+    if head in sections and rest and isinstance(rest[0], str):
+        head, rest = f"{head}_{rest[0]}", rest[1:]
     name = _flag(str(head)) if isinstance(head, str) else str(head)
     return name + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
 
 
-def error_message(exc: BaseException) -> str:
-    """The user-facing text of a user error (settings errors name their flags)."""
+def error_message(exc: BaseException, sections: Collection[str] = ()) -> str:
+    """The user-facing text of a user error (settings errors name their flags).
+
+    ``sections``: the nested settings sections whose fields are flags ``--section-field``
+    (:func:`settings_options`). An unknown key inside a section can only come from the
+    ``--config`` file and is named by its key there (``--config: align.epochz``); a check of a
+    whole section (its fields together) names the section (``finetune settings``), not a flag.
+    """
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
         lines = []
         for item in exc.errors():
+            loc = tuple(item["loc"])
             msg = item["msg"].removeprefix("Value error, ")
+            where = _flag_of(loc, sections)
             if item["type"] == "missing":
                 msg = "required; give it (or set it in --config)"
             elif item["type"] == "extra_forbidden":
+                if len(loc) > 1:  # a key inside a section: only a --config file sets those
+                    where = "--config: " + ".".join(str(p) for p in loc)
                 msg = "unknown setting; remove it"
-            lines.append(f"{_flag_of(tuple(item['loc']))}: {msg}")
+            elif item["type"] == "value_error" and isinstance(item.get("input"), dict):
+                where = " ".join([".".join(str(p) for p in loc), "settings"]).strip()
+            lines.append(f"{where}: {msg}")
         return "; ".join(lines)
     if isinstance(exc, typer.BadParameter):
         hint = f"{exc.param_hint}: " if isinstance(exc.param_hint, str) else ""

@@ -94,8 +94,6 @@ def train_command(
 
 def _validate(fields: dict[str, Any]) -> ConnectSettings:
     """``ConnectSettings`` of the resolved fields; errors name the flags (``--align-epochs``)."""
-    import re
-
     from pydantic import ValidationError
 
     from tripletforge.cli.common import error_message
@@ -103,13 +101,7 @@ def _validate(fields: dict[str, Any]) -> ConnectSettings:
     try:
         return ConnectSettings.model_validate(fields)
     except ValidationError as exc:
-        sections = "|".join(SECTIONS)
-        message = re.sub(
-            rf"--({sections})\.(\w+)",
-            lambda m: f"--{m[1]}-{m[2].replace('_', '-')}",
-            error_message(exc),
-        )
-        raise typer.BadParameter(message) from None
+        raise typer.BadParameter(error_message(exc, SECTIONS)) from None
 
 
 def _print_summary(out: Any, result: Any) -> None:

@@ -18,7 +18,7 @@ LOG_FILE = "log.txt"
 #: The stage names `--force`/`--only` take (the keys of ``pipeline.stages.STAGES``; a test
 #: keeps them equal, without importing the pipeline when the CLI starts).
 RUN_STAGES = ("adapter", "compose", "generate", "negatives", "mine", "import", "filter",
-               "train", "merge", "evaluate")  # fmt: skip
+              "train", "merge", "evaluate", "connect")  # fmt: skip
 
 
 def run_command(

@@ -99,8 +99,9 @@ class FinetuneSettings(BaseModel):
     def _something_trains(self) -> FinetuneSettings:
         if self.enabled and not self.train_connector and self.lora_r == 0:
             raise ValueError(
-                "nothing would train in stage (b): set train_connector: true or lora_r > 0, "
-                "or enabled: false"
+                "nothing would train in stage (b): set train_connector: true "
+                "(--finetune-train-connector) or lora_r > 0 (--finetune-lora-r), or "
+                "enabled: false (--no-finetune)"
             )
         return self
 

@@ -141,3 +141,39 @@ def _from_sentence_transformers(source: str, pooling: str, with_tail: bool) -> L
             if not any(isinstance(m, Pooling) for m in tail):
                 tail.insert(0, Pooling(hidden, pooling_mode=pooling))
     return LoadedTransformer(model, first.tokenizer, kind, source, tail, st.max_seq_length)
+
+
+def standalone_model(name: str, pooling: str = "auto") -> Any:
+    """One end of a connection on its own, pooled as the connected model pools it.
+
+    The "target alone" row of a comparison: a sentence-transformers folder with ``auto``
+    pooling is returned as its path (evaluated exactly as ``tripletforge evaluate -m NAME``);
+    otherwise a CPU ``SentenceTransformer`` of its transformer and the pooling
+    :func:`load_transformer` gives it (a plain transformers model: mean, or ``pooling``; a
+    decoder's tokenizer pads with EOS on the right, as in training).
+
+    Raises:
+        ValueError: an unknown pooling mode.
+    """
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    from tripletforge.models import resolve_model_path
+
+    if pooling != "auto" and pooling not in POOLING_MODES:
+        raise ValueError(f"unknown pooling {pooling!r}; use auto, {', '.join(POOLING_MODES)}")
+    source = resolve_model_path(name)
+    if (Path(source) / "modules.json").is_file():
+        if pooling == "auto":
+            return source
+        st = SentenceTransformer(source, device="cpu")
+        first, tail = st[0], list(st)[1:]
+    else:
+        first, tail = Transformer(source), []
+    hidden = first.get_embedding_dimension()
+    pooled = [Pooling(hidden, pooling_mode="mean" if pooling == "auto" else pooling)]
+    tail = [pooled[0] if isinstance(m, Pooling) else m for m in tail] or pooled
+    if not any(isinstance(m, Pooling) for m in tail):
+        tail.insert(0, pooled[0])
+    _ensure_pad_token(first.tokenizer)
+    return SentenceTransformer(modules=[first, *tail], device="cpu")

@@ -8,7 +8,10 @@ Each arm is where the training triplets come from:
   weighted mix of tasks (``tasks: [nli, retrieval, paraphrase]``);
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
-- ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data).
+- ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data);
+- ``connected``: no triplets and no sizes: a LUSIFER connected model (the run's encoder →
+  connector → an English target, :mod:`tripletforge.connect`) trained once on English only and
+  evaluated per language beside the target alone (``connect:`` overrides ``ConnectSettings``).
 
 Errors name the field and the fix (:func:`format_config_error`).
 """
@@ -34,7 +37,10 @@ from tripletforge.yaml_source import read_yaml_source
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
 #: GenerateSettings fields an arm sets itself rather than in `generate:`.
 ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
-ArmSource = Literal["synthetic", "parallel", "triplets"]
+ArmSource = Literal["synthetic", "parallel", "triplets", "connected"]
+#: Arm fields that only make sense for arms that generate or read triplets.
+TRIPLET_ARM_FIELDS = ("strategy", "generate", "strategy_options", "root", "split", "target_lang",
+                      "path", "tasks")  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -64,6 +70,11 @@ class ArmConfig(_Strict):
         description="synthetic: generation tasks and their weights, [nli, retrieval] (equal) or "
         "{nli: 1, retrieval: 2}: each task is generated and filtered apart, every size is split "
         "by weight, and training batches never mix tasks",
+    )
+    connect: dict[str, Any] = Field(
+        default_factory=dict,
+        description="connected: overrides of tripletforge.connect.ConnectSettings (encoder "
+        "default: the run's `encoder`, seed default: the run's `seed`), sections as mappings",
     )
 
     @field_validator("tasks", mode="before")
@@ -103,7 +114,20 @@ class ArmConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_source(self) -> ArmConfig:
-        if self.source == "synthetic":
+        if self.source != "connected" and self.connect:
+            raise ValueError(
+                f"`connect:` belongs to a connected model; an arm with `source: {self.source}` "
+                "has none (remove `connect:` or set `source: connected`)"
+            )
+        if self.source == "connected":
+            given = [f for f in TRIPLET_ARM_FIELDS if f in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: an arm with `source: connected` has no triplets (it "
+                    "trains on English only, through `connect:`); remove them"
+                )
+            check_connect_overrides(self.connect)
+        elif self.source == "synthetic":
             from tripletforge.generate.strategies import strategy_class
 
             self.strategy = self.strategy or self.name
@@ -138,6 +162,34 @@ class ArmConfig(_Strict):
         elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
+
+
+def check_connect_overrides(overrides: dict[str, Any]) -> None:
+    """Validate a connected arm's ``connect:`` against ``ConnectSettings`` (``ValueError``
+    naming each bad field, e.g. ``connect.align.epochz: unknown field; use one of: …``)."""
+    from tripletforge.connect.settings import ConnectSettings
+
+    try:
+        ConnectSettings.model_validate(overrides)
+    except ValidationError as exc:
+        problems = []
+        for item in exc.errors():
+            parts = [str(p) for p in item["loc"]]
+            where = ".".join(["connect", *parts])
+            if item["type"] == "extra_forbidden":
+                owner: type[BaseModel] = ConnectSettings
+                for part in parts[:-1]:
+                    field = owner.model_fields.get(part)
+                    kind = field.annotation if field is not None else None
+                    if isinstance(kind, type) and issubclass(kind, BaseModel):
+                        owner = kind
+                allowed = ", ".join(owner.model_fields)
+                problems.append(f"{where}: unknown field; use one of: {allowed}")
+            else:
+                msg = item["msg"].removeprefix("Value error, ")
+                shown = f" (got {item['input']!r})" if "input" in item and parts else ""
+                problems.append(f"{where}: {msg}{shown}")
+        raise ValueError("; ".join(problems)) from None
 
 
 class _AdapterKind(_Strict):
@@ -318,7 +370,10 @@ class PipelineConfig(_Strict):
         description="lang → seed file; languages not listed use the shipped SIB-200 train split",
     )
     anchors: int = Field(100, ge=1, description="seeds (or pairs) used per language and arm")
-    sizes: list[int] = Field(min_length=1, description="training-set sizes (triplets)")
+    sizes: list[int] = Field(
+        default_factory=list,
+        description="training-set sizes (triplets); required unless every arm is connected",
+    )
     encoder: str = "e5-small"
     arms: list[ArmConfig] = Field(min_length=1)
     generate: GenerateSettings = GenerateSettings()
@@ -407,7 +462,13 @@ class PipelineConfig(_Strict):
         extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
             raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
-        if self.anchors < max(self.sizes):
+        trained = [a.name for a in self.trained_arms]
+        if trained and not self.sizes:
+            raise ValueError(
+                f"sizes: arms {trained} train a model per data size; add `sizes: ...` "
+                "(e.g. `sizes: [1000, 2000]`)"
+            )
+        if self.sizes and self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
@@ -419,7 +480,7 @@ class PipelineConfig(_Strict):
             raise ValueError(
                 "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
             )
-        if min(self.sizes) < self.train.batch_size:
+        if self.sizes and min(self.sizes) < self.train.batch_size:
             raise ValueError(
                 f"smallest size ({min(self.sizes)}) is below one batch "
                 f"(train.batch_size = {self.train.batch_size}); lower train.batch_size"
@@ -458,6 +519,30 @@ class PipelineConfig(_Strict):
 
     def arm(self, name: str) -> ArmConfig:
         return next(a for a in self.arms if a.name == name)
+
+    @property
+    def trained_arms(self) -> list[ArmConfig]:
+        """The arms that train the run's encoder on triplets (every source but connected)."""
+        return [a for a in self.arms if a.source != "connected"]
+
+    def connect_settings(self, arm: ArmConfig) -> Any:
+        """A connected arm's ``ConnectSettings``: the arm's ``connect:`` over the run's
+        ``encoder`` and ``seed`` and the connect defaults (a section's fields given there
+        replace only those fields); ``{data_root}`` in data paths resolved.
+
+        Raises:
+            ConfigError: a data path uses ``{data_root}`` but none is set.
+        """
+        from tripletforge.connect.settings import ConnectSettings
+
+        data: dict[str, Any] = {"encoder": self.encoder, "seed": self.seed, **arm.connect}
+        for section in ("align", "finetune"):
+            own = dict(data.get(section) or {})
+            if own.get("data"):
+                own["data"] = [self.resolve(str(p)) for p in own["data"]]
+            if own:
+                data[section] = own
+        return ConnectSettings.model_validate(data)
 
     def options_for(self, arm: ArmConfig, adapters: dict[str, str] | None = None) -> dict:
         """The arm's strategy options, with the adapters its adapter stages make.

@@ -107,6 +107,10 @@ def _train_params(cfg: PipelineConfig, size: int, tasks: dict[str | None, float]
 def build_plan(ctx: RunContext) -> list[Stage]:
     """Every stage of the run, in dependency order.
 
+    A connected arm gets one ``connect`` stage (``connect/<arm>``, English only, shared by
+    every language) and per language an ``evaluate`` of the connected model
+    (``<lang>/<arm>``) and one of the target alone (``<lang>/<arm>/target``); no size.
+
     An arm with ``tasks:`` gets, per task, its own source stage (``generate``; a task that
     needs hard negatives, such as ``retrieval``, then ``negatives``) and ``filter`` stage under
     ``<lang>/<arm>/<task>/``; each size's ``train`` stage takes every task's kept rows. Arms
@@ -129,12 +133,17 @@ def build_plan(ctx: RunContext) -> list[Stage]:
     }
     adapters = plan_adapters(ctx)
     plan: list[Stage] = list(adapters.stages)  # first: trained before any generator loads
+    connect = {a.name: connect_stage(ctx, a) for a in cfg.arms if a.source == "connected"}
+    plan += connect.values()
     shared: dict[str, Stage] = {}  # generation key → the filter stage of the first such arm
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         base = {"encoder": encoder, "eval_data": eval_files}
         plan.append(Stage("evaluate", lang, "base", None, eval_params, external=base))
         for arm in cfg.arms:
+            if arm.source == "connected":
+                plan += _connected_evaluations(ctx, lang, arm, connect, eval_params, eval_files)
+                continue
             tasks = cfg.arm_tasks(arm)
             kept: dict[str, tuple[Stage, str]] = {}
             for task in tasks:
@@ -175,6 +184,72 @@ def build_plan(ctx: RunContext) -> list[Stage]:
                     )
                 )  # fmt: skip
     return plan
+
+
+#: Units of the connect stages (one per connected arm, shared by the languages).
+CONNECT_DIR = "connect"
+
+
+def connect_stage(ctx: RunContext, arm: ArmConfig) -> Stage:
+    """The stage that trains a connected arm's model (:func:`tripletforge.connect.
+    train_connected`) on English data only, once for every language of the run.
+
+    Hashed: the arm's ``ConnectSettings`` (but ``keep_stages``), the encoder, target and data
+    files (the shipped SNLI pool when a stage gives none). Its only inputs are those: no seed
+    file, evaluation set or other stage's output ever reaches it.
+    """
+    from tripletforge.connect.data import shipped_pool
+
+    settings = ctx.config.connect_settings(arm)
+    params = {"connect": settings.model_dump(mode="json", exclude={"keep_stages"})}
+
+    def data() -> FileSet:
+        files = list(settings.align.data) or [shipped_pool()]
+        if settings.finetune.enabled:
+            files += list(settings.finetune.data) or [shipped_pool()]
+        return FileSet(tuple(dict.fromkeys(Path(f) for f in files)))
+
+    external: dict[str, Callable[[], Input]] = {
+        "encoder": lambda: Path(ctx.model_path(settings.encoder)),
+        "target": lambda: Path(ctx.model_path(settings.target)),
+        "data": data,
+    }
+    unit = f"{CONNECT_DIR}/{arm.name}"
+    return Stage("connect", "eng", arm.name, None, params, external=external, scope=unit)
+
+
+def _connected_evaluations(
+    ctx: RunContext,
+    lang: str,
+    arm: ArmConfig,
+    connect: dict[str, Stage],
+    eval_params: dict[str, Any],
+    eval_files: Callable[[], FileSet],
+) -> list[Stage]:
+    """A connected arm's evaluations of one language: the connected model (``<lang>/<arm>``)
+    and the English target alone (``<lang>/<arm>/target``); the encoder alone is the base
+    row when the connector's encoder is the run's, else ``<lang>/<arm>/encoder``."""
+    settings = ctx.config.connect_settings(arm)
+    connected = Stage(
+        "evaluate", lang, arm.name, None, eval_params,
+        needs={"connected": (connect[arm.name], "model")}, external={"eval_data": eval_files},
+    )  # fmt: skip
+    alone = {"target": (settings.target, settings.target_pooling)}
+    if settings.encoder != ctx.config.encoder:  # else the base row is the encoder alone
+        alone["encoder"] = (settings.encoder, "auto")
+    stages = []
+    for label, (model, pooling) in alone.items():
+        params = {k: v for k, v in eval_params.items() if k != "encoder"}
+        params[label] = {"model": model, "pooling": pooling}
+        stages.append(
+            Stage(
+                "evaluate", lang, arm.name, None, params,
+                external={label: lambda model=model: Path(ctx.model_path(model)),
+                          "eval_data": eval_files},
+                scope=f"{lang}/{arm.name}/{label}",
+            )
+        )  # fmt: skip
+    return [*stages, connected]
 
 
 def _generation_key(ctx: RunContext, lang: str, arm_name: str, task: str | None) -> str | None:
@@ -230,10 +305,13 @@ def _source_stages(ctx: RunContext, lang: str, arm_name: str, task: str | None) 
 
 
 def _arm_params(arm: Any) -> dict[str, Any]:
-    """An arm's settings as hashed (``tasks`` left out when unset, as before it existed)."""
+    """An arm's settings as hashed (``tasks`` left out when unset and ``connect`` when empty,
+    as before they existed, so the stages of runs made then still match)."""
     params = arm.model_dump(mode="json")
     if params.get("tasks") is None:
         params.pop("tasks", None)
+    if not params.get("connect"):
+        params.pop("connect", None)
     return params
 
 

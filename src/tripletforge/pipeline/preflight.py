@@ -68,9 +68,11 @@ def preflight(ctx: RunContext) -> None:
                             f"arms[{arm.name}].root: {split} not found; point `root:` at a "
                             "SIB-200 folder that has this language"
                         )
+            elif arm.source == "connected":
+                continue  # English data only, checked once below
             elif not Path(cfg.resolve(str(arm.path))).exists():
                 problems.append(f"arms[{arm.name}].path: {arm.path} not found; fix the path")
-        if cfg.merge.enabled:
+        if cfg.merge.enabled and cfg.trained_arms:
             try:
                 from tripletforge.pipeline.dev import dev_texts
 
@@ -80,9 +82,31 @@ def preflight(ctx: RunContext) -> None:
                     f"merge.dev: no dev data for {lang!r} ({exc}); set merge.dev.root, or "
                     "`merge: {enabled: false}`"
                 )
-    problems += adapter_problems(ctx)
+    problems += adapter_problems(ctx) + connect_problems(ctx)
     if problems:
         raise ConfigError("cannot run this config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def connect_problems(ctx: RunContext) -> list[str]:
+    """The English data files connected arms name that are not there (one line each)."""
+    cfg = ctx.config
+    problems: list[str] = []
+    for arm in cfg.arms:
+        if arm.source != "connected":
+            continue
+        try:
+            settings = cfg.connect_settings(arm)
+        except ConfigError as exc:
+            problems.append(f"arms[{arm.name}].connect: {exc}")
+            continue
+        for section in ("align", "finetune"):
+            for path in getattr(settings, section).data:
+                if not Path(path).exists():
+                    problems.append(
+                        f"arms[{arm.name}].connect.{section}.data: {path} not found; fix the "
+                        "path (English text only), or leave it out for the shipped SNLI pool"
+                    )
+    return problems
 
 
 def adapter_problems(ctx: RunContext) -> list[str]:

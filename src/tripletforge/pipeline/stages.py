@@ -427,6 +427,9 @@ def merged_model_path(output: Path) -> str:
     return str(output)
 
 
+#: The evaluate labels of a connected arm's ends evaluated alone (models outside the run).
+CONNECTED_ENDS = ("target", "encoder")
+
 #: ``main_task: auto`` takes the first of these task types the evaluation has.
 AUTO_MAIN_TASKS = (
     "sts",
@@ -479,13 +482,21 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     """Evaluate the trained (and merged) model — or the base encoder — on the eval suite."""
     from tripletforge.evaluate import evaluate_model
 
-    models: dict[str, str] = {}
+    models: dict[str, Any] = {}
     if stage.arm == "base":
         models["base"] = ctx.model_path(ctx.config.encoder)
-    else:
+    elif "model" in stage.inputs:
         models["trained"] = str(stage.inputs["model"])
         if "merged" in stage.inputs:
             models["merged"] = merged_model_path(Path(stage.inputs["merged"]))
+    elif "connected" in stage.inputs:
+        models["connected"] = str(stage.inputs["connected"])
+    else:  # one end of a connected arm alone: the target (or an encoder other than the run's)
+        from tripletforge.connect.targets import standalone_model
+
+        label = next(k for k in CONNECTED_ENDS if k in stage.params)
+        end = stage.params[label]
+        models[label] = standalone_model(end["model"], end["pooling"])
     settings = ctx.config.evaluate
     outputs: dict[str, Path] = {}
     metrics: dict[str, Any] = {}
@@ -504,9 +515,54 @@ def run_evaluate(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         json_path, _ = result.write(folder / label)
         outputs[label] = json_path
         metrics[label] = summarize(result, stage.lang, settings.main_task)
-        if label != "base":
+        if label not in ("base", *CONNECTED_ENDS):
             _evaluated_card(ctx, model, result)
     return StageOutput(outputs, metrics)
+
+
+# --- connected models (LUSIFER) --------------------------------------------------------------
+
+
+def run_connect(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """Train a connected arm's model on English only (``train_connected``; resumable).
+
+    The settings are the arm's (:meth:`PipelineConfig.connect_settings`); every training text
+    passes the connector's English guard, so no target-language text reaches training. A
+    stage left running resumes: a finished alignment is reused and fine-tuning restarts from
+    its last checkpoint (``model/stages/``, removed after success unless ``keep_stages``).
+    """
+    from tripletforge.connect import train_connected
+
+    arm = ctx.config.arm(stage.arm)
+    settings = ctx.config.connect_settings(arm)
+    result = train_connected(settings, folder / "model", progress=ctx.progress)
+    prov = result.provenance
+    align, finetune = prov.get("align") or {}, prov.get("finetune") or {}
+    english = {}
+    for part, summary in (prov.get("data") or {}).items():
+        guard = summary.get("english_guard") or {}
+        english[part] = {
+            "kept": summary.get("kept"),
+            "files": summary.get("files"),
+            "refused": guard.get("refused"),
+            "reasons": guard.get("reasons"),
+        }
+    metrics = {
+        "encoder": settings.encoder,
+        "target": settings.target,
+        "settings_hash": prov.get("settings_hash"),
+        "reused": result.reused,
+        "align_steps": align.get("steps"),
+        "align_loss_first": align.get("first_loss"),
+        "align_loss_last": align.get("last_loss"),
+        "align_reused": bool(align.get("reused")),  # a finished alignment kept on resume
+        "finetune_steps": finetune.get("global_step"),
+        "finetune_resumed_from": finetune.get("resumed_from"),
+        "finetune_loss": finetune.get("train_loss"),
+        "english_only": english,
+        "wall_seconds": prov.get("wall_seconds"),
+    }
+    return StageOutput({"model": folder / "model"}, metrics)
 
 
 # --- generator adapters ----------------------------------------------------------------------
@@ -612,4 +668,5 @@ STAGES: dict[str, Callable[[RunContext, Stage, Path], StageOutput]] = {
     "train": run_train,
     "merge": run_merge,
     "evaluate": run_evaluate,
+    "connect": run_connect,
 }

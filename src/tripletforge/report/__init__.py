@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripletforge.report.collect import RunData, load_run
+from tripletforge.report.collect import CONNECTED_MODELS, RunData, load_run
 
 
 @dataclass
@@ -24,7 +24,8 @@ class ReportPaths:
 
 
 def main_score_lines(data: RunData) -> list[str]:
-    """One line per language: main score ×100 of the base and of each arm's largest model."""
+    """One line per language: main score ×100 of the base and of each arm's largest model
+    (a connected arm: its target alone and the connected model)."""
     lines = []
     for lang in data.languages:
         base = data.score(lang, "base", None, "base")
@@ -32,6 +33,12 @@ def main_score_lines(data: RunData) -> list[str]:
         parts = [f"{lang} ({task} ×100): base {base.main:.1f}" if base and base.main is not None
                  else f"{lang}: base –"]  # fmt: skip
         for arm in data.arms:
+            connected = data.connected_scores(lang, arm)
+            if connected:
+                shown = [f"{CONNECTED_MODELS[s.model]} {s.main:.1f}" for s in connected
+                         if s.main is not None]  # fmt: skip
+                parts.append(f"{arm}: {', '.join(shown) or '–'}")
+                continue
             for size in reversed(data.sizes):
                 trained = data.score(lang, arm, size, "trained")
                 merged = data.score(lang, arm, size, "merged")

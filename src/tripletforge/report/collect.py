@@ -19,7 +19,7 @@ class Score:
     lang: str
     arm: str
     size: int | None
-    model: str  # base | trained | merged
+    model: str  # base | trained | merged | target | encoder | connected (connected arms)
     main: float | None
     main_task: str
     alignment: float | None
@@ -98,6 +98,24 @@ class ArmAdapters:
     sources: dict[str, str | None] = field(default_factory=dict)  # pass → its manifest
 
 
+#: A connected arm's evaluated models, in report order, and how the report names them.
+CONNECTED_MODELS = {"target": "target alone", "encoder": "encoder alone", "connected": "connected"}
+
+
+@dataclass
+class Connect:
+    """One connected arm's training (its ``connect`` stage): English only, for every language."""
+
+    arm: str
+    encoder: str
+    target: str
+    align_steps: int | None
+    finetune_steps: int | None
+    english: dict[str, dict[str, Any]]  # align/finetune → kept, refused, reasons, files
+    seconds: float | None
+    manifest: str
+
+
 @dataclass
 class RunData:
     """Everything the report needs from one run folder."""
@@ -116,6 +134,12 @@ class RunData:
     arm_adapters: list[ArmAdapters] = field(default_factory=list)
     #: generate stages whose engine may give other rows on another run: (key, reason, manifest)
     nondeterministic: list[tuple[str, str, str]] = field(default_factory=list)
+    connects: list[Connect] = field(default_factory=list)
+
+    def connected_scores(self, lang: str, arm: str) -> list[Score]:
+        """A connected arm's evaluations of ``lang``: target alone, (encoder alone,) connected."""
+        found = [self.score(lang, arm, None, model) for model in CONNECTED_MODELS]
+        return [s for s in found if s is not None]
 
     def trained_rows(self, lang: str, arm: str, size: int) -> int:
         """Triplets the model of ``size`` was trained on (fewer when fewer survived)."""
@@ -162,7 +186,8 @@ def _in_config(config: dict[str, Any]):
     sizes = {_size(s) for s in config.get("sizes") or []}
 
     def test(lang: Any, arm: Any, size: int | None) -> bool:
-        if langs and lang not in langs:
+        """``lang`` None: a stage shared by every language (e.g. ``connect``)."""
+        if langs and lang is not None and lang not in langs:
             return False
         if arm == "base":
             return size is None
@@ -192,9 +217,9 @@ def load_run(run_dir: str | Path) -> RunData:
             data.unreadable.append(rel)
             continue
         shared = manifest.get("stage") == "adapter"  # shared by languages and arms
-        if not shared and not in_config(
-            manifest.get("lang"), manifest.get("arm"), _size(manifest.get("size"))
-        ):
+        # a connect stage serves every language: only its arm decides whether it is current
+        lang = None if manifest.get("stage") == "connect" else manifest.get("lang")
+        if not shared and not in_config(lang, manifest.get("arm"), _size(manifest.get("size"))):
             data.stale.append(rel)
             continue
         manifests[rel] = manifest
@@ -240,6 +265,14 @@ def load_run(run_dir: str | Path) -> RunData:
                     metrics.get("dev_metric", "?"), metrics.get("dev_scores") or {}, rel,
                 )
             )  # fmt: skip
+        elif stage == "connect":
+            data.connects.append(
+                Connect(
+                    arm, str(metrics.get("encoder")), str(metrics.get("target")),
+                    metrics.get("align_steps"), metrics.get("finetune_steps"),
+                    metrics.get("english_only") or {}, m.get("seconds"), rel,
+                )
+            )  # fmt: skip
         elif stage == "train":
             data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
         elif stage in ("generate", "mine", "import"):
@@ -278,7 +311,7 @@ def load_run(run_dir: str | Path) -> RunData:
             )
         )
     _collect_adapters(data, manifests)
-    order = {"base": 0, "trained": 1, "merged": 2}
+    order = {"base": 0, "trained": 1, "merged": 2, "target": 3, "encoder": 4, "connected": 5}
     data.scores.sort(
         key=lambda s: (s.lang, s.arm != "base", s.arm, s.size or 0, order.get(s.model, 9))
     )

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from tripletforge.report.collect import RunData
+from tripletforge.report.collect import CONNECTED_MODELS, RunData
 
 
 def _best(data: RunData, lang: str, arm: str, model: str) -> float | None:
@@ -55,6 +55,13 @@ def plot_by_arm(data: RunData, path: Path) -> Path | None:
         ("base", "base", False, [_best_base(data, lang) for lang in langs])
     ]
     for arm in data.arms:
+        if any(data.connected_scores(lang, arm) for lang in langs):  # a connected arm
+            for model, label in CONNECTED_MODELS.items():
+                values = [_score(data, lang, arm, model) for lang in langs]
+                if any(v is not None for v in values):
+                    alone = model != "connected"  # an end alone: the arm's colour, hatched
+                    series.append((f"{arm}: {label}", arm, alone, values))
+            continue
         series.append((arm, arm, False, [_best(data, lang, arm, "trained") for lang in langs]))
         merged = [_best(data, lang, arm, "merged") for lang in langs]
         if any(v is not None for v in merged):
@@ -76,10 +83,16 @@ def plot_by_arm(data: RunData, path: Path) -> Path | None:
                 )  # fmt: skip
     ax.set_xticks(range(len(langs)), langs)
     ax.set_ylabel(_task_label(data))
-    size = max(data.sizes) if data.sizes else "?"
-    ax.set_title(f"Main metric by arm (largest size: {size})")
+    sizes = f" (largest size: {max(data.sizes)})" if data.sizes else ""  # none: connected only
+    ax.set_title(f"Main metric by arm{sizes}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
+
+
+def _score(data: RunData, lang: str, arm: str, model: str) -> float | None:
+    """The main score of a model without a size (a connected arm's)."""
+    score = data.score(lang, arm, None, model)
+    return score.main if score else None
 
 
 def _best_base(data: RunData, lang: str) -> float | None:
@@ -156,13 +169,16 @@ def plot_geometry(data: RunData, path: Path) -> Path | None:
     groups: dict[str, list] = {}
     for s in points:
         label = "base" if s.arm == "base" else (s.arm + (" + merge" if s.model == "merged" else ""))
+        if s.model in CONNECTED_MODELS and s.model != "connected":
+            label = f"{s.arm}: {CONNECTED_MODELS[s.model]}"
         groups.setdefault(label, []).append(s)
     colors = arm_colors(data)
     for label, items in groups.items():
         merged = label.endswith(" + merge")
         ax.scatter(
             [s.uniformity for s in items], [s.alignment for s in items], label=label,
-            marker="s" if merged else ("*" if label == "base" else "o"), s=40,
+            marker="s" if merged else ("*" if label == "base" else
+                                       "^" if label.endswith(" alone") else "o"), s=40,
             color=colors.get(items[0].arm, "black"), alpha=0.6 if merged else 1.0,
         )  # fmt: skip
         for s in items:

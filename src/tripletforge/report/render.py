@@ -7,7 +7,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripletforge.report.collect import RunData
+from tripletforge.report.collect import CONNECTED_MODELS, RunData
 
 #: A table cell: text and, for a number, the manifest it comes from (relative to the run).
 Cell = tuple[str, str | None]
@@ -51,6 +51,19 @@ def results_table(data: RunData) -> Table:
              _num(base.uniformity if base else None, base.manifest if base else None, 3)]
         )  # fmt: skip
         for arm in data.arms:
+            for score in data.connected_scores(lang, arm):
+                delta = (
+                    score.main - base_main
+                    if score.main is not None and base_main is not None
+                    else None
+                )
+                rows.append(
+                    [_text(lang), _text(f"{arm}: {CONNECTED_MODELS[score.model]}"), _text("–"),
+                     _num(score.main, score.manifest), _text("–"), _text("–"),
+                     (f"{delta:+.1f}", score.manifest) if delta is not None else ("–", None),
+                     _num(score.alignment, score.manifest, 3),
+                     _num(score.uniformity, score.manifest, 3)]
+                )  # fmt: skip
             for size in data.sizes:
                 trained = data.score(lang, arm, size, "trained")
                 merged = data.score(lang, arm, size, "merged")
@@ -92,9 +105,38 @@ def results_table(data: RunData) -> Table:
             "with the base, α chosen on dev data only; Δ compares the merged model (or the "
             "trained one without merge) with the base; alignment/uniformity (raw, lower is "
             "better) of that model. Each number links to the manifest that produced it. "
-            "'48 (only 20)': fewer triplets survived the filters than the size asked for."
+            "'48 (only 20)': fewer triplets survived the filters than the size asked for. "
+            "A connected arm (LUSIFER) has no size: its 'target alone' row is the English "
+            "target model by itself, its 'connected' row the encoder → connector → target "
+            "model trained on English only; the base row is the encoder alone (when the arm "
+            "connects the run's encoder, else an 'encoder alone' row)."
         ),
     )
+
+
+def connect_table(data: RunData) -> Table:
+    """Each connected arm's training: the two ends, steps, and the English guard's counts."""
+    rows = []
+    for c in data.connects:
+        kept = {part: (v or {}).get("kept") for part, v in c.english.items()}
+        refused = {part: (v or {}).get("refused") for part, v in c.english.items()}
+        rows.append(
+            [_text(c.arm), _text(c.encoder), _text(c.target), _num(c.align_steps, c.manifest, 0),
+             _num(c.finetune_steps, c.manifest, 0),
+             (", ".join(f"{p} {n}" for p, n in kept.items()) or "–", c.manifest),
+             (", ".join(f"{p} {n}" for p, n in refused.items()) or "–", c.manifest),
+             _num(c.seconds, c.manifest, 0)]
+        )  # fmt: skip
+    return Table(
+        "Connected models (LUSIFER, trained on English only)",
+        ["arm", "encoder (frozen)", "target", "align steps", "finetune steps", "English kept",
+         "refused as non-English", "seconds"],
+        rows,
+        note="One connect stage per arm serves every language (zero-shot: no target-language "
+        "text is trained on; every training text passed the English guard, whose refusals are "
+        "counted here). Stage (a) aligns the connector, stage (b) fine-tunes it on English "
+        "triplets (docs/connect.md).",
+    )  # fmt: skip
 
 
 def datasets_table(data: RunData) -> Table:
@@ -270,6 +312,8 @@ def all_tables(data: RunData) -> list[Table]:
         tables.append(merge_table(data))
     if data.funnels:
         tables.append(funnel_table(data))
+    if data.connects:
+        tables.append(connect_table(data))
     if data.adapters:
         tables.append(adapter_table(data))
     if data.arm_adapters:
@@ -294,7 +338,7 @@ def to_markdown(data: RunData, tables: list[Table], plots: dict[str, tuple[Path,
     lines += [
         f"- languages: {', '.join(data.config.get('languages', data.languages))}",
         f"- arms: {', '.join(a.get('name', '?') for a in data.config.get('arms', []))}",
-        f"- sizes: {', '.join(str(s) for s in data.config.get('sizes', data.sizes))}",
+        f"- sizes: {', '.join(str(s) for s in data.config.get('sizes', data.sizes)) or '–'}",
         f"- encoder: `{data.config.get('encoder', '?')}`; seed {data.config.get('seed', '?')}",
         "",
     ]
