@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,11 @@ for _key, _value in {
     "RAY_USAGE_STATS_ENABLED": "0",
 }.items():
     os.environ.setdefault(_key, _value)
-os.environ.setdefault("MTEB_CACHE", tempfile.mkdtemp(prefix="mteb-cache-"))
+if "MTEB_CACHE" not in os.environ:
+    # mteb's result cache goes to a folder of this test session, removed when it ends.
+    _mteb_cache = tempfile.mkdtemp(prefix="mteb-cache-")
+    os.environ["MTEB_CACHE"] = _mteb_cache
+    atexit.register(shutil.rmtree, _mteb_cache, ignore_errors=True)
 # Built-in models are rebuilt into a cache private to this checkout (fresh on a CI clone), so
 # the tests exercise the first-use build rather than whatever a user cache holds.
 os.environ.setdefault(
