@@ -12,15 +12,25 @@ the stage's work with :func:`hosted` — the task reports into that display inst
 ``enabled`` says), so a stage never draws a second one. Progress displays never capture
 ``print``/``stderr`` output: library noise goes wherever stdout/stderr point (the run's log
 file under ``tripletforge run``).
+
+Where the console is not a terminal (output piped to a file, a CI log, ``nohup``), rich draws
+no live bar; every display then prints one plain line per task at most every
+:data:`LINE_INTERVAL` seconds (``stage 12/40 0:01:30 note``), so long work still shows that it
+moves.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+LINE_INTERVAL = float(os.environ.get("TRIPLETFORGE_PROGRESS_INTERVAL", "30"))
+"""Seconds between two plain progress lines of one task where the console is not a terminal."""
 
 _HOST: ContextVar[tuple[Any, Any] | None] = ContextVar("tripletforge_progress_host", default=None)
 
@@ -74,17 +84,51 @@ def columns(label: str | None = None) -> list[Any]:
     ]
 
 
-def new_display(console: Any = None, transient: bool = False) -> Any:
-    """A rich ``Progress`` with :func:`columns` that leaves stdout and stderr alone."""
+def make_progress(*cols: Any, console: Any = None, transient: bool = False) -> Any:
+    """A rich ``Progress`` with ``cols`` that leaves stdout and stderr alone; on a console that
+    is not a terminal, one that prints plain lines instead (see the module docstring)."""
+    import rich
     from rich.progress import Progress
 
-    return Progress(
-        *columns(),
-        console=console,
-        transient=transient,
-        redirect_stdout=False,
-        redirect_stderr=False,
+    class LineProgress(Progress):
+        """Plain, throttled lines for logs: rich draws nothing live where there is no terminal."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._last_line: dict[Any, float] = {}
+
+        def update(self, task_id: Any, **kwargs: Any) -> None:
+            super().update(task_id, **kwargs)
+            self._line(task_id)
+
+        def advance(self, task_id: Any, advance: float = 1) -> None:
+            super().advance(task_id, advance)
+            self._line(task_id)
+
+        def _line(self, task_id: Any) -> None:
+            now = time.monotonic()
+            last = self._last_line.setdefault(task_id, now)
+            if now - last < LINE_INTERVAL:
+                return
+            self._last_line[task_id] = now
+            with self._lock:
+                task = self._tasks[task_id]
+                done = f"{task.completed:g}" + (f"/{task.total:g}" if task.total else "")
+                elapsed = time.strftime("%H:%M:%S", time.gmtime(task.elapsed or 0))
+                note = task.fields.get("note", "")
+                line = f"{task.description.strip()} {done} {elapsed} {note}".rstrip()
+            self.console.print(line, highlight=False)
+
+    shown = console if console is not None else rich.get_console()
+    cls = Progress if shown.is_terminal else LineProgress
+    return cls(
+        *cols, console=console, transient=transient, redirect_stdout=False, redirect_stderr=False
     )
+
+
+def new_display(console: Any = None, transient: bool = False) -> Any:
+    """A rich ``Progress`` with :func:`columns` (see :func:`make_progress`)."""
+    return make_progress(*columns(), console=console, transient=transient)
 
 
 @contextmanager

@@ -111,15 +111,11 @@ def prompt_summary(model: Any) -> dict[str, str]:
 def _progress(enabled: bool, console: Console | None) -> Any:
     if not enabled:
         return nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    return Progress(
+    from tripletforge.progress import make_progress
+
+    return make_progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
