@@ -294,13 +294,29 @@ class DevSettings(_Strict):
 
 
 class MergeSettings(_Strict):
-    """WiSE-FT merge with the base encoder, α searched on dev data only."""
+    """WiSE-FT merge with the base encoder, α searched on dev data only, every language guarded.
+
+    ``tolerance`` is one number for every judged language or a mapping
+    ``{lang: points, "*": default}`` (a language not listed gets ``"*"``, else 0).
+    """
 
     enabled: bool = True
     grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0], min_length=1)
     no_regression: bool = True
-    tolerance: float = Field(
-        0.0, ge=0, description="no-regression slack: allowed dev drop per language (points)"
+    tolerance: float | dict[str, float] = Field(
+        0.0,
+        description="no-regression slack: allowed dev drop per language (points); a number for "
+        "every language or {lang: points, '*': default}",
+    )
+    judge: Literal["all", "own"] = Field(
+        "all",
+        description="languages whose dev scores choose α: all = every language of the run and "
+        "English (where the dev data has it); own = the trained language only",
+    )
+    soup: bool = Field(
+        False,
+        description="merge a per-language soup of the kept checkpoints (each judged language's "
+        "best) with the base instead of the final model; training keeps its checkpoints",
     )
     dev: DevSettings = DevSettings()
 
@@ -311,6 +327,43 @@ class MergeSettings(_Strict):
         if bad:
             raise ValueError(f"α values {bad} are outside [0, 1]; use weights between 0 and 1")
         return grid
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: Any) -> Any:
+        """A number ≥ 0, or ``{lang: points}`` with ISO codes (any spelling) and ``"*"``."""
+        from tripletforge.data.languages import UnknownLanguageError, canonical_code
+        from tripletforge.merge.search import DEFAULT_KEY
+
+        def points(where: str, raw: Any) -> float:
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise ValueError(f"{where}{raw!r} is not a number of dev points; write e.g. 0.5")
+            if raw < 0:
+                raise ValueError(f"{where}{raw} is negative; a tolerance is the dev points a "
+                                 "language may lose, 0 or more")  # fmt: skip
+            return float(raw)
+
+        if not isinstance(value, dict):
+            return points("", value)
+        out: dict[str, float] = {}
+        for key, raw in value.items():
+            key = str(key)
+            if key == DEFAULT_KEY:
+                out[key] = points(f"{key!r}: ", raw)
+                continue
+            try:
+                code = canonical_code(key)
+            except UnknownLanguageError:
+                raise ValueError(
+                    f"{key!r} is not a language code; use the ISO 639-3 code of a language of "
+                    f"the run (or eng), or '{DEFAULT_KEY}' for every other language"
+                ) from None
+            if code in out:
+                raise ValueError(f"{key!r} names {code} a second time; list each language once")
+            out[code] = points(f"{key}: ", raw)
+        if set(out) == {DEFAULT_KEY}:
+            return out[DEFAULT_KEY]  # {"*": x} is the number x
+        return out
 
 
 MainTask = Literal[
@@ -485,6 +538,21 @@ class PipelineConfig(_Strict):
                 f"smallest size ({min(self.sizes)}) is below one batch "
                 f"(train.batch_size = {self.train.batch_size}); lower train.batch_size"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _merge_languages(self) -> PipelineConfig:
+        """Tolerance keys name languages the merge judges: the run's, or English."""
+        tolerance = self.merge.tolerance
+        if isinstance(tolerance, dict):
+            judged = set(self.languages) | {"eng"}
+            extra = sorted(k for k in tolerance if k != "*" and k not in judged)
+            if extra:
+                raise ValueError(
+                    f"merge.tolerance: {extra} are not languages of this run "
+                    f"({', '.join(self.languages)}) or eng; remove them or add them to "
+                    "`languages:`"
+                )
         return self
 
     def _check_generation(self, index: int, arm: ArmConfig) -> None:
