@@ -377,3 +377,21 @@ def test_search_alpha_takes_a_tolerance_per_language(tiny_encoder_dir, finetuned
     lenient = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, grid=grid,
                            tolerance={"ary": 4.0}, progress=False)  # fmt: skip
     assert lenient.alpha == 1.0 and lenient.serves_all and lenient.tolerance["hau"] == 0.0
+
+
+def test_cli_tolerance_is_one_number_or_lang_points():
+    import typer
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.cli.merge import _tolerance
+
+    assert _tolerance(None) == 0.0 and _tolerance(["0.5"]) == 0.5
+    assert _tolerance(["HAU=1", "*=0.5"]) == {"hau": 1.0, "*": 0.5}
+    for bad, why in ((["-1"], "negative"), (["xx!=1"], "not a language code"),
+                     (["hau=1", "0.5"], "LANG=POINTS")):  # fmt: skip
+        with pytest.raises(typer.BadParameter, match=why):
+            _tolerance(bad)
+    result = CliRunner().invoke(app, ["merge", "linear", "-m", "x", "-o", "y", "--tolerance",
+                                      "hau=-2"])  # fmt: skip
+    assert result.exit_code == 2 and "negative" in result.output

@@ -40,6 +40,46 @@ DEFAULT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 DEFAULT_KEY = "*"
 
 
+def check_tolerance(value: Any) -> float | dict[str, float]:
+    """A tolerance as given by a user, checked: a number ≥ 0, or ``{lang: points}`` with
+    language codes in any spelling (``HAU`` → ``hau``) and ``"*"``. ``{"*": x}`` is ``x``.
+
+    Raises:
+        ValueError: naming the bad key or value and the fix.
+    """
+    from tripletforge.data.languages import UnknownLanguageError, canonical_code
+
+    def points(where: str, raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError(f"{where}{raw!r} is not a number of dev points; write e.g. 0.5")
+        if raw < 0:
+            raise ValueError(f"{where}{raw} is negative; a tolerance is the dev points a "
+                             "language may lose, 0 or more")  # fmt: skip
+        return float(raw)
+
+    if not isinstance(value, Mapping):
+        return points("", value)
+    out: dict[str, float] = {}
+    for key, raw in value.items():
+        key = str(key)
+        if key == DEFAULT_KEY:
+            out[key] = points(f"{key!r}: ", raw)
+            continue
+        try:
+            code = canonical_code(key)
+        except UnknownLanguageError:
+            raise ValueError(
+                f"{key!r} is not a language code; use the ISO 639-3 code of a judged language "
+                f"(or eng), or '{DEFAULT_KEY}' for every other language"
+            ) from None
+        if code in out:
+            raise ValueError(f"{key!r} names {code} a second time; list each language once")
+        out[code] = points(f"{key}: ", raw)
+    if set(out) == {DEFAULT_KEY}:
+        return out[DEFAULT_KEY]  # {"*": x} is the number x
+    return out
+
+
 def tolerance_for(tolerance: Tolerance, lang: str) -> float:
     """The dev points ``lang`` may lose: the number itself, or the mapping's entry for
     ``lang``, else its ``"*"`` entry, else 0."""

@@ -332,38 +332,9 @@ class MergeSettings(_Strict):
     @classmethod
     def _tolerance(cls, value: Any) -> Any:
         """A number ≥ 0, or ``{lang: points}`` with ISO codes (any spelling) and ``"*"``."""
-        from tripletforge.data.languages import UnknownLanguageError, canonical_code
-        from tripletforge.merge.search import DEFAULT_KEY
+        from tripletforge.merge.search import check_tolerance
 
-        def points(where: str, raw: Any) -> float:
-            if isinstance(raw, bool) or not isinstance(raw, int | float):
-                raise ValueError(f"{where}{raw!r} is not a number of dev points; write e.g. 0.5")
-            if raw < 0:
-                raise ValueError(f"{where}{raw} is negative; a tolerance is the dev points a "
-                                 "language may lose, 0 or more")  # fmt: skip
-            return float(raw)
-
-        if not isinstance(value, dict):
-            return points("", value)
-        out: dict[str, float] = {}
-        for key, raw in value.items():
-            key = str(key)
-            if key == DEFAULT_KEY:
-                out[key] = points(f"{key!r}: ", raw)
-                continue
-            try:
-                code = canonical_code(key)
-            except UnknownLanguageError:
-                raise ValueError(
-                    f"{key!r} is not a language code; use the ISO 639-3 code of a language of "
-                    f"the run (or eng), or '{DEFAULT_KEY}' for every other language"
-                ) from None
-            if code in out:
-                raise ValueError(f"{key!r} names {code} a second time; list each language once")
-            out[code] = points(f"{key}: ", raw)
-        if set(out) == {DEFAULT_KEY}:
-            return out[DEFAULT_KEY]  # {"*": x} is the number x
-        return out
+        return check_tolerance(value)
 
 
 MainTask = Literal[
