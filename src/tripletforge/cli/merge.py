@@ -126,17 +126,10 @@ def merge(
 
 def _tolerance(values: list[str] | None) -> float | dict[str, float]:
     """``--tolerance`` values: one number, or ``LANG=POINTS`` items (``*`` for the others)."""
-    from tripletforge.merge.search import check_tolerance
+    from tripletforge.merge.search import parse_tolerance
 
-    items = list(values or [])
     try:
-        if len(items) == 1 and "=" not in items[0]:
-            return check_tolerance(float(items[0]))
-        pairs = [item.split("=", 1) for item in items]
-        bad = [item for item, pair in zip(items, pairs, strict=True) if len(pair) != 2]
-        if bad:
-            raise ValueError(f"{bad[0]!r}: give one number, or LANG=POINTS for each language")
-        return check_tolerance({k.strip(): float(v) for k, v in pairs}) if pairs else 0.0
+        return parse_tolerance(values)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tolerance") from None
 

@@ -80,6 +80,28 @@ def check_tolerance(value: Any) -> float | dict[str, float]:
     return out
 
 
+def parse_tolerance(items: Sequence[str] | None) -> float | dict[str, float]:
+    """A tolerance written on a command line: no items (0), one number (``"0.5"``), or
+    ``LANG=POINTS`` items (``["kin=1", "*=0.5"]``); checked by :func:`check_tolerance`."""
+    items = list(items or [])
+    if len(items) == 1 and "=" not in items[0]:
+        try:
+            return check_tolerance(float(items[0]))
+        except ValueError as exc:
+            raise ValueError(f"{items[0]!r}: {exc}") from None
+    pairs = [item.split("=", 1) for item in items]
+    bad = [item for item, pair in zip(items, pairs, strict=True) if len(pair) != 2]
+    if bad:
+        raise ValueError(f"{bad[0]!r}: give one number, or LANG=POINTS for each language")
+    values: dict[str, float] = {}
+    for key, value in pairs:
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{key}={value}: {value!r} is not a number of dev points") from None
+    return check_tolerance(values) if values else 0.0
+
+
 def tolerance_for(tolerance: Tolerance, lang: str) -> float:
     """The dev points ``lang`` may lose: the number itself, or the mapping's entry for
     ``lang``, else its ``"*"`` entry, else 0."""
