@@ -291,8 +291,6 @@ def choose_alpha(
         result.payers_alpha = best(positive)
     if result.payers_alpha is not None:
         result.payers = over(result.payers_alpha)
-    if not result.serves_all:
-        log.warning("merge: %s", result.verdict())
     return result
 
 
