@@ -395,3 +395,18 @@ def test_cli_tolerance_is_one_number_or_lang_points():
     result = CliRunner().invoke(app, ["merge", "linear", "-m", "x", "-o", "y", "--tolerance",
                                       "hau=-2"])  # fmt: skip
     assert result.exit_code == 2 and "negative" in result.output
+
+
+def test_merge_judges_english_where_the_dev_data_has_it(tmp_path):
+    from tripletforge.pipeline.config import DevSettings
+    from tripletforge.pipeline.dev import judged_languages
+
+    pairs = [("a b", "b a", 0.1), ("c d", "d c", 0.9), ("e f", "f e", 0.5)]
+    _write_semrel(tmp_path / "Track_A" / "hau" / "hau_dev_with_labels.csv", pairs)
+    semrel = DevSettings(format="semrel", root=str(tmp_path))
+    assert judged_languages(semrel, ["hau", "kin"]) == ["hau", "kin"]  # no English dev file
+    _write_semrel(tmp_path / "Track_A" / "eng" / "eng_dev_with_labels.csv", pairs)
+    assert judged_languages(semrel, ["hau", "kin"]) == ["hau", "kin", "eng"]
+    assert judged_languages(semrel, ["eng", "hau"]) == ["eng", "hau"]
+    # SIB-200 dev retrieves each language's English translations: English has no score
+    assert judged_languages(DevSettings(format="sib200"), ["hau"]) == ["hau"]
