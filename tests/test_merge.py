@@ -303,3 +303,110 @@ def test_checkpoint_selection_skips_undefined_scores(tmp_path):
     )
     selection = select_checkpoints(tmp_path)
     assert selection.best == {"hau": str(tmp_path / "checkpoint-1")}  # kin: never defined
+
+
+# --- per-language protection (issue 20, item 2) -------------------------------------------
+
+#: dev scores by α: hau gains, kin loses 0.4 then 1.0, eng loses 0.2 then 0.1
+PROTECT = {
+    "0.0": {"hau": 50.0, "kin": 50.0, "eng": 50.0},
+    "0.5": {"hau": 55.0, "kin": 49.6, "eng": 49.8},
+    "1.0": {"hau": 60.0, "kin": 49.0, "eng": 49.9},
+}
+
+
+def test_tolerance_is_a_number_or_a_mapping_with_a_default():
+    from tripletforge.merge import tolerance_for
+
+    assert tolerance_for(0.5, "hau") == 0.5
+    assert tolerance_for({"kin": 1.0, "*": 0.5}, "kin") == 1.0
+    assert tolerance_for({"kin": 1.0, "*": 0.5}, "hau") == 0.5
+    assert tolerance_for({"kin": 1.0}, "hau") == 0.0  # no "*": no slack
+
+
+def test_a_language_with_a_bigger_tolerance_may_drop_that_much():
+    from tripletforge.merge import choose_alpha
+
+    uniform = choose_alpha(PROTECT, tolerance=0.5)
+    assert uniform.alpha == 0.5 and uniform.admissible == [0.0, 0.5]
+    # why not α = 1: kin would lose 1 point there, more than its 0.5
+    assert uniform.best_mean_alpha == 1.0 and uniform.payers_alpha == 1.0
+    assert uniform.payers == {"kin": 1.0} and uniform.serves_all
+    assert "kin −1.00 (tolerance 0.5)" in uniform.verdict()
+    assert uniform.tolerance == {"eng": 0.5, "hau": 0.5, "kin": 0.5}
+
+    kin_may = choose_alpha(PROTECT, tolerance={"kin": 1.0, "*": 0.5})
+    assert kin_may.alpha == 1.0 and kin_may.payers == {} and kin_may.payers_alpha is None
+    assert kin_may.tolerance == {"eng": 0.5, "hau": 0.5, "kin": 1.0}
+    assert "keeps every language within its tolerance" in kin_may.verdict()
+
+
+def test_when_no_alpha_passes_the_guard_the_result_says_who_pays():
+    from tripletforge.merge import choose_alpha
+
+    # no "*": eng may lose nothing, and it loses a little at every α > 0
+    result = choose_alpha(PROTECT, tolerance={"kin": 1.0})
+    assert result.alpha == 0.0 and not result.serves_all
+    assert result.payers_alpha == 1.0 and result.payers == {"eng": pytest.approx(0.1)}
+    verdict = result.to_dict()["verdict"]
+    assert verdict.startswith("one model cannot serve all languages") and "eng −0.10" in verdict
+    # the best mean is the base's: the payers are those of the best α > 0
+    worse = {"0.0": {"hau": 50.0, "kin": 50.0}, "0.5": {"hau": 50.2, "kin": 49.0},
+             "1.0": {"hau": 50.1, "kin": 48.0}}  # fmt: skip
+    result = choose_alpha(worse)
+    assert result.best_mean_alpha == 0.0 and not result.serves_all
+    assert result.payers_alpha == 0.5 and result.payers == {"kin": 1.0}
+    # without the guard nobody is asked to pay
+    free = choose_alpha(PROTECT, no_regression=False)
+    assert free.alpha == 1.0 and free.serves_all and free.payers == {}
+
+
+def test_search_alpha_takes_a_tolerance_per_language(tiny_encoder_dir, finetuned_dir):
+    reference = SentenceTransformer(str(tiny_encoder_dir)).encode(TEXTS)
+    tuned = SentenceTransformer(str(finetuned_dir)).encode(TEXTS)
+
+    def scorer(model):
+        emb = model.encode(TEXTS)
+        alpha = float(np.linalg.norm(emb - reference) / np.linalg.norm(tuned - reference))
+        return {"hau": 10 * alpha, "ary": -5 * max(alpha - 0.3, 0.0)}  # ary: −3.5 at α = 1
+
+    grid = [0.0, 0.5, 1.0]
+    strict = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, grid=grid,
+                          progress=False)  # fmt: skip
+    assert strict.alpha == 0.0 and not strict.serves_all and set(strict.payers) == {"ary"}
+    lenient = search_alpha(str(tiny_encoder_dir), str(finetuned_dir), scorer, grid=grid,
+                           tolerance={"ary": 4.0}, progress=False)  # fmt: skip
+    assert lenient.alpha == 1.0 and lenient.serves_all and lenient.tolerance["hau"] == 0.0
+
+
+def test_cli_tolerance_is_one_number_or_lang_points():
+    import typer
+    from typer.testing import CliRunner
+
+    from tripletforge.cli.main import app
+    from tripletforge.cli.merge import _tolerance
+
+    assert _tolerance(None) == 0.0 and _tolerance(["0.5"]) == 0.5
+    assert _tolerance(["HAU=1", "*=0.5"]) == {"hau": 1.0, "*": 0.5}
+    for bad, why in ((["-1"], "negative"), (["xx!=1"], "not a language code"),
+                     (["hau=1", "0.5"], "LANG=POINTS")):  # fmt: skip
+        with pytest.raises(typer.BadParameter, match=why):
+            _tolerance(bad)
+    result = CliRunner().invoke(app, ["merge", "linear", "-m", "x", "-o", "y", "--tolerance",
+                                      "hau=-2"])  # fmt: skip
+    assert result.exit_code == 2 and "negative" in result.output
+
+
+def test_merge_judges_english_where_the_dev_data_has_it(tmp_path):
+    from tripletforge.pipeline.config import DevSettings
+    from tripletforge.pipeline.dev import judged_languages
+
+    pairs = [("a b", "b a", 0.1), ("c d", "d c", 0.9), ("e f", "f e", 0.5)]
+    _write_semrel(tmp_path / "Track_A" / "hau" / "hau_dev_with_labels.csv", pairs)
+    semrel = DevSettings(format="semrel", root=str(tmp_path))
+    assert judged_languages(semrel, ["hau", "kin"]) == ["hau", "kin"]  # no English dev file
+    _write_semrel(tmp_path / "Track_A" / "eng" / "eng_dev_with_labels.csv", pairs)
+    assert judged_languages(semrel, ["hau", "kin"]) == ["hau", "kin", "eng"]
+    assert judged_languages(semrel, ["eng", "hau"]) == ["eng", "hau"]
+    # SIB-200 dev retrieves each language's English translations: English has no score
+    assert judged_languages(DevSettings(format="sib200"), ["hau"]) == ["hau"]

@@ -154,3 +154,40 @@ def test_dev_scorers_read_dev_splits_only(tiny_encoder_dir: Path, shared_data: P
     scorer, files = dev_scorer(DevSettings(format="semrel", root=root), ["hau"])
     assert [Path(f).name for f in files] == ["hau_dev_with_labels.csv"]
     assert -100.0 <= scorer(model)["hau"] <= 100.0
+
+
+def test_pipeline_merge_soup_judges_every_language(
+    tiny_encoder_dir: Path, tmp_path: Path, plugin
+) -> None:
+    """merge.soup keeps the training checkpoints and soups each judged language's best before
+    the α search; every language of the run is judged (SIB-200 dev has no English score)."""
+    config = parse_config(
+        tiny_config(
+            tiny_encoder_dir, tmp_path / "runs", sizes=[8],
+            arms=[{"name": "icl", "source": "synthetic", "generate": {"mode": "crosslingual"}}],
+            merge={"grid": [0.0, 1.0], "soup": True, "tolerance": {"kin": 100.0, "*": 100.0}},
+        )
+    )  # fmt: skip
+    summary = Runner(config, progress=False).run()
+    assert summary.ok, [(s.key, s.error) for s in summary.stages if s.status != "done"]
+    run = tmp_path / "runs" / "tiny"
+    for lang in ("hau", "kin"):
+        folder = run / lang / "icl" / "8"
+        checkpoints = sorted(p.name for p in (folder / "train/model/checkpoints").iterdir())
+        assert checkpoints == ["checkpoint-1", "checkpoint-2"]  # 8 rows, batch 4, save_steps 1
+        merge = read_manifest(folder / "merge")["metrics"]
+        assert merge["dev_languages"] == ["hau", "kin"]
+        assert set(merge["dev_scores"]["1.0"]) == {"hau", "kin"}
+        soup = merge["soup"]
+        assert set(soup["best"]) == {"hau", "kin"} and set(soup["scores"]) == {
+            str(folder / "train/model/checkpoints" / c) for c in checkpoints
+        }
+        assert soup["dev_last"] == soup["scores"][soup["last"]]
+        assert merge["admissible"] == [0.0, 1.0] and merge["serves_all"]  # 100 points of slack
+        assert merge["alpha"] == merge["best_mean_alpha"] and merge["payers"] == {}
+        assert merge["tolerance"] == {"hau": 100.0, "kin": 100.0}
+        ev = read_manifest(folder / "evaluate")
+        assert set(ev["metrics"]) == {"trained", "merged"}
+    from tripletforge.report import build_report
+
+    assert "merge_tradeoff" in build_report(run).plots

@@ -53,7 +53,12 @@ def test_good_config_and_quickstart_validate() -> None:
         ({"anchors": 10}, "<top>:", "raise `anchors:`"),
         ({"languages": ["xyz"]}, "languages:", "ISO 639-3"),
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
-        ({"merge": {"tolerance": -1}}, "merge.tolerance:", "greater than or equal to 0"),
+        ({"merge": {"tolerance": -1}}, "merge.tolerance:", "0 or more"),
+        ({"merge": {"tolerance": {"hau": -0.5}}}, "merge.tolerance: hau:", "0 or more"),
+        ({"merge": {"tolerance": {"hausa!": 1}}}, "merge.tolerance:", "or '*' for every other"),
+        ({"merge": {"tolerance": {"kin": 1}}}, "merge.tolerance: ['kin']", "add them to"),
+        ({"merge": {"tolerance": {"hau": "x"}}}, "merge.tolerance: hau:", "write e.g. 0.5"),
+        ({"merge": {"judge": "some"}}, "merge.judge:", "'all' or 'own'"),
         ({"train": {"batch_size": "big"}}, "train.batch_size:", "fix the value's type"),
         ({"arms": [{"name": "p", "source": "parallel", "split": "test"}]}, "arms[0=p]:", "train"),
         ({"evaluate": {"main_task": "accuracy"}}, "evaluate.main_task:", "'accuracy'"),
@@ -82,6 +87,29 @@ def test_merge_tolerance_reaches_the_stage_hash_only_when_set() -> None:
     assert "tolerance" not in default  # runs made before the setting keep their merge stages
     slack = _merge_params(parse_config({**GOOD, "merge": {"tolerance": 1.0}}))
     assert slack == {**default, "tolerance": 1.0}
+    # judging every language (the default) hashes them; `judge: own` and no soup hash as before
+    assert default["judge"] == "all" and default["languages"] == ["hau"]
+    own = _merge_params(parse_config({**GOOD, "merge": {"judge": "own"}}))
+    assert {"judge", "languages", "soup"}.isdisjoint(own)
+
+
+def test_merge_tolerance_per_language() -> None:
+    config = parse_config({**GOOD, "languages": ["hau", "kin"],
+                           "merge": {"tolerance": {"HAU": 1, "eng": 0.25, "*": 0.5}}})  # fmt: skip
+    assert config.merge.tolerance == {"hau": 1.0, "eng": 0.25, "*": 0.5}
+    assert parse_config({**GOOD, "merge": {"tolerance": {"*": 0.5}}}).merge.tolerance == 0.5
+
+
+def test_merge_soup_keeps_the_training_checkpoints() -> None:
+    from tripletforge.pipeline.plan import _merge_params, _train_params
+
+    plain = parse_config(GOOD)
+    soup = parse_config({**GOOD, "merge": {"soup": True}})
+    assert "keep_checkpoints" not in _train_params(plain, 32, {None: 1.0})
+    assert _train_params(soup, 32, {None: 1.0})["keep_checkpoints"] is True
+    assert _merge_params(soup)["soup"] is True
+    off = parse_config({**GOOD, "merge": {"soup": True, "enabled": False}})
+    assert "keep_checkpoints" not in _train_params(off, 32, {None: 1.0})
 
 
 def test_preflight_names_missing_files(tmp_path: Path) -> None:

@@ -110,11 +110,12 @@ def test_report_tables_link_every_number_to_its_manifest(tmp_path: Path) -> None
             assert not numbers, f"unlinked number in {line}"
     for link in re.findall(r"\]\((\.\./[^)]+)\)", text):
         assert (paths.markdown.parent / link).resolve().exists(), link
-    assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
+    assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel",
+                                "merge_tradeoff"}  # fmt: skip
     for png in paths.plots.values():
         assert png.read_bytes()[:4] == b"\x89PNG"
     page = paths.html.read_text()
-    assert page.count("data:image/png;base64,") == 4 and "src='plots/" not in page
+    assert page.count("data:image/png;base64,") == 5 and "src='plots/" not in page
     assert "href='../hau/real/20/evaluate/manifest.json'" in page
     assert paths.main_score_lines() == [
         "hau (sts ×100): base 20.0; icl@20 25.0 (merged α=0.5: 26.0); "
@@ -144,3 +145,42 @@ def test_report_says_which_generate_stages_were_not_deterministic(tmp_path: Path
     assert "hau/real/generate" not in md.split("## ")[0]  # the other arm's engine was
     html = paths.markdown.with_name("report.html").read_text(encoding="utf-8")
     assert "Not deterministic" in html
+
+
+def _protected_merge(run: Path, unit: str, **extra: object) -> None:
+    scores = {"0.0": {"hau": 30.0, "kin": 40.0, "eng": 50.0},
+              "0.5": {"hau": 34.0, "kin": 39.8, "eng": 50.1},
+              "1.0": {"hau": 38.0, "kin": 38.5, "eng": 49.0}}  # fmt: skip
+    metrics = {"alpha": 0.5, "dev_metric": "cosine_spearman", "dev_scores": scores,
+               "best_mean_alpha": 1.0, "payers_alpha": 1.0, "payers": {"kin": 1.5, "eng": 1.0},
+               "serves_all": True, "tolerance": {"hau": 0.5, "kin": 0.5, "eng": 0.5},
+               "verdict": "α=0.5 chosen over the best-mean α=1"} | extra  # fmt: skip
+    _stage(run, unit, "merge", metrics)
+
+
+def test_report_names_the_languages_that_pay_and_draws_the_tradeoff(tmp_path: Path) -> None:
+    run = fake_run(tmp_path / "run")
+    _protected_merge(run, "hau/icl/20")
+    _protected_merge(run, "hau/real/20", alpha=0.0, payers_alpha=0.5, payers={"kin": 0.2},
+                     serves_all=False, tolerance={"hau": 0.0, "kin": 0.0, "eng": 0.0},
+                     verdict="one model cannot serve all languages: ... kin −0.20",
+                     soup={"chosen": ["c-2", "c-4"], "dev_last": {"hau": 37.0, "kin": 38.0,
+                                                                 "eng": 48.0}})  # fmt: skip
+    paths = build_report(run)
+    md = paths.markdown.read_text(encoding="utf-8")
+    head = md.split("## ")[0]
+    assert "**One model cannot serve all languages:**" in head
+    assert "[hau/real/20](../hau/real/20/merge/manifest.json): one model cannot serve" in head
+    assert "hau/icl/20" not in head  # guarded, but one model still serves every language
+    merge = md.split("## Merge search")[1].split("\n## ")[0]
+    # α = 1 of hau/icl/20: mean (38 + 38.5 + 49) / 3, worst Δ kin −1.5
+    assert "[41.8 (-1.5 kin)](../hau/icl/20/merge/manifest.json)" in merge
+    assert "| hau kin eng |" in merge  # every judged language
+    pays = md.split("## Who pays for one model")[1].split("\n## ")[0]
+    assert "| hau | icl | 20 | [0.50](../hau/icl/20/merge/manifest.json) | kin |" in pays
+    assert "[-1.50](../hau/icl/20/merge/manifest.json)" in pays and "| no |" in pays
+    curve = paths.data.merge("hau", "icl", 20).curve()
+    assert [(p.alpha, p.worst_lang) for p in curve] == [(0.0, "eng"), (0.5, "kin"), (1.0, "kin")]
+    assert paths.data.merge("hau", "real", 20).soup_last.worst_delta == -2.0
+    assert paths.plots["merge_tradeoff"].read_bytes()[:4] == b"\x89PNG"
+    assert "Merge trade-off" in md and "One model cannot serve all" in paths.html.read_text()

@@ -56,9 +56,12 @@ def merge(
         typer.Option(help="--search: no language may fall below the base model's dev score."),
     ] = True,
     tolerance: Annotated[
-        float,
-        typer.Option(help="--search: dev points (×100) a language may lose and still count."),
-    ] = 0.0,
+        list[str] | None,
+        typer.Option(
+            help="--search: dev points (×100) a language may lose and still count: POINTS for "
+            "every language, or LANG=POINTS (repeat; '*=POINTS' for the others)."
+        ),
+    ] = None,
 ) -> None:
     """Merge sentence-transformers models of the same architecture into one standard folder."""
     from tripletforge.cli.output import console, progress_enabled
@@ -70,6 +73,7 @@ def merge(
         lang = [canonical_code(SEMREL_CODE_ALIASES.get(code, code)) for code in lang or []]
     except UnknownLanguageError as exc:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    slack = _tolerance(tolerance)
     models = list(models or [])
     provenance: dict[str, Any] = {}
     if from_checkpoints is not None:
@@ -96,12 +100,13 @@ def merge(
             scorer,
             out,
             no_regression=no_regression,
-            tolerance=tolerance,
+            tolerance=slack,
             provenance={"dev_files": files},
             progress=progress_enabled(),
         )
         alpha = result.alpha
         console().print(_search_table(result))
+        console().print(result.verdict(), highlight=False)
     else:
         path = merge_models(
             method,
@@ -117,6 +122,16 @@ def merge(
     console().print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}", highlight=False)
     if search or provenance:
         console().print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))
+
+
+def _tolerance(values: list[str] | None) -> float | dict[str, float]:
+    """``--tolerance`` values: one number, or ``LANG=POINTS`` items (``*`` for the others)."""
+    from tripletforge.merge.search import parse_tolerance
+
+    try:
+        return parse_tolerance(values)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tolerance") from None
 
 
 def _semrel_scorer(semrel_root: Path | None, lang: list[str] | None) -> tuple[Any, list[str]]:

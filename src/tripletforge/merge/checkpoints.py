@@ -41,8 +41,13 @@ class CheckpointSelection:
         """The distinct best checkpoints, in training order."""
         return sorted(set(self.best.values()), key=_step)
 
+    @property
+    def last(self) -> str | None:
+        """The last scored checkpoint (a run's final state when it saved at its last step)."""
+        return max(self.scores, key=_step) if self.scores else None
+
     def to_dict(self) -> dict:
-        return asdict(self) | {"chosen": self.chosen}
+        return asdict(self) | {"chosen": self.chosen, "last": self.last}
 
 
 def _step(path: str | Path) -> int:
@@ -128,3 +133,24 @@ def select_checkpoints(
             continue
         selection.best[lang] = max(scored)[2]  # ties: the earlier checkpoint
     return selection
+
+
+def soup_checkpoints(
+    run_dir: str | Path,
+    out: str | Path,
+    scorer: Callable[[SentenceTransformer], dict[str, float | None]] | None = None,
+    languages: Sequence[str] | None = None,
+    provenance: dict | None = None,
+) -> tuple[CheckpointSelection, Path]:
+    """The per-language soup of a run's kept checkpoints: :func:`select_checkpoints`, then the
+    average of the distinct winners written to ``out``. When every language's best is the same
+    checkpoint, that checkpoint's folder is returned and nothing is written."""
+    from tripletforge.merge.models import merge_models
+
+    selection = select_checkpoints(run_dir, scorer=scorer, languages=languages)
+    if not selection.chosen:
+        raise ValueError(f"no kept checkpoint of {run_dir} has a defined dev score to soup")
+    if len(selection.chosen) == 1:
+        return selection, Path(selection.chosen[0])
+    record = {"checkpoint_selection": selection.to_dict(), **(provenance or {})}
+    return selection, merge_models("average", selection.chosen, out, provenance=record)

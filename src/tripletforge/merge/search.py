@@ -5,15 +5,21 @@ dev splits (:class:`tripletforge.merge.dev.SpearmanScorer` for SemRel2024 dev pa
 :class:`tripletforge.merge.dev.RetrievalScorer` for SIB-200 dev bitext), never from test
 splits.
 With ``no_regression`` the chosen α is the best mean dev score among the α whose every
-language scores at least the base model's (α = 0 always qualifies). A language whose score
-is undefined (None) at any α is left out of every mean and no-regression check (so the means
-stay comparable) and listed in ``ignored``.
+language scores at least the base model's less its tolerance (α = 0 always qualifies). The
+tolerance is one number for every language or a mapping ``{lang: points, "*": default}``
+(:func:`tolerance_for`). A language whose score is undefined (None) at any α is left out of
+every mean and no-regression check (so the means stay comparable) and listed in ``ignored``.
+
+The result also says what the guard cost: the best-mean α (what the search would choose
+without the guard), the *payers* (the languages that would lose more than their tolerance
+there, and how much) and whether one model can serve every language at all
+(:attr:`AlphaSearchResult.serves_all`, :meth:`AlphaSearchResult.verdict`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +33,81 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Scorer = Callable[["SentenceTransformer"], dict[str, float | None]]
+#: Dev points a language may lose: one number for all, or ``{lang: points, "*": default}``.
+Tolerance = float | Mapping[str, float]
 DEFAULT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: The key of a tolerance mapping that holds every other language's tolerance.
+DEFAULT_KEY = "*"
+
+
+def check_tolerance(value: Any) -> float | dict[str, float]:
+    """A tolerance as given by a user, checked: a number ≥ 0, or ``{lang: points}`` with
+    language codes in any spelling (``HAU`` → ``hau``) and ``"*"``. ``{"*": x}`` is ``x``.
+
+    Raises:
+        ValueError: naming the bad key or value and the fix.
+    """
+    from tripletforge.data.languages import UnknownLanguageError, canonical_code
+
+    def points(where: str, raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError(f"{where}{raw!r} is not a number of dev points; write e.g. 0.5")
+        if raw < 0:
+            raise ValueError(f"{where}{raw} is negative; a tolerance is the dev points a "
+                             "language may lose, 0 or more")  # fmt: skip
+        return float(raw)
+
+    if not isinstance(value, Mapping):
+        return points("", value)
+    out: dict[str, float] = {}
+    for key, raw in value.items():
+        key = str(key)
+        if key == DEFAULT_KEY:
+            out[key] = points(f"{key!r}: ", raw)
+            continue
+        try:
+            code = canonical_code(key)
+        except UnknownLanguageError:
+            raise ValueError(
+                f"{key!r} is not a language code; use the ISO 639-3 code of a judged language "
+                f"(or eng), or '{DEFAULT_KEY}' for every other language"
+            ) from None
+        if code in out:
+            raise ValueError(f"{key!r} names {code} a second time; list each language once")
+        out[code] = points(f"{key}: ", raw)
+    if set(out) == {DEFAULT_KEY}:
+        return out[DEFAULT_KEY]  # {"*": x} is the number x
+    return out
+
+
+def parse_tolerance(items: Sequence[str] | None) -> float | dict[str, float]:
+    """A tolerance written on a command line: no items (0), one number (``"0.5"``), or
+    ``LANG=POINTS`` items (``["kin=1", "*=0.5"]``); checked by :func:`check_tolerance`."""
+    items = list(items or [])
+    if len(items) == 1 and "=" not in items[0]:
+        try:
+            return check_tolerance(float(items[0]))
+        except ValueError as exc:
+            raise ValueError(f"{items[0]!r}: {exc}") from None
+    pairs = [item.split("=", 1) for item in items]
+    bad = [item for item, pair in zip(items, pairs, strict=True) if len(pair) != 2]
+    if bad:
+        raise ValueError(f"{bad[0]!r}: give one number, or LANG=POINTS for each language")
+    values: dict[str, float] = {}
+    for key, value in pairs:
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{key}={value}: {value!r} is not a number of dev points") from None
+    return check_tolerance(values) if values else 0.0
+
+
+def tolerance_for(tolerance: Tolerance, lang: str) -> float:
+    """The dev points ``lang`` may lose: the number itself, or the mapping's entry for
+    ``lang``, else its ``"*"`` entry, else 0."""
+    if isinstance(tolerance, Mapping):
+        return float(tolerance.get(lang, tolerance.get(DEFAULT_KEY, 0.0)))
+    return float(tolerance)
 
 
 @dataclass
@@ -41,9 +121,34 @@ class AlphaSearchResult:
     mean: dict[str, float | None] = field(default_factory=dict)
     admissible: list[float] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # languages undefined at some α
+    tolerance: dict[str, float] = field(default_factory=dict)  # judged lang → points it may lose
+    best_mean_alpha: float | None = None  # the best mean over the grid, guard or not
+    #: where the payers were measured: the best-mean α, or — when no α > 0 passes the guard and
+    #: the best mean is the base's — the best-mean α > 0 (the model one would have wanted)
+    payers_alpha: float | None = None
+    payers: dict[str, float] = field(default_factory=dict)  # lang → points lost beyond its α = 0
+    serves_all: bool = True  # False: no α > 0 keeps every language within its tolerance
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"verdict": self.verdict()}
+
+    def verdict(self) -> str:
+        """One sentence: the choice, and which language pays for the guard (if any)."""
+        chosen = f"α={self.alpha:g}"
+        if not self.payers or self.payers_alpha is None:
+            return f"{chosen}: the best mean dev score keeps every language within its tolerance"
+        paid = ", ".join(
+            f"{lang} −{drop:.2f} (tolerance {self.tolerance.get(lang, 0.0):g})"
+            for lang, drop in sorted(self.payers.items(), key=lambda kv: -kv[1])
+        )
+        mean = self.mean.get(str(self.payers_alpha))
+        at = f"α={self.payers_alpha:g}" + (f" (mean {mean:.2f})" if mean is not None else "")
+        if not self.serves_all:
+            return (
+                f"one model cannot serve all languages: every α > 0 costs some language more "
+                f"than its tolerance; at {at} {paid} points; kept the base ({chosen})"
+            )
+        return f"{chosen} chosen over the best-mean {at}, where {paid} points would be lost"
 
 
 class Interpolation:
@@ -119,16 +224,34 @@ def _search(
     scorer: Scorer,
     grid: Sequence[float],
     no_regression: bool,
-    tolerance: float,
+    tolerance: Tolerance,
     progress: bool,
 ) -> AlphaSearchResult:
     grid = sorted(set(float(a) for a in grid) | {0.0})
-    result = AlphaSearchResult(alpha=0.0, no_regression=no_regression, grid=grid)
+    scores: dict[str, dict[str, float | None]] = {}
     with progress_task("α search", len(grid), enabled=progress) as task:
         for alpha in grid:
             interpolation.set(alpha)
-            result.scores[str(alpha)] = _score(scorer, interpolation)
+            scores[str(alpha)] = _score(scorer, interpolation)
             task.advance(1, note=f"α={alpha:g}")
+    return choose_alpha(scores, no_regression=no_regression, tolerance=tolerance)
+
+
+def choose_alpha(
+    scores: Mapping[str, Mapping[str, float | None]],
+    no_regression: bool = True,
+    tolerance: Tolerance = 0.0,
+) -> AlphaSearchResult:
+    """The choice from dev scores already measured (``str(α) → {lang: score}``, with α = 0).
+
+    Ties in mean go to the smaller α. ``tolerance``: see :func:`tolerance_for`.
+    """
+    by_alpha = {float(a): dict(per) for a, per in scores.items()}
+    if 0.0 not in by_alpha:
+        raise ValueError("the dev scores of α = 0 (the base model) are needed as the floor")
+    grid = sorted(by_alpha)
+    result = AlphaSearchResult(alpha=0.0, no_regression=no_regression, grid=grid)
+    result.scores = {str(a): by_alpha[a] for a in grid}
     # a language undefined at any α is left out of every mean and check (means stay comparable)
     langs = sorted({lang for per in result.scores.values() for lang in per})
     kept = [k for k in langs if all(per.get(k) is not None for per in result.scores.values())]
@@ -139,14 +262,35 @@ def _search(
         per_lang = result.scores[str(alpha)]
         result.mean[str(alpha)] = sum(per_lang[k] for k in kept) / len(kept) if kept else None  # type: ignore[misc]
     floor = result.scores["0.0"]
+    result.tolerance = {k: tolerance_for(tolerance, k) for k in kept}
+
+    def over(alpha: float) -> dict[str, float]:
+        """Languages that lose more than their tolerance at α, and how many points they lose."""
+        at = result.scores[str(alpha)]
+        drops = {k: floor[k] - at[k] for k in kept}  # type: ignore[operator]
+        return {k: round(d, 6) for k, d in drops.items() if d > result.tolerance[k] + 1e-9}
+
     for alpha in grid:
-        scores = result.scores[str(alpha)]
-        if not no_regression or all(scores[k] >= floor[k] - tolerance for k in kept):  # type: ignore[operator]
+        if not no_regression or not over(alpha):
             result.admissible.append(alpha)
-    if kept:
-        result.alpha = max(result.admissible, key=lambda a: (result.mean[str(a)], -a))
-    else:
+    if not kept:
         log.warning("no language has a defined dev score at every α; keeping the base (α = 0)")
+        return result
+
+    def best(alphas: list[float]) -> float:
+        return max(alphas, key=lambda a: (result.mean[str(a)], -a))
+
+    result.alpha = best(result.admissible)
+    result.best_mean_alpha = best(grid)
+    positive = [a for a in grid if a > 0]
+    if no_regression and positive and not any(a > 0 for a in result.admissible):
+        result.serves_all = False
+    if no_regression and result.best_mean_alpha != result.alpha:
+        result.payers_alpha = result.best_mean_alpha
+    elif not result.serves_all:
+        result.payers_alpha = best(positive)
+    if result.payers_alpha is not None:
+        result.payers = over(result.payers_alpha)
     return result
 
 
@@ -156,16 +300,17 @@ def search_alpha(
     scorer: Scorer,
     grid: Sequence[float] = DEFAULT_GRID,
     no_regression: bool = True,
-    tolerance: float = 0.0,
+    tolerance: Tolerance = 0.0,
     progress: bool = True,
 ) -> AlphaSearchResult:
     """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
 
     ``tolerance``: dev points (same units as the scorer's) a language may lose against α = 0
-    and still count as not regressing. ``progress`` shows one bar over the grid. The ends
-    (α = 0, 1) of an evaluation scorer (:class:`tripletforge.merge.dev.EvaluationScorer`) are
-    scored through the embedding cache (keyed by the base's and the fine-tuned folder's
-    fingerprints).
+    and still count as not regressing: one number for every language, or a mapping
+    ``{lang: points, "*": default}`` (:func:`tolerance_for`). ``progress`` shows one bar over
+    the grid. The ends (α = 0, 1) of an evaluation scorer
+    (:class:`tripletforge.merge.dev.EvaluationScorer`) are scored through the embedding cache
+    (keyed by the base's and the fine-tuned folder's fingerprints).
     """
     interpolation = Interpolation(base, finetuned)
     return _search(interpolation, scorer, grid, no_regression, tolerance, progress)
@@ -179,7 +324,7 @@ def wise_ft(
     *,
     grid: Sequence[float] = DEFAULT_GRID,
     no_regression: bool = True,
-    tolerance: float = 0.0,
+    tolerance: Tolerance = 0.0,
     provenance: dict[str, Any] | None = None,
     link_ends: bool = False,
     progress: bool = True,

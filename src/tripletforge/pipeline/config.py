@@ -294,13 +294,29 @@ class DevSettings(_Strict):
 
 
 class MergeSettings(_Strict):
-    """WiSE-FT merge with the base encoder, α searched on dev data only."""
+    """WiSE-FT merge with the base encoder, α searched on dev data only, every language guarded.
+
+    ``tolerance`` is one number for every judged language or a mapping
+    ``{lang: points, "*": default}`` (a language not listed gets ``"*"``, else 0).
+    """
 
     enabled: bool = True
     grid: list[float] = Field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0], min_length=1)
     no_regression: bool = True
-    tolerance: float = Field(
-        0.0, ge=0, description="no-regression slack: allowed dev drop per language (points)"
+    tolerance: float | dict[str, float] = Field(
+        0.0,
+        description="no-regression slack: allowed dev drop per language (points); a number for "
+        "every language or {lang: points, '*': default}",
+    )
+    judge: Literal["all", "own"] = Field(
+        "all",
+        description="languages whose dev scores choose α: all = every language of the run and "
+        "English (where the dev data has it); own = the trained language only",
+    )
+    soup: bool = Field(
+        False,
+        description="merge a per-language soup of the kept checkpoints (each judged language's "
+        "best) with the base instead of the final model; training keeps its checkpoints",
     )
     dev: DevSettings = DevSettings()
 
@@ -311,6 +327,14 @@ class MergeSettings(_Strict):
         if bad:
             raise ValueError(f"α values {bad} are outside [0, 1]; use weights between 0 and 1")
         return grid
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: Any) -> Any:
+        """A number ≥ 0, or ``{lang: points}`` with ISO codes (any spelling) and ``"*"``."""
+        from tripletforge.merge.search import check_tolerance
+
+        return check_tolerance(value)
 
 
 MainTask = Literal[
@@ -485,6 +509,21 @@ class PipelineConfig(_Strict):
                 f"smallest size ({min(self.sizes)}) is below one batch "
                 f"(train.batch_size = {self.train.batch_size}); lower train.batch_size"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _merge_languages(self) -> PipelineConfig:
+        """Tolerance keys name languages the merge judges: the run's, or English."""
+        tolerance = self.merge.tolerance
+        if isinstance(tolerance, dict):
+            judged = set(self.languages) | {"eng"}
+            extra = sorted(k for k in tolerance if k != "*" and k not in judged)
+            if extra:
+                raise ValueError(
+                    f"merge.tolerance: {extra} are not languages of this run "
+                    f"({', '.join(self.languages)}) or eng; remove them or add them to "
+                    "`languages:`"
+                )
         return self
 
     def _check_generation(self, index: int, arm: ArmConfig) -> None:

@@ -54,6 +54,27 @@ def _dev_sets(dev: DevSettings, languages: list[str], resolve=str) -> tuple[dict
     return sets, sorted({str(f) for data in sets.values() for f in data.files})
 
 
+#: The language every judged set adds when its dev data has it.
+ENGLISH = "eng"
+
+
+def judged_languages(dev: DevSettings, languages: list[str], resolve=str) -> list[str]:
+    """The languages a merge judges: ``languages`` and English where the dev data scores it.
+
+    SemRel2024 has an English dev file (``Track_A/eng``); it is added when found. SIB-200 dev
+    scores a language by retrieving its English translations, so English itself has no
+    SIB-200 dev score (it is every query's corpus) and is not added.
+    """
+    judged = list(dict.fromkeys(languages))
+    if ENGLISH in judged or dev.format != "semrel":
+        return judged
+    try:
+        semrel_dev_files(resolve(dev.root), [ENGLISH])
+    except FileNotFoundError:
+        return judged
+    return [*judged, ENGLISH]
+
+
 def dev_scorer(dev: DevSettings, languages: list[str], resolve=str) -> tuple[Scorer, list[str]]:
     """The scorer of ``dev`` for ``languages`` and the dev files it reads."""
     sets, files = _dev_sets(dev, languages, resolve)

@@ -86,10 +86,18 @@ def _files_input(paths: Callable[[], list[str]]) -> Callable[[], FileSet]:
 
 
 def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
-    # tolerance 0 (the default) is left out so runs made before the setting existed still match
+    # settings at the values runs made before them behaved as (tolerance 0, judging the own
+    # language only, no soup) are left out, so those runs still match; `judge: all` (the
+    # default) judges other languages too, changes the choice and so redoes such merges
     params = cfg.merge.model_dump(mode="json")
     if not cfg.merge.tolerance:
         params.pop("tolerance")
+    if cfg.merge.judge == "own":
+        params.pop("judge")
+    else:  # the languages judged are part of what the merge stage does
+        params["languages"] = list(cfg.languages)
+    if not cfg.merge.soup:
+        params.pop("soup")
     return params
 
 
@@ -101,6 +109,8 @@ def _train_params(cfg: PipelineConfig, size: int, tasks: dict[str | None, float]
     params = {"train": train, "encoder": cfg.encoder, "size": size, "seed": cfg.seed}
     if None not in tasks:
         params["tasks"] = tasks
+    if cfg.merge.enabled and cfg.merge.soup:  # the merge stage soups the kept checkpoints
+        params["keep_checkpoints"] = True
     return params
 
 

@@ -285,7 +285,9 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
-        save_total_limit=1,
+        # a merge soup (merge.soup) needs every checkpoint; otherwise one is kept, to resume
+        keep_checkpoints=bool(stage.params.get("keep_checkpoints")),
+        save_total_limit=None if stage.params.get("keep_checkpoints") else 1,
     )
     out = train_encoder(config, progress=ctx.progress)
     ctx.share_weights(out)
@@ -367,14 +369,46 @@ def read_jsonl_like(path: Path) -> dict[str, Any]:
         return {}
 
 
+def merge_languages(ctx: RunContext, stage: Stage) -> list[str]:
+    """The languages whose dev scores choose a merge's α (``merge.judge``): every language of
+    the run and English where the dev data has it, or the stage's own language only."""
+    from tripletforge.pipeline.dev import judged_languages
+
+    settings = ctx.config.merge
+    own = settings.judge == "own" and stage.lang in ctx.config.languages
+    languages = [stage.lang] if own else list(ctx.config.languages)
+    return languages if own else judged_languages(settings.dev, languages, ctx.config.resolve)
+
+
 def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """WiSE-FT with the base encoder; α chosen on dev data only (no-regression)."""
+    """WiSE-FT with the base encoder; α chosen on dev data only, every judged language guarded.
+
+    With ``merge.soup`` the fine-tuned end is the per-language soup of the train stage's kept
+    checkpoints (:func:`tripletforge.merge.checkpoints.soup_checkpoints`, each checkpoint
+    scored on the same dev data), not its final model.
+    """
     from tripletforge.merge import wise_ft
 
     settings = ctx.config.merge
-    scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
+    languages = merge_languages(ctx, stage)
+    scorer, dev_files = dev_scorer(settings.dev, languages, ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
+    soup: dict[str, Any] | None = None
+    if settings.soup:
+        from tripletforge.merge.checkpoints import soup_checkpoints
+
+        selection, made = soup_checkpoints(
+            tuned, folder / "soup", scorer=scorer, provenance={"dev_files": dev_files}
+        )
+        soup = selection.to_dict() | {
+            "model": str(made),
+            # the trained model's last state, beside the soup in the report's trade-off plot
+            "dev_last": selection.scores.get(selection.last or ""),
+        }
+        if made.parent == folder:
+            ctx.share_weights(made)
+        tuned = str(made)
     result, out = wise_ft(
         base,
         tuned,
@@ -383,16 +417,17 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         grid=settings.grid,
         no_regression=settings.no_regression,
         tolerance=settings.tolerance,
-        provenance={"dev_files": dev_files, "dev_format": settings.dev.format},
+        provenance={"dev_files": dev_files, "dev_format": settings.dev.format,
+                    **({"soup": soup} if soup else {})},
         link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
         progress=ctx.progress,
-    )
+    )  # fmt: skip
     search = result.to_dict()
     if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
         ctx.share_weights(out)
         from tripletforge.cards import read_model_card, update_model_card
 
-        trained_card, _ = read_model_card(tuned)
+        trained_card, _ = read_model_card(str(stage.inputs["model"]))
         update_model_card(
             out,
             model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}-merged",
@@ -400,8 +435,11 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
             command=run_command(ctx),
             training_data=trained_card.training_data if trained_card else {},
             details={"alpha": result.alpha, "dev": settings.dev.format,
-                     "dev_scores": search["scores"][str(result.alpha)]},
+                     "dev_scores": search["scores"][str(result.alpha)],
+                     **({"soup_of": soup["chosen"]} if soup else {})},
         )  # fmt: skip
+    if not result.serves_all:
+        log.warning("%s: %s", stage.key, result.verdict())
     best = search["scores"][str(result.alpha)]
     metrics = {
         "alpha": result.alpha,
@@ -410,12 +448,21 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "dev_format": settings.dev.format,
         "dev_metric": "cosine_spearman" if settings.dev.format == "semrel" else "ndcg_at_10",
         "dev_files": dev_files,
+        "dev_languages": languages,
         "dev_scores": search["scores"],
         "dev_mean": search["mean"],
         "admissible": search["admissible"],
         "dev_base": search["scores"]["0.0"],
         "dev_finetuned": search["scores"].get("1.0"),
         "dev_chosen": best,
+        "tolerance": search["tolerance"],
+        "ignored": search["ignored"],
+        "best_mean_alpha": result.best_mean_alpha,
+        "payers_alpha": result.payers_alpha,
+        "payers": result.payers,
+        "serves_all": result.serves_all,
+        "verdict": result.verdict(),
+        "soup": soup,
     }
     return StageOutput({"model": out}, metrics)
 

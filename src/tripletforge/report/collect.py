@@ -51,7 +51,19 @@ class Funnel:
 
 
 @dataclass
+class TradeoffPoint:
+    """One α of a merge search: the mean dev score and the worst language's Δ vs the base."""
+
+    alpha: float
+    mean: float
+    worst_delta: float  # points; ≤ 0 when some language loses
+    worst_lang: str
+
+
+@dataclass
 class Merge:
+    """One merge stage: the chosen α, every α's dev scores, and who pays for the guard."""
+
     lang: str
     arm: str
     size: int
@@ -59,6 +71,48 @@ class Merge:
     dev_metric: str
     dev_scores: dict[str, dict[str, float]]
     manifest: str
+    best_mean_alpha: float | None = None
+    payers_alpha: float | None = None
+    payers: dict[str, float] = field(default_factory=dict)  # lang → points lost
+    serves_all: bool = True
+    verdict: str | None = None
+    tolerance: dict[str, float] = field(default_factory=dict)
+    soup: dict[str, Any] | None = None  # merge.soup: the checkpoint selection
+
+    def curve(self) -> list[TradeoffPoint]:
+        """The trade-off curve over the α grid: mean and worst Δ over the languages defined at
+        every α (the ones the search judged; runs made before recorded one language)."""
+        return tradeoff_curve(self.dev_scores)
+
+    @property
+    def soup_last(self) -> TradeoffPoint | None:
+        """The trained model's last checkpoint (soup runs) on the same axes."""
+        last = (self.soup or {}).get("dev_last")
+        if not last:
+            return None
+        return tradeoff_point(self.dev_scores.get("0.0") or {}, last, float("nan"))
+
+
+def tradeoff_point(
+    base: dict[str, float | None], scores: dict[str, float | None], alpha: float,
+    langs: list[str] | None = None,
+) -> TradeoffPoint | None:  # fmt: skip
+    """Mean of ``scores`` and its worst Δ vs ``base`` over ``langs`` (default: both defined)."""
+    langs = langs or [k for k in base if base.get(k) is not None and scores.get(k) is not None]
+    if not langs:
+        return None
+    deltas = {k: float(scores[k]) - float(base[k]) for k in langs}  # type: ignore[arg-type]
+    worst = min(deltas, key=lambda k: (deltas[k], k))
+    mean = sum(float(scores[k]) for k in langs) / len(langs)  # type: ignore[arg-type]
+    return TradeoffPoint(alpha, mean, deltas[worst], worst)
+
+
+def tradeoff_curve(dev_scores: dict[str, dict[str, float | None]]) -> list[TradeoffPoint]:
+    """:func:`tradeoff_point` of each α, over the languages defined at every α."""
+    base = dev_scores.get("0.0") or {}
+    langs = [k for k in base if all((per or {}).get(k) is not None for per in dev_scores.values())]
+    points = [tradeoff_point(base, per or {}, float(a), langs) for a, per in dev_scores.items()]
+    return sorted((p for p in points if p is not None), key=lambda p: p.alpha)
 
 
 @dataclass
@@ -263,6 +317,13 @@ def load_run(run_dir: str | Path) -> RunData:
                 Merge(
                     lang, arm, int(size or 0), float(metrics.get("alpha", 0.0)),
                     metrics.get("dev_metric", "?"), metrics.get("dev_scores") or {}, rel,
+                    best_mean_alpha=metrics.get("best_mean_alpha"),
+                    payers_alpha=metrics.get("payers_alpha"),
+                    payers=metrics.get("payers") or {},
+                    serves_all=metrics.get("serves_all", True) is not False,
+                    verdict=metrics.get("verdict"),
+                    tolerance=metrics.get("tolerance") or {},
+                    soup=metrics.get("soup"),
                 )
             )  # fmt: skip
         elif stage == "connect":

@@ -261,6 +261,64 @@ def plot_adapter_losses(data: RunData, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_merge_tradeoff(data: RunData, path: Path) -> Path | None:
+    """The merge trade-off curve: per arm, each merge's mean dev score against its worst
+    language's dev Δ vs the base, over the α grid.
+
+    One line per merge (language × size; α = 0 is the base, at Δ 0), α written at each point,
+    the chosen α a star; a soup run marks its soup (α = 1, a diamond) and the trained model's
+    last checkpoint (a cross). The dotted line at 0 is "no language below its base"; the dashed
+    one, where all languages share a tolerance, the guard's limit.
+    """
+    curves = [(m, m.curve()) for m in data.merges]
+    curves = [(m, c) for m, c in curves if len(c) > 1]
+    if not curves:
+        return None
+    arms = list(dict.fromkeys(m.arm for m, _ in curves))
+    langs = list(dict.fromkeys(m.lang for m, _ in curves))
+    sizes = sorted({m.size for m, _ in curves})
+    palette = plt.get_cmap("tab10").colors
+    dashes = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.8 * len(arms) + 1.6, 3.8), squeeze=False)
+    for ax, arm in zip(axes[0], arms, strict=True):
+        tolerances: set[float] = set()
+        for m, curve in curves:
+            if m.arm != arm:
+                continue
+            color = palette[langs.index(m.lang) % len(palette)]
+            style = dashes[sizes.index(m.size) % len(dashes)]
+            xs, ys = [p.worst_delta for p in curve], [p.mean for p in curve]
+            label = m.lang if len(sizes) == 1 else f"{m.lang}/{m.size}"
+            ax.plot(xs, ys, style, marker="o", markersize=3, color=color, label=label)
+            for p in curve:
+                ax.annotate(f"{p.alpha:g}", (p.worst_delta, p.mean), fontsize=6, alpha=0.7,
+                            xytext=(2, 2), textcoords="offset points")  # fmt: skip
+            chosen = next((p for p in curve if p.alpha == m.alpha), None)
+            if chosen is not None:
+                ax.scatter([chosen.worst_delta], [chosen.mean], marker="*", s=140, color=color,
+                           edgecolor="black", linewidth=0.6, zorder=3)  # fmt: skip
+            if m.soup:
+                soup = next((p for p in curve if p.alpha == 1.0), None)
+                if soup is not None:
+                    ax.scatter([soup.worst_delta], [soup.mean], marker="D", s=40, color=color,
+                               edgecolor="black", linewidth=0.6, zorder=3)  # fmt: skip
+                last = m.soup_last
+                if last is not None:
+                    ax.scatter([last.worst_delta], [last.mean], marker="x", s=40, color=color)
+            tolerances.update(m.tolerance.values())
+        ax.axvline(0.0, color="#7f7f7f", linestyle=":", linewidth=1)
+        if len(tolerances) == 1 and (tol := tolerances.pop()) > 0:
+            ax.axvline(-tol, color="#7f7f7f", linestyle="--", linewidth=1)
+        ax.set_title(arm)
+        ax.set_xlabel("worst language's dev Δ vs base (points)")
+        ax.set_ylabel(f"mean dev {data.merges[0].dev_metric} ×100")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    soups = " ◆ soup, × last checkpoint;" if any(m.soup for m, _ in curves) else ""
+    fig.suptitle(f"Merge trade-off over α (★ chosen;{soups} left of 0: some language loses)")
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -275,6 +333,7 @@ PLOTS = {
     "alignment_uniformity": (plot_geometry, "Alignment vs uniformity"),
     "funnel": (plot_funnel, "Filter funnel"),
     "adapter_losses": (plot_adapter_losses, "Generator adapter training loss"),
+    "merge_tradeoff": (plot_merge_tradeoff, "Merge trade-off: mean vs worst language"),
 }
 
 

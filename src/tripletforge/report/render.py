@@ -7,7 +7,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from tripletforge.report.collect import CONNECTED_MODELS, RunData
+from tripletforge.report.collect import CONNECTED_MODELS, Merge, RunData
 
 #: A table cell: text and, for a number, the manifest it comes from (relative to the run).
 Cell = tuple[str, str | None]
@@ -25,6 +25,13 @@ class Table:
 NONDETERMINISTIC = (
     "these generate stages ran on an engine whose outputs can change between runs of the same "
     "config and seed, so a rerun may write other rows and give other scores:"
+)
+
+
+#: What the report says above its tables when a merge kept the base to protect a language.
+CANNOT_SERVE_ALL = (
+    "for these merges every α > 0 costs some language more than its tolerance on dev data, so "
+    "the merged model is the base; the language that pays, and how much, is named:"
 )
 
 
@@ -158,23 +165,76 @@ def datasets_table(data: RunData) -> Table:
 
 
 def merge_table(data: RunData) -> Table:
-    """Every dev score of every α tried (the merge stage's search)."""
+    """Every α tried by each merge stage: mean dev score and the worst language's Δ."""
     grid = sorted({float(a) for m in data.merges for a in m.dev_scores}, key=float)
     rows = []
     for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size)):
+        curve = {p.alpha: p for p in m.curve()}
         cells: list[Cell] = [
             _text(m.lang),
             _text(m.arm),
             _text(m.size),
             _num(m.alpha, m.manifest, 2),
+            _num(m.best_mean_alpha, m.manifest, 2),
         ]
         for alpha in grid:
-            scores = m.dev_scores.get(str(alpha)) or {}
-            cells.append(_num(scores.get(m.lang), m.manifest))
+            point = curve.get(alpha)
+            text = "–" if point is None else (
+                f"{point.mean:.1f} ({point.worst_delta:+.1f} {point.worst_lang})")  # fmt: skip
+            cells.append((text, m.manifest if point is not None else None))
+        cells.append(_text(" ".join(_judged(m)) or "–"))
         rows.append(cells)
     metric = next((m.dev_metric for m in data.merges), "dev")
-    header = ["lang", "arm", "size", "chosen α", *(f"α={a:g}" for a in grid)]
-    return Table(f"Merge search (dev {metric} ×100 by α)", header, rows)
+    header = ["lang", "arm", "size", "chosen α", "best-mean α", *(f"α={a:g}" for a in grid),
+              "judged"]  # fmt: skip
+    return Table(
+        f"Merge search (mean dev {metric} ×100 by α, worst language's Δ vs base)",
+        header,
+        rows,
+        note="Each merge's α is chosen on dev data only, judging every language listed; the "
+        "chosen α has the best mean among the α that keep every language within its tolerance "
+        "of the base (α = 0); best-mean α is the choice without that guard. The trade-off "
+        "curve plot draws these cells: mean against the worst language's Δ.",
+    )
+
+
+def _judged(m: Merge) -> list[str]:
+    base = m.dev_scores.get("0.0") or {}
+    return [k for k in base if all((p or {}).get(k) is not None for p in m.dev_scores.values())]
+
+
+def protection_table(data: RunData) -> Table:
+    """The languages that pay for the no-regression guard: what they would lose at the
+    best-mean α (or, when no α > 0 passes, at the best α > 0) beyond their tolerance."""
+    rows: list[list[Cell]] = []
+    for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size)):
+        for lang, drop in sorted(m.payers.items(), key=lambda kv: -kv[1]):
+            rows.append([
+                _text(m.lang), _text(m.arm), _text(m.size), _num(m.alpha, m.manifest, 2),
+                _text(lang), _num(m.payers_alpha, m.manifest, 2), _num(-drop, m.manifest, 2),
+                _num(m.tolerance.get(lang), m.manifest, 2),
+                _text("yes" if m.serves_all else "no"),
+            ])  # fmt: skip
+    header = ["lang", "arm", "size", "chosen α", "pays", "at α", "Δ vs base", "tolerance",
+              "one model serves all"]  # fmt: skip
+    return Table(
+        "Who pays for one model (the no-regression guard)",
+        header,
+        rows,
+        note="A language listed would lose more than its tolerance at the α shown (the "
+        "best-mean α), which is why a smaller α was chosen; 'no' in the last column: no α > 0 "
+        "keeps every language within its tolerance, so the base was kept.",
+    )
+
+
+def cannot_serve_all(data: RunData) -> list[tuple[str, str, str]]:
+    """(unit, verdict, manifest) of each merge where no α > 0 passes the guard."""
+    return [
+        (f"{m.lang}/{m.arm}/{m.size}", m.verdict or "one model cannot serve all languages",
+         m.manifest)
+        for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size))
+        if not m.serves_all
+    ]  # fmt: skip
 
 
 def _mix(data: RunData, lang: str, arm: str, size: int) -> str:
@@ -310,6 +370,8 @@ def all_tables(data: RunData) -> list[Table]:
     tables.append(datasets_table(data))
     if data.merges:
         tables.append(merge_table(data))
+        if any(m.payers for m in data.merges):
+            tables.append(protection_table(data))
     if data.funnels:
         tables.append(funnel_table(data))
     if data.connects:
@@ -350,6 +412,10 @@ def to_markdown(data: RunData, tables: list[Table], plots: dict[str, tuple[Path,
     if data.nondeterministic:
         lines += [f"**Not deterministic:** {NONDETERMINISTIC}", ""]
         lines += [f"- [{k}]({prefix}{m}): {why}" for k, why, m in data.nondeterministic]
+        lines.append("")
+    if cannot_serve_all(data):
+        lines += [f"**One model cannot serve all languages:** {CANNOT_SERVE_ALL}", ""]
+        lines += [f"- [{unit}]({prefix}{m}): {why}" for unit, why, m in cannot_serve_all(data)]
         lines.append("")
     if data.unreadable:
         lines += [f"Unreadable manifests (skipped): {', '.join(data.unreadable)}", ""]
@@ -415,6 +481,13 @@ def to_html(data: RunData, tables: list[Table], plots: dict[str, tuple[Path, str
         for key, why, manifest in data.nondeterministic:
             href = esc(prefix + manifest)
             parts.append(f"<li><a href='{href}'>{esc(key)}</a>: {esc(why)}</li>")
+        parts.append("</ul>")
+    if cannot_serve_all(data):
+        parts.append(f"<p><b>One model cannot serve all languages:</b> "
+                     f"{esc(CANNOT_SERVE_ALL)}</p><ul>")  # fmt: skip
+        for unit, why, manifest in cannot_serve_all(data):
+            href = esc(prefix + manifest)
+            parts.append(f"<li><a href='{href}'>{esc(unit)}</a>: {esc(why)}</li>")
         parts.append("</ul>")
     if data.stale:
         parts.append(
