@@ -94,15 +94,19 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.data.triplets import write_triplets
     from tripletforge.train.mine import mine_negatives
 
-    arm = ctx.config.arm(stage.arm)
-    data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
+    own = stage.params.get("parallel")  # a mix arm's parallel source, else the arm's settings
+    if own is None:
+        arm = ctx.config.arm(stage.arm)
+        own = {"target_lang": arm.target_lang, "split": arm.split}
+    target_lang = own["target_lang"]
+    data = read_flores_parallel(stage.inputs["pairs"], stage.lang, target_lang, split=own["split"])
     n = min(ctx.config.anchors, len(data))
     pairs = [
         {
             "anchor": src,
             "positive": tgt,
             "lang": stage.lang,
-            "positive_lang": arm.target_lang,
+            "positive_lang": target_lang,
             "seed_id": seed_id_for(src, stage.lang),
             "strategy": "parallel",
         }
@@ -225,7 +229,13 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 # --- train, merge, evaluate --------------------------------------------------------------
 
 
-def _write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
+def stage_languages(stage: Stage) -> list[str]:
+    """The languages a stage serves: every language of the run for a mix arm's shared train
+    and merge (``params["languages"]``), else its own."""
+    return list(stage.params.get("languages") or [stage.lang])
+
+
+def write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
     """Write rows so that a kill never leaves a partial file."""
     from tripletforge.data.triplets import write_triplets
 
@@ -245,6 +255,8 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.train.config import TrainSet
     from tripletforge.train.mixture import largest_remainder
 
+    if "sources" in stage.params:
+        return run_mix_train(ctx, stage, folder)
     size = int(stage.size or 0)
     settings = ctx.config.train
     tasks: dict[str, float] = stage.params.get("tasks") or {}
@@ -257,12 +269,12 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
             rows, _ = read_jsonl(stage.inputs[f"triplets.{task}"])
             part = rows[:share]
             subset += part
-            data[task] = _write_atomic(part, folder / f"train-{task}.jsonl")
+            data[task] = write_atomic(part, folder / f"train-{task}.jsonl")
             task_counts[task] = {"requested": share, "rows": len(part), "weight": weight}
     else:
         rows, _ = read_jsonl(stage.inputs["triplets"])
         subset = rows[:size]
-        data["train"] = _write_atomic(subset, folder / "train.jsonl")
+        data["train"] = write_atomic(subset, folder / "train.jsonl")
     if len(subset) < settings.batch_size:
         raise ValueError(
             f"only {len(subset)} triplets survived filtering, fewer than one batch "
@@ -287,15 +299,18 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         resume=True,
         save_total_limit=1,
     )
-    out = train_encoder(config, progress=ctx.progress)
+    out = train_encoder(
+        config, progress=ctx.progress, dev_scorer=prompt_dev_scorer(ctx, [stage.lang])
+    )
     ctx.share_weights(out)
-    _training_card(ctx, stage, out, subset)
+    training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
         "rows": len(subset),
         "shortfall": max(0, size - len(subset)),
         **({"tasks": task_counts} if tasks else {}),
+        "prompt_policy": prov.get("prompt_policy"),
         "global_step": prov.get("global_step"),
         "train_loss": prov.get("train_loss"),
         "resumed_from": prov.get("resumed_from"),
@@ -307,12 +322,98 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput(outputs, metrics)
 
 
+def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """A mix arm's one model for every language: each source a training set of its own,
+    batches drawn by weight and never mixing sources (:mod:`tripletforge.pipeline.mix`)."""
+    from tripletforge.pipeline import mix
+    from tripletforge.pipeline.config import MixSource
+    from tripletforge.train import TrainConfig, train_encoder
+    from tripletforge.train.config import TrainSet
+
+    size = int(stage.size or 0)
+    settings = ctx.config.train
+    languages = stage_languages(stage)
+    sources = [MixSource.model_validate(d) for d in stage.params["sources"]]
+    eval_sets: dict[str, list[str]] = {}
+    if stage.params.get("leakage_check"):
+        for lang in languages:
+            eval_sets |= eval_sentences(ctx, lang)
+    items = []
+    for source, requested in zip(sources, mix.source_shares(size, sources), strict=True):
+        item = mix.gather(source, requested, languages, stage.inputs, ctx.config.seed)
+        if eval_sets and source.kind not in mix.PER_LANGUAGE:  # those went through filter
+            mix.drop_leaks(item, eval_sets)
+        item.rows = item.rows[:requested]
+        items.append(item)
+    used = [item for item in items if item.rows]
+    total = sum(len(item.rows) for item in used)
+    if total < settings.batch_size:
+        raise ValueError(
+            f"the mix has {total} usable rows, fewer than one batch ({settings.batch_size}); "
+            "raise the size, the sources' limits or `anchors:`"
+        )
+    data = {
+        item.source.label: write_atomic(item.rows, folder / f"train-{item.source.label}.jsonl")
+        for item in used
+    }
+    train_sets = [
+        TrainSet(
+            name=item.source.label,
+            files=[data[item.source.label]],
+            task=None if item.source.kind == "synthetic" else "nli",
+            weight=item.source.weight,
+        )
+        for item in used
+    ]
+    config = TrainConfig(
+        **(settings.model_dump() | {"mixing": "weighted"}),
+        train_sets=train_sets,
+        model=ctx.model_path(ctx.config.encoder),
+        output_dir=folder / "model",
+        seed=ctx.config.seed,
+        resume=True,
+        save_total_limit=1,
+    )
+    out = train_encoder(config, progress=ctx.progress, dev_scorer=prompt_dev_scorer(ctx, languages))
+    ctx.share_weights(out)
+    rows = [row for item in used for row in item.rows]
+    training_card(ctx, stage, out, rows)
+    prov = read_jsonl_like(out / "tripletforge_training.json")
+    shares = mix.planned_batches(items, settings.batch_size)
+    records = [item.record(*share) for item, share in zip(items, shares, strict=True)]
+    metrics = {
+        "requested": size,
+        "rows": total,
+        "shortfall": max(0, size - total),
+        "languages": languages,
+        "mixing": "weighted",
+        "sources": records,
+        "mix": mix.mix_line(records),
+        "prompt_policy": prov.get("prompt_policy"),
+        "global_step": prov.get("global_step"),
+        "train_loss": prov.get("train_loss"),
+        "resumed_from": prov.get("resumed_from"),
+        "data_sha256": prov.get("data_sha256"),
+    }
+    outputs = {"model": out} | {f"data.{name}": path for name, path in data.items()}
+    return StageOutput(outputs, metrics)
+
+
+def prompt_dev_scorer(ctx: RunContext, languages: list[str]) -> Any:
+    """The dev scorer of ``prompt_policy: auto`` trials: the merge's dev data (``merge.dev``)
+    of ``languages``, scored with the evaluation's prompts; None for other policies."""
+    if ctx.config.train.prompt_policy != "auto":
+        return None
+    scorer, _ = dev_scorer(ctx.config.merge.dev, languages, ctx.config.resolve)
+    return scorer
+
+
 def run_command(ctx: RunContext) -> str:
     """The command that reproduces the run (its config is saved in the run folder)."""
     return f"tripletforge run {ctx.run_dir / 'config.yaml'}"
 
 
-def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
+def training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
     """Add the run's provenance to a trained model's card (arm, generator, filter counts)."""
     from tripletforge.cards import update_model_card
     from tripletforge.pipeline.manifest import read_manifest
@@ -331,6 +432,11 @@ def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str
             before += int(metrics.get("rows_in") or 0)
     if after or before:
         data["after_filtering"], data["before_filtering"] = after, before
+    if stage.params.get("sources"):
+        data["sources"] = {
+            s["kind"] if s["kind"] != "synthetic" else f"synthetic-{s.get('arm')}": s["weight"]
+            for s in stage.params["sources"]
+        }
     tasks = stage.params.get("tasks")
     if tasks:
         data["tasks"] = {t: sum(r.get("task", "nli") == t for r in rows) for t in tasks}
@@ -339,7 +445,7 @@ def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str
     update_model_card(
         out,
         model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}",
-        languages=[stage.lang],
+        languages=stage_languages(stage),
         command=run_command(ctx),
         training_data=data,
     )
@@ -372,7 +478,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.merge import wise_ft
 
     settings = ctx.config.merge
-    scorer, dev_files = dev_scorer(settings.dev, [stage.lang], ctx.config.resolve)
+    scorer, dev_files = dev_scorer(settings.dev, stage_languages(stage), ctx.config.resolve)
     base = ctx.model_path(ctx.config.encoder)
     tuned = str(stage.inputs["model"])
     result, out = wise_ft(
@@ -396,7 +502,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         update_model_card(
             out,
             model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}-merged",
-            languages=[stage.lang],
+            languages=stage_languages(stage),
             command=run_command(ctx),
             training_data=trained_card.training_data if trained_card else {},
             details={"alpha": result.alpha, "dev": settings.dev.format,
