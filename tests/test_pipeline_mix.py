@@ -202,3 +202,32 @@ def test_prompt_policy_query_prompts_symmetric_columns(tiny_encoder_dir: Path) -
     assert symmetric_override(TrainConfig(**base), model) is None  # the evaluation's STS prompt
     with pytest.raises(ValueError, match="keep one of them"):
         TrainSettings(prompt="query: ", prompt_policy="query")
+
+
+def test_train_encoder_auto_policy_scores_trials_on_the_dev_sets(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    import itertools
+
+    from conftest import TINY_CORPUS
+    from tripletforge.data.triplets import write_triplets
+    from tripletforge.train import PROVENANCE_FILE, TrainConfig, train_encoder
+
+    rows = [{"anchor": f"{a} {i}", "positive": TINY_CORPUS[(k + 1) % 12], "negative": a}
+            for i, (k, a) in enumerate(enumerate(TINY_CORPUS * 2))]  # fmt: skip
+    data = write_triplets(rows, tmp_path / "train.jsonl")
+    dev = tmp_path / "dev.csv"
+    pairs = enumerate(itertools.pairwise(TINY_CORPUS))
+    dev.write_text(
+        "sentence1,sentence2,score\n" + "".join(f'"{a} x","{b} y",{i}\n' for i, (a, b) in pairs)
+    )
+    cfg = TrainConfig(model=str(tiny_encoder_dir), train_files=[data], output_dir=tmp_path / "m",
+                      batch_size=8, max_steps=2, save_steps=100, dev_set=dev,
+                      prompt_policy="auto", prompt_trial_steps=1)  # fmt: skip
+    out = train_encoder(cfg, progress=False)
+    record = json.loads((out / PROVENANCE_FILE).read_text())["prompt_policy"]
+    assert record["configured"] == "auto" and record["applied"] in ("none", "query")
+    assert set(record["dev_scores"]) == {"none", "query"}
+    assert json.loads((out / "prompt_policy.json").read_text())["policy"] == record["applied"]
+    with pytest.raises(ValueError, match="give dev sets"):
+        train_encoder(cfg.model_copy(update={"dev_set": None, "output_dir": tmp_path / "n"}))

@@ -64,7 +64,7 @@ MIX_KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "xllora": ("path",),
     "triplets": ("path",),
     "nli": ("path",),
-    "parallel": ("root", "split", "target_lang"),
+    "parallel": ("root", "split", "target_lang", "languages"),
     "synthetic": ("arm",),
 }
 
@@ -87,7 +87,17 @@ class MixSource(_Strict):
     root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped)")
     split: str = Field("train", description="parallel: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
+    languages: list[str] | None = Field(
+        None, description="parallel: the run languages it covers (default: all of them)"
+    )
     arm: str | None = Field(None, description="synthetic: the run's synthetic arm to take from")
+
+    @field_validator("languages")
+    @classmethod
+    def _canonical(cls, languages: list[str] | None) -> list[str] | None:
+        from tripletforge.data.languages import canonical_code
+
+        return None if languages is None else [canonical_code(c) for c in languages]
 
     @property
     def own_fields(self) -> tuple[str, ...]:
@@ -575,7 +585,8 @@ class PipelineConfig(_Strict):
                 f"sizes: arms {trained} train a model per data size; add `sizes: ...` "
                 "(e.g. `sizes: [1000, 2000]`)"
             )
-        if self.sizes and self.anchors < max(self.sizes):
+        per_language = [a for a in self.trained_arms if a.source != "mix"]  # a mix splits sizes
+        if per_language and self.sizes and self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
@@ -602,6 +613,12 @@ class PipelineConfig(_Strict):
         synthetic = [a.name for a in self.arms if a.source == "synthetic"]
         for position, source in enumerate(arm.sources or []):
             where = f"arms[{index}={arm.name}].sources[{position}]"
+            extra = sorted(set(source.languages or []) - set(self.languages))
+            if extra:
+                raise ValueError(
+                    f"{where}.languages: {extra} are not in the run's `languages:`; list only "
+                    "run languages"
+                )
             if source.kind != "synthetic":
                 continue
             if not synthetic:

@@ -96,7 +96,8 @@ def gather(
     """The rows of one source for a train stage (before the leakage check)."""
     from tripletforge.data.jsonl import read_jsonl
 
-    if source.kind in PER_LANGUAGE:
+    if source.kind in PER_LANGUAGE:  # the run languages this source has rows of
+        languages = [lang for lang in languages if f"{source.label}.{lang}" in inputs]
         per_lang = dict(zip(languages, largest_remainder(requested, [1.0] * len(languages)),
                             strict=True))  # fmt: skip
         out = SourceRows(source, [], 0, requested)

@@ -224,7 +224,7 @@ def mix_stages(
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         for source in sources:
-            if source.kind == "parallel":
+            if source.kind == "parallel" and lang in (source.languages or cfg.languages):
                 mine = _parallel_stage(ctx, lang, arm.name, source.settings(), task="parallel")
                 filt = Stage(
                     "filter", lang, arm.name, None, filter_params,

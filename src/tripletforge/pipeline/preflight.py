@@ -199,7 +199,7 @@ def _mix_problems(ctx: RunContext, lang: str, arm: Any) -> list[str]:
     problems = []
     for index, source in enumerate(arm.sources or []):
         where = f"arms[{arm.name}].sources[{index}]"
-        if source.kind == "parallel":
+        if source.kind == "parallel" and lang in (source.languages or ctx.config.languages):
             problems += _pairs_problems(ctx.config, lang, where, source)
         elif source.kind != "synthetic" and lang == ctx.config.languages[0]:
             try:

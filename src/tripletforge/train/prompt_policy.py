@@ -25,6 +25,7 @@ import logging
 import math
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,44 +64,32 @@ def mean_score(score: DevScore) -> float | None:
     return sum(defined) / len(defined) if defined else None
 
 
-def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], DevScore] | None:
-    """A scorer from the config's own dev STS sets (``dev_set``/``dev_sets``), or None."""
-    from tripletforge.train.trainer import build_dev_evaluator
-
-    evaluator = build_dev_evaluator(config)
-    if evaluator is None:
-        return None
-
-    def score(model: SentenceTransformer) -> DevScore:
-        results = evaluator(model)
-        return results.get(evaluator.primary_metric)
-
-    return score
-
-
 def choose_prompt_policy(
     config: TrainConfig,
-    scorer: Callable[[SentenceTransformer], DevScore] | None = None,
+    scorer: Callable[[SentenceTransformer], DevScore] | None,
+    train: Callable[..., Path],
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run the ``auto`` trials and return the choice (also written to ``CHOICE_FILE`` in the
     output folder, and read back from there when training resumes).
 
+    ``train`` is :func:`tripletforge.train.trainer.train_encoder` (passed in, so that this
+    module does not import the trainer that imports it); ``scorer`` maps a model to its dev
+    score (one number or one per language).
+
     Returns ``{"policy", "trial_steps", "dev_scores": {policy: mean}, "dev_detail":
     {policy: per-language scores}}``.
 
     Raises:
-        ValueError: no scorer is given and the config has no dev set.
+        ValueError: no scorer is given.
     """
     from tripletforge.models import load_encoder
-    from tripletforge.train.trainer import train_encoder
 
     record = config.output_dir / CHOICE_FILE
     if config.resume and record.is_file():
         done = json.loads(record.read_text())
         if done.get("trial_steps") == config.prompt_trial_steps:
             return done
-    scorer = scorer or dev_set_scorer(config)
     if scorer is None:
         raise ValueError(
             "prompt_policy auto scores a trial of each policy on dev data; give dev sets "
@@ -123,7 +112,7 @@ def choose_prompt_policy(
             }
         )
         shutil.rmtree(trial.output_dir, ignore_errors=True)
-        folder = train_encoder(trial, progress=progress)
+        folder = train(trial, progress=progress)
         raw = scorer(load_encoder(str(folder)))
         detail[policy] = raw
         scores[policy] = mean_score(raw)

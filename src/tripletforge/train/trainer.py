@@ -204,6 +204,19 @@ def _mean_dev_evaluator_class() -> type:
     return MeanDevEvaluator
 
 
+def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], Any] | None:
+    """A model → dev score function from the config's dev STS sets (their mean), or None."""
+    evaluator = build_dev_evaluator(config)
+    if evaluator is None:
+        return None
+
+    def score(model: SentenceTransformer) -> Any:
+        results = evaluator(model)
+        return results.get(evaluator.primary_metric, results.get(DEV_METRIC))
+
+    return score
+
+
 def latest_checkpoint(config: TrainConfig) -> str | None:
     """The newest ``checkpoint-N`` folder of a previous (killed) run, if any."""
     from transformers.trainer_utils import get_last_checkpoint
@@ -321,7 +334,8 @@ def train_encoder(
     started = time.time()
     choice = None
     if config.prompt_policy == "auto":
-        choice = prompt_policy.choose_prompt_policy(config, dev_scorer, progress)
+        scorer = dev_scorer or dev_set_scorer(config)
+        choice = prompt_policy.choose_prompt_policy(config, scorer, train_encoder, progress)
         config = config.model_copy(update={"prompt_policy": choice["policy"]})
     if config.threads:
         import torch
