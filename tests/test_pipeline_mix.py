@@ -35,7 +35,11 @@ def mix_config(encoder: Path, runs: Path, **overrides) -> dict:
         {"name": "icl", "generate": {"mode": "crosslingual"}},
         {"name": "mix", "source": "mix", "sources": MIX_SOURCES},
     ]
-    return tiny_config(encoder, runs, sizes=[16], arms=arms, **overrides)
+    fast = {  # one small evaluation data set and two α: the test is about the plumbing
+        "evaluate": {"datasets": ["sib200-{lang}-eng-bitext"], "limit": 20, "batch_size": 64},
+        "merge": {"grid": [0.0, 1.0]},
+    }
+    return tiny_config(encoder, runs, sizes=[16], arms=arms, **(fast | overrides))
 
 
 @pytest.mark.parametrize(
@@ -149,6 +153,9 @@ def test_mix_run_records_the_mix_resumes_and_reports(
     for batch in seen:
         owners = {next(i for i in range(4) if bounds[i] <= x < bounds[i + 1]) for x in batch}
         assert len(owners) == 1, batch
+    # the mine stages share one embedding cache (the English corpus is encoded once per run)
+    (cache,) = (run / "cache" / "mine").iterdir()
+    assert list(cache.glob("corpus_embeddings_*.npy"))
     # every training file is one source's
     rows = [json.loads(x) for x in (run / "all/mix/16/train/train-nli.jsonl").open()]
     assert len(rows) == 4 and all(r["lang"] == "eng" for r in rows)

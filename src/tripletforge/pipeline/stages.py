@@ -112,7 +112,7 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         }
         for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
     ]
-    mine = ctx.config.mine
+    mine = shared_mine_cache(ctx, ctx.config.mine)
     model = ctx.encoder(mine.model or ctx.config.encoder)
     rows = mine_negatives(pairs, list(data.target), model, mine)
     out = write_triplets(rows, folder / "triplets.jsonl")
@@ -125,6 +125,26 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "source_rows_skipped": skipped,
     }
     return StageOutput({"triplets": out}, metrics)
+
+
+def shared_mine_cache(ctx: RunContext, mine: Any) -> Any:
+    """``mine`` with an embedding cache shared by the run's mine stages (unless it sets one):
+    the English side of a SIB-200 split is the same corpus for every language, so it is
+    encoded once per run. The folder is keyed by the mining encoder's name and its weight
+    files (size and time), so another encoder never reads these embeddings."""
+    import hashlib
+
+    if mine.cache_folder is not None:
+        return mine
+    name = mine.model or ctx.config.encoder
+    path = Path(ctx.model_path(name))
+    stamp = [name, str(path)]  # a hub id that is not a folder: its name alone
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
+    stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights]
+    key = hashlib.sha256("|".join(stamp).encode()).hexdigest()[:16]
+    folder = ctx.run_dir / "cache" / "mine" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    return mine.model_copy(update={"cache_folder": str(folder)})
 
 
 def run_negatives(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
