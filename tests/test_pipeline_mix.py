@@ -238,3 +238,34 @@ def test_train_encoder_auto_policy_scores_trials_on_the_dev_sets(
     assert json.loads((out / "prompt_policy.json").read_text())["policy"] == record["applied"]
     with pytest.raises(ValueError, match="give dev sets"):
         train_encoder(cfg.model_copy(update={"dev_set": None, "output_dir": tmp_path / "n"}))
+
+
+def test_nusax_parallel_source_mines_real_pairs(
+    tiny_encoder_dir: Path, tmp_path: Path, shared_data: Path, fake_backend
+) -> None:
+    from tripletforge.pipeline.preflight import preflight
+    from tripletforge.pipeline.stages import run_mine
+
+    nusax = {"kind": "parallel", "format": "nusax", "root": str(shared_data / "nusax")}
+    data = tiny_config(tiny_encoder_dir, tmp_path / "runs", languages=["jav"], anchors=6,
+                       sizes=[4], merge={"enabled": False},
+                       arms=[{"name": "mix", "source": "mix", "sources": [nusax]}],
+                       evaluate={"suite": "builtin", "datasets": ["*"], "limit": 5})  # fmt: skip
+    with pytest.raises(ConfigError, match="needs `root:`"):
+        parse_config(
+            data | {"arms": [data["arms"][0] | {"sources": [{**nusax, "root": "sample"}]}]}
+        )
+    config = parse_config(data)
+    ctx = RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False)
+    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\].root: .*nusax"):
+        bad = config.model_copy(deep=True)
+        bad.arms[0].sources[0].root = str(tmp_path / "none")
+        preflight(RunContext(bad, tmp_path / "runs" / "tiny", console=None, progress=False))
+    mine = next(s for s in build_plan(ctx) if s.key == "jav/mix/parallel/mine")
+    mine.inputs = {"pairs": mine.external["pairs"]()}
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    out = run_mine(ctx, mine, folder)
+    rows = [json.loads(x) for x in out.outputs["triplets"].open()]
+    assert out.metrics["pairs"] == 6 and rows and all(r["positive_lang"] == "eng" for r in rows)
+    assert {r["lang"] for r in rows} == {"jav"}

@@ -64,7 +64,7 @@ MIX_KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "xllora": ("path",),
     "triplets": ("path",),
     "nli": ("path",),
-    "parallel": ("root", "split", "target_lang", "languages"),
+    "parallel": ("format", "root", "split", "target_lang", "languages"),
     "synthetic": ("arm",),
 }
 
@@ -74,17 +74,21 @@ class MixSource(_Strict):
 
     ``xllora``: the XL-LoRA cross-lingual data (``path``: the folder with ``*_pos.csv`` and
     ``*_neg.csv``, or ``sample`` for the shipped 600 rows); ``parallel``: each run language's
-    SIB-200/FLORES ``split`` → ``target_lang`` with negatives mined by the run's encoder (``root``
-    as a parallel arm's); ``triplets``: a triplet file or folder (``path``); ``synthetic``: the
-    kept triplets of the run's synthetic arm ``arm`` (every language); ``nli``: English NLI
-    triplets (``path``: ``snli-en``, the shipped SNLI pool, or a triplet file).
+    SIB-200/FLORES (or NusaX-MT, ``format: nusax``) ``split`` → ``target_lang`` with negatives
+    mined by the run's encoder (``root`` as a parallel arm's); ``triplets``: a triplet file or
+    folder (``path``: your own bitext with negatives, …); ``synthetic``: the kept triplets of
+    the run's synthetic arm ``arm`` (every language); ``nli``: English NLI triplets (``path``:
+    ``snli-en``, the shipped SNLI pool, or a triplet file).
     """
 
     kind: MixKind = Field(description="xllora | parallel | triplets | synthetic | nli")
     weight: float = Field(1.0, gt=0, description="share of the training rows and batches")
     limit: int | None = Field(None, ge=1, description="at most N rows from this source")
     path: str | None = Field(None, description="xllora, triplets, nli: the data")
-    root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped)")
+    format: Literal["sib200", "nusax"] = Field(
+        "sib200", description="parallel: SIB-200/FLORES folders or NusaX-MT (mt/<split>.csv)"
+    )
+    root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped) or NusaX")
     split: str = Field("train", description="parallel: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
     languages: list[str] | None = Field(
@@ -125,6 +129,8 @@ class MixSource(_Strict):
             raise ValueError(f"a `kind: {self.kind}` source needs `path:` ({what})")
         if self.kind == "nli" and self.path is None:
             self.path = "snli-en"
+        if self.kind == "parallel" and self.format == "nusax" and self.root == SAMPLE:
+            raise ValueError("a `format: nusax` source needs `root:` (the NusaX folder)")
         if self.kind == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self

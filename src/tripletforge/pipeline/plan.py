@@ -443,13 +443,16 @@ def _parallel_stage(
     """
     cfg = ctx.config
     own = spec if task is not None else spec["arm"]
-    root = sib200_root(cfg.resolve(own["root"]))
+    nusax = own.get("format") == "nusax"
+    root = Path(cfg.resolve(own["root"])) if nusax else sib200_root(cfg.resolve(own["root"]))
     hashed = spec if task is None else {"parallel": spec, "anchors": cfg.anchors, "seed": cfg.seed}
     params = hashed | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
 
     def pair_files() -> list[str]:
-        from tripletforge.data.readers import sib200_folder
+        from tripletforge.data.readers import read_nusax, sib200_folder
 
+        if nusax:
+            return [str(f) for f in read_nusax(root, lang, own["target_lang"], own["split"]).files]
         return [
             str(sib200_folder(root, code) / f"{own['split']}.tsv")
             for code in (lang, own["target_lang"])

@@ -177,6 +177,14 @@ def _pairs_problems(cfg: Any, lang: str, where: str, spec: Any) -> list[str]:
     from tripletforge.data.readers import sib200_folder
 
     problems = []
+    if getattr(spec, "format", "sib200") == "nusax":
+        from tripletforge.data.readers import read_nusax
+
+        try:
+            read_nusax(cfg.resolve(spec.root), lang, spec.target_lang, spec.split)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(f"{where}.root: {exc}")
+        return problems
     root = sib200_root(cfg.resolve(spec.root))
     for code in (lang, spec.target_lang):
         try:

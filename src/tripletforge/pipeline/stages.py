@@ -88,8 +88,9 @@ def _count_lines(path: Path) -> int:
 
 
 def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
-    from tripletforge.data.readers import read_flores_parallel
+    """Real translation pairs (a parallel arm, or a mix arm's parallel source: SIB-200/FLORES
+    or NusaX-MT) with hard negatives mined from the target side."""
+    from tripletforge.data.readers import read_flores_parallel, read_nusax
     from tripletforge.data.schemas import seed_id_for
     from tripletforge.data.triplets import write_triplets
     from tripletforge.train.mine import mine_negatives
@@ -99,7 +100,8 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         arm = ctx.config.arm(stage.arm)
         own = {"target_lang": arm.target_lang, "split": arm.split}
     target_lang = own["target_lang"]
-    data = read_flores_parallel(stage.inputs["pairs"], stage.lang, target_lang, split=own["split"])
+    read = read_nusax if own.get("format") == "nusax" else read_flores_parallel
+    data = read(stage.inputs["pairs"], stage.lang, target_lang, split=own["split"])
     n = min(ctx.config.anchors, len(data))
     pairs = [
         {
