@@ -265,8 +265,8 @@ def prompt_policy_table(data: RunData) -> Table:
         dev = policy.get("dev_scores") or {}
         unit = str(rel).rsplit("/train/", 1)[0]
         rows.append(
-            [_text(unit), _text(policy.get("applied")), _num(_pct(dev.get("none")), rel),
-             _num(_pct(dev.get("query")), rel), _text(policy.get("trial_steps"))]
+            [_text(unit), _text(policy.get("applied")), _num(dev.get("none"), rel),
+             _num(dev.get("query"), rel), _text(policy.get("trial_steps"))]
         )  # fmt: skip
     return Table(
         "Training prompt policy chosen on dev (prompt_policy: auto)",
@@ -276,10 +276,6 @@ def prompt_policy_table(data: RunData) -> Table:
         "e5); query = the encoder's query prompt. Each was trained for the trial steps and "
         "scored on the merge's dev data.",
     )
-
-
-def _pct(value: object) -> float | None:
-    return 100 * float(value) if isinstance(value, int | float) else None
 
 
 def funnel_table(data: RunData) -> Table:

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TRIAL_POLICIES = ("none", "query")
 #: File in the output folder that records an ``auto`` choice (reused when training resumes).
 CHOICE_FILE = "prompt_policy.json"
-#: What a dev scorer returns: one score, or one per language (None: undefined).
+#: What a dev scorer returns (×100): one score, or one per language (None: undefined).
 DevScore = float | dict[str, float | None] | None
 
 

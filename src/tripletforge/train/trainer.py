@@ -205,14 +205,16 @@ def _mean_dev_evaluator_class() -> type:
 
 
 def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], Any] | None:
-    """A model → dev score function from the config's dev STS sets (their mean), or None."""
+    """A model → dev score (×100, as the merge's dev scorers) function from the config's dev
+    STS sets (their mean Spearman), or None."""
     evaluator = build_dev_evaluator(config)
     if evaluator is None:
         return None
 
     def score(model: SentenceTransformer) -> Any:
         results = evaluator(model)
-        return results.get(evaluator.primary_metric, results.get(DEV_METRIC))
+        value = results.get(evaluator.primary_metric, results.get(DEV_METRIC))
+        return None if value is None else 100.0 * float(value)
 
     return score
 
