@@ -9,6 +9,10 @@ Each arm is where the training triplets come from:
 - ``parallel``: real translation pairs (SIB-200/FLORES ``train`` split: sentence → English),
   hard negatives mined from the English side (the ``mine`` stage);
 - ``triplets``: a ready triplet file or XL-LoRA data folder (non-synthetic data);
+- ``mix``: several sources at once (``sources:``: XL-LoRA pairs, parallel text with mined
+  negatives, ready triplets, another arm's synthetic triplets, English NLI), each a training
+  set of its own with a weight; one model for all the run's languages (batches never mix
+  sources, :mod:`tripletforge.train.mixture`);
 - ``connected``: no triplets and no sizes: a LUSIFER connected model (the run's encoder →
   connector → an English target, :mod:`tripletforge.connect`) trained once on English only and
   evaluated per language beside the target alone (``connect:`` overrides ``ConnectSettings``).
@@ -37,10 +41,14 @@ from tripletforge.yaml_source import read_yaml_source
 SAMPLE = "sample"  # the SIB-200 sample shipped in the package
 #: GenerateSettings fields an arm sets itself rather than in `generate:`.
 ARM_GENERATE_FIELDS = ("strategy", "strategy_options")
-ArmSource = Literal["synthetic", "parallel", "triplets", "connected"]
+ArmSource = Literal["synthetic", "parallel", "triplets", "connected", "mix"]
 #: Arm fields that only make sense for arms that generate or read triplets.
 TRIPLET_ARM_FIELDS = ("strategy", "generate", "strategy_options", "root", "split", "target_lang",
                       "path", "tasks")  # fmt: skip
+#: Kinds of the sources of a ``source: mix`` arm.
+MixKind = Literal["xllora", "parallel", "triplets", "synthetic", "nli"]
+#: The one unit prefix of stages shared by every language of a run (a mix arm's train, merge).
+ALL_LANGUAGES = "all"
 
 
 class ConfigError(ValueError):
@@ -49,6 +57,88 @@ class ConfigError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+#: The settings of each kind of mix source (besides kind, weight and limit).
+MIX_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "xllora": ("path",),
+    "triplets": ("path",),
+    "nli": ("path",),
+    "parallel": ("format", "root", "split", "target_lang", "languages"),
+    "synthetic": ("arm",),
+}
+
+
+class MixSource(_Strict):
+    """One source of a ``source: mix`` arm: its own training set, weighted.
+
+    ``xllora``: the XL-LoRA cross-lingual data (``path``: the folder with ``*_pos.csv`` and
+    ``*_neg.csv``, or ``sample`` for the shipped 600 rows); ``parallel``: each run language's
+    SIB-200/FLORES (or NusaX-MT, ``format: nusax``) ``split`` → ``target_lang`` with negatives
+    mined by the run's encoder (``root`` as a parallel arm's); ``triplets``: a triplet file or
+    folder (``path``: your own bitext with negatives, …); ``synthetic``: the kept triplets of
+    the run's synthetic arm ``arm`` (every language); ``nli``: English NLI triplets (``path``:
+    ``snli-en``, the shipped SNLI pool, or a triplet file).
+    """
+
+    kind: MixKind = Field(description="xllora | parallel | triplets | synthetic | nli")
+    weight: float = Field(1.0, gt=0, description="share of the training rows and batches")
+    limit: int | None = Field(None, ge=1, description="at most N rows from this source")
+    path: str | None = Field(None, description="xllora, triplets, nli: the data")
+    format: Literal["sib200", "nusax"] = Field(
+        "sib200", description="parallel: SIB-200/FLORES folders or NusaX-MT (mt/<split>.csv)"
+    )
+    root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped) or NusaX")
+    split: str = Field("train", description="parallel: split the pairs come from")
+    target_lang: str = Field("eng", description="parallel: language of the positives")
+    languages: list[str] | None = Field(
+        None, description="parallel: the run languages it covers (default: all of them)"
+    )
+    arm: str | None = Field(None, description="synthetic: the run's synthetic arm to take from")
+
+    @field_validator("languages")
+    @classmethod
+    def _canonical(cls, languages: list[str] | None) -> list[str] | None:
+        from tripletforge.data.languages import canonical_code
+
+        return None if languages is None else [canonical_code(c) for c in languages]
+
+    @property
+    def own_fields(self) -> tuple[str, ...]:
+        """The fields a source of this kind has (the others belong to other kinds)."""
+        return ("kind", "weight", "limit", *MIX_KIND_FIELDS[self.kind])
+
+    def settings(self) -> dict[str, Any]:
+        """The source as hashed into its stages: its kind's fields only."""
+        return self.model_dump(mode="json", include=set(self.own_fields))
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> MixSource:
+        foreign = sorted(self.model_fields_set - set(self.own_fields))
+        if foreign:
+            raise ValueError(
+                f"{', '.join(foreign)}: not a setting of a `kind: {self.kind}` source; remove "
+                f"{'it' if len(foreign) == 1 else 'them'}"
+            )
+        if self.kind in ("xllora", "triplets") and not self.path:
+            what = (
+                "the XL-LoRA data folder, or `sample`"
+                if self.kind == "xllora"
+                else ("a triplet file or folder")
+            )
+            raise ValueError(f"a `kind: {self.kind}` source needs `path:` ({what})")
+        if self.kind == "nli" and self.path is None:
+            self.path = "snli-en"
+        if self.kind == "parallel" and self.format == "nusax" and self.root == SAMPLE:
+            raise ValueError("a `format: nusax` source needs `root:` (the NusaX folder)")
+        if self.kind == "parallel" and self.split in ("test", "devtest"):
+            raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The source's name in stages and manifests: its kind (``synthetic-<arm>``)."""
+        return f"synthetic-{self.arm}" if self.kind == "synthetic" else self.kind
 
 
 class ArmConfig(_Strict):
@@ -70,6 +160,11 @@ class ArmConfig(_Strict):
         description="synthetic: generation tasks and their weights, [nli, retrieval] (equal) or "
         "{nli: 1, retrieval: 2}: each task is generated and filtered apart, every size is split "
         "by weight, and training batches never mix tasks",
+    )
+    sources: list[MixSource] | None = Field(
+        None,
+        description="mix: the sources trained on together, e.g. [{kind: xllora, path: DIR, "
+        "weight: 2}, {kind: nli}, {kind: parallel, weight: 0.5}]",
     )
     connect: dict[str, Any] = Field(
         default_factory=dict,
@@ -114,6 +209,14 @@ class ArmConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_source(self) -> ArmConfig:
+        if self.source != "mix" and self.sources is not None:
+            raise ValueError(
+                f"`sources:` belongs to a mix arm; an arm with `source: {self.source}` has one "
+                "source (remove `sources:` or set `source: mix`)"
+            )
+        if self.source == "mix":
+            self._check_mix()
+            return self
         if self.source != "connected" and self.connect:
             raise ValueError(
                 f"`connect:` belongs to a connected model; an arm with `source: {self.source}` "
@@ -162,6 +265,26 @@ class ArmConfig(_Strict):
         elif self.source == "parallel" and self.split in ("test", "devtest"):
             raise ValueError(f"split {self.split!r} is held out for evaluation; use `split: train`")
         return self
+
+    def _check_mix(self) -> None:
+        if not self.sources:
+            raise ValueError(
+                "an arm with `source: mix` needs `sources:`, a list of {kind, weight, ...} with "
+                "kinds xllora, parallel, triplets, synthetic, nli (e.g. `sources: [{kind: "
+                "xllora, path: DIR}, {kind: nli}]`)"
+            )
+        given = [f for f in TRIPLET_ARM_FIELDS if f in self.model_fields_set]
+        if given or self.connect:
+            raise ValueError(
+                f"{', '.join(given) or 'connect'}: a mix arm takes its data from `sources:`; "
+                "set them on a source instead (e.g. `{kind: parallel, split: train}`)"
+            )
+        labels = [s.label for s in self.sources]
+        twice = sorted({n for n in labels if labels.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"sources {twice} are listed twice; give each source once (raise its `weight:`)"
+            )
 
 
 def check_connect_overrides(overrides: dict[str, Any]) -> None:
@@ -492,7 +615,8 @@ class PipelineConfig(_Strict):
                 f"sizes: arms {trained} train a model per data size; add `sizes: ...` "
                 "(e.g. `sizes: [1000, 2000]`)"
             )
-        if self.sizes and self.anchors < max(self.sizes):
+        per_language = [a for a in self.trained_arms if a.source != "mix"]  # a mix splits sizes
+        if per_language and self.sizes and self.anchors < max(self.sizes):
             raise ValueError(
                 f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
                 "so that enough triplets can be made for every size"
@@ -500,6 +624,8 @@ class PipelineConfig(_Strict):
         for index, arm in enumerate(self.arms):
             if arm.source == "synthetic":
                 self._check_generation(index, arm)
+            elif arm.source == "mix":
+                self._check_mix_sources(index, arm)
         if "strategy" in self.generate.model_fields_set:
             raise ValueError(
                 "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
@@ -525,6 +651,39 @@ class PipelineConfig(_Strict):
                     "`languages:`"
                 )
         return self
+
+    def _check_mix_sources(self, index: int, arm: ArmConfig) -> None:
+        """A mix arm's ``synthetic`` sources name a synthetic arm of this run (the only one,
+        when ``arm:`` is left out); a mix arm's merge needs dev data for every language."""
+        synthetic = [a.name for a in self.arms if a.source == "synthetic"]
+        for position, source in enumerate(arm.sources or []):
+            where = f"arms[{index}={arm.name}].sources[{position}]"
+            extra = sorted(set(source.languages or []) - set(self.languages))
+            if extra:
+                raise ValueError(
+                    f"{where}.languages: {extra} are not in the run's `languages:`; list only "
+                    "run languages"
+                )
+            if source.kind != "synthetic":
+                continue
+            if not synthetic:
+                raise ValueError(
+                    f"{where}: `kind: synthetic` takes the triplets of a synthetic arm, and this "
+                    "run generates none; add a synthetic arm (e.g. `{name: icl, generate: {mode: "
+                    "crosslingual}}`) or remove the source"
+                )
+            if source.arm is None:
+                if len(synthetic) > 1:
+                    raise ValueError(
+                        f"{where}: the run has several synthetic arms {synthetic}; name one "
+                        "with `arm:`"
+                    )
+                source.arm = synthetic[0]
+            elif source.arm not in synthetic:
+                raise ValueError(
+                    f"{where}: arm {source.arm!r} is not a synthetic arm of this run; use one "
+                    f"of {synthetic}"
+                )
 
     def _check_generation(self, index: int, arm: ArmConfig) -> None:
         """The arm's strategy against its effective settings (facts from the registry)."""
@@ -727,6 +886,7 @@ def _loc(parts: tuple[Any, ...], data: Any) -> str:
 def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
     owners: dict[str, type[BaseModel]] = {
         "arms": ArmConfig,
+        "sources": MixSource,
         "generate": GenerateSettings,
         "filter": FilterConfig,
         "mine": MineConfig,
@@ -751,7 +911,7 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
     return owner
 
 
-_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?[\w.]*: ")
+_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\][\w.]*)*: ")
 
 
 def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:

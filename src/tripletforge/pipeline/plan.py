@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tripletforge.generate.pool import BUILTIN_POOL
 from tripletforge.pipeline.config import (
+    ALL_LANGUAGES,
     ARM_GENERATE_FIELDS,
     SAMPLE,
     ArmConfig,
@@ -106,7 +107,12 @@ def _train_params(cfg: PipelineConfig, size: int, tasks: dict[str | None, float]
     train = cfg.train.model_dump(mode="json")
     if train.get("mixing") == "proportional":
         train.pop("mixing")
+    if train.get("prompt_policy") == "none":
+        train.pop("prompt_policy")
+        train.pop("prompt_trial_steps")
     params = {"train": train, "encoder": cfg.encoder, "size": size, "seed": cfg.seed}
+    if cfg.train.prompt_policy == "auto":  # the trials are scored on the merge dev data
+        params["prompt_dev"] = cfg.merge.dev.model_dump(mode="json")
     if None not in tasks:
         params["tasks"] = tasks
     if cfg.merge.enabled and cfg.merge.soup:  # the merge stage soups the kept checkpoints
@@ -146,6 +152,7 @@ def build_plan(ctx: RunContext) -> list[Stage]:
     connect = {a.name: connect_stage(ctx, a) for a in cfg.arms if a.source == "connected"}
     plan += connect.values()
     shared: dict[str, Stage] = {}  # generation key → the filter stage of the first such arm
+    kept_by_arm: dict[tuple[str, str], tuple[Stage, str]] = {}  # (lang, arm) → its kept rows
     for lang in cfg.languages:
         eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
         base = {"encoder": encoder, "eval_data": eval_files}
@@ -154,6 +161,9 @@ def build_plan(ctx: RunContext) -> list[Stage]:
             if arm.source == "connected":
                 plan += _connected_evaluations(ctx, lang, arm, connect, eval_params, eval_files)
                 continue
+            if arm.source == "mix":
+                continue  # planned below, once every language's sources are
+
             tasks = cfg.arm_tasks(arm)
             kept: dict[str, tuple[Stage, str]] = {}
             for task in tasks:
@@ -172,6 +182,7 @@ def build_plan(ctx: RunContext) -> list[Stage]:
                     if key is not None:
                         shared[key] = filt
                 kept["triplets" if task is None else f"triplets.{task}"] = (filt, "kept")
+                kept_by_arm[(lang, arm.name)] = (filt, "kept")
             for size in cfg.sizes:
                 train = Stage(
                     "train", lang, arm.name, size, _train_params(cfg, size, tasks),
@@ -193,7 +204,112 @@ def build_plan(ctx: RunContext) -> list[Stage]:
                         needs=needs, external={"eval_data": eval_files},
                     )
                 )  # fmt: skip
+    for arm in cfg.arms:
+        if arm.source == "mix":
+            plan += mix_stages(ctx, arm, filter_params, eval_params, kept_by_arm)
     return plan
+
+
+def mix_stages(
+    ctx: RunContext,
+    arm: ArmConfig,
+    filter_params: dict[str, Any],
+    eval_params: dict[str, Any],
+    kept_by_arm: dict[tuple[str, str], tuple[Stage, str]],
+) -> list[Stage]:
+    """The stages of a mix arm: one model for every language of the run.
+
+    Per language, a ``parallel`` source gets ``mine`` and ``filter`` stages
+    (``<lang>/<arm>/parallel/``); a ``synthetic`` source takes its arm's kept rows. Per size,
+    one ``train`` (``all/<arm>/<size>/train``: every source a training set of its own) and
+    one ``merge`` (α on every language's dev data, each language protected), then per
+    language an ``evaluate`` of that one model (``<lang>/<arm>/<size>/evaluate``). The
+    corpora (``xllora``, ``nli``, ``triplets``) are read by the train stage (hashed inputs).
+    """
+    cfg = ctx.config
+    encoder: Callable[[], Path] = lambda: Path(ctx.model_path(cfg.encoder))  # noqa: E731
+    sources = arm.sources or []
+    stages: list[Stage] = []
+    needs: dict[str, tuple[Stage, str]] = {}
+    for lang in cfg.languages:
+        eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
+        for source in sources:
+            if source.kind == "parallel" and lang in (source.languages or cfg.languages):
+                mine = _parallel_stage(ctx, lang, arm.name, source.settings(), task="parallel")
+                filt = Stage(
+                    "filter", lang, arm.name, None, filter_params,
+                    needs={"triplets": (mine, "triplets")}, external={"eval_data": eval_files},
+                    task="parallel",
+                )  # fmt: skip
+                stages += [mine, filt]
+                needs[f"{source.label}.{lang}"] = (filt, "kept")
+            elif source.kind == "synthetic":
+                needs[f"{source.label}.{lang}"] = kept_by_arm[(lang, str(source.arm))]
+    external: dict[str, Callable[[], Input]] = {"encoder": encoder}
+    for source in sources:
+        if source.kind in ("xllora", "nli", "triplets"):
+            external[source.label] = lambda source=source: FileSet(
+                tuple(mix_source_files(ctx, source))
+            )
+    all_eval = _files_input(
+        lambda: sorted({f for lang in cfg.languages for f in ctx.eval_files(lang)})
+    )
+    if cfg.leakage_check:
+        external["eval_data"] = all_eval
+    params_common = {
+        "sources": [s.settings() for s in sources],
+        "languages": list(cfg.languages),
+        "leakage_check": cfg.leakage_check,
+        "evaluate": cfg.evaluate.model_dump(mode="json"),
+        "merge_dev": cfg.merge.dev.model_dump(mode="json"),
+        "data_root": cfg.data_root,
+    }
+    for size in cfg.sizes:
+        scope = f"{ALL_LANGUAGES}/{arm.name}/{size}"
+        train = Stage(
+            "train", ALL_LANGUAGES, arm.name, size,
+            _train_params(cfg, size, {None: 1.0}) | params_common,
+            needs=dict(needs), external=dict(external), scope=scope,
+        )  # fmt: skip
+        stages.append(train)
+        models = {"model": (train, "model")}
+        if cfg.merge.enabled:
+            merge = Stage(
+                "merge", ALL_LANGUAGES, arm.name, size,
+                {"merge": _merge_params(cfg), "encoder": cfg.encoder,
+                 "languages": list(cfg.languages)},
+                needs={"model": (train, "model")}, external={"encoder": encoder}, scope=scope,
+            )  # fmt: skip
+            stages.append(merge)
+            models["merged"] = (merge, "model")
+        for lang in cfg.languages:
+            eval_files = _files_input(lambda lang=lang: ctx.eval_files(lang))
+            stages.append(
+                Stage(
+                    "evaluate", lang, arm.name, size, eval_params,
+                    needs=dict(models), external={"eval_data": eval_files},
+                )
+            )  # fmt: skip
+    return stages
+
+
+def mix_source_files(ctx: RunContext, source: Any) -> list[Path]:
+    """The files a corpus source of a mix arm reads (``xllora``: both CSVs of the folder;
+    ``sample`` = the shipped XL-LoRA sample; ``nli``: ``snli-en`` = the shipped SNLI pool)."""
+    path = str(source.path)
+    if source.kind == "xllora":
+        from tripletforge.data.xllora import xllora_file
+
+        folder = xllora_sample_dir() if path == SAMPLE else Path(ctx.config.resolve(path))
+        return [xllora_file(folder, "positive"), xllora_file(folder, "negative")]
+    if source.kind == "nli" and path == BUILTIN_POOL:
+        from tripletforge.generate.pool import builtin_pool_path
+
+        return [builtin_pool_path()]
+    found = Path(ctx.config.resolve(path))
+    if not found.exists():
+        raise FileNotFoundError(f"{source.kind} source {found} does not exist; fix its `path:`")
+    return [found]
 
 
 #: Units of the connect stages (one per connected arm, shared by the languages).
@@ -322,7 +438,44 @@ def _arm_params(arm: Any) -> dict[str, Any]:
         params.pop("tasks", None)
     if not params.get("connect"):
         params.pop("connect", None)
+    if params.get("sources") is None:
+        params.pop("sources", None)
     return params
+
+
+def _parallel_stage(
+    ctx: RunContext, lang: str, arm_name: str, spec: dict[str, Any], task: str | None = None
+) -> Stage:
+    """A ``mine`` stage: the language's SIB-200/FLORES pairs with mined hard negatives.
+
+    ``spec`` is a parallel arm's hashed settings (``{"arm": …, "anchors", "seed"}``) or, with
+    ``task`` set, a mix arm's parallel source (``root``, ``split``, ``target_lang``).
+    """
+    cfg = ctx.config
+    own = spec if task is not None else spec["arm"]
+    nusax = own.get("format") == "nusax"
+    root = Path(cfg.resolve(own["root"])) if nusax else sib200_root(cfg.resolve(own["root"]))
+    hashed = spec if task is None else {"parallel": spec, "anchors": cfg.anchors, "seed": cfg.seed}
+    params = hashed | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
+
+    def pair_files() -> list[str]:
+        from tripletforge.data.readers import read_nusax, sib200_folder
+
+        if nusax:
+            return [str(f) for f in read_nusax(root, lang, own["target_lang"], own["split"]).files]
+        return [
+            str(sib200_folder(root, code) / f"{own['split']}.tsv")
+            for code in (lang, own["target_lang"])
+        ]
+
+    def pairs() -> Path:
+        pair_files()  # fails early when a split is missing
+        return root
+
+    return Stage(
+        "mine", lang, arm_name, None, params,
+        external={"pairs": pairs, "pair_files": _files_input(pair_files)}, task=task,
+    )  # fmt: skip
 
 
 def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
@@ -330,25 +483,7 @@ def _source_stage(ctx: RunContext, lang: str, arm_name: str) -> Stage:
     arm = cfg.arm(arm_name)
     common = {"arm": _arm_params(arm), "anchors": cfg.anchors, "seed": cfg.seed}
     if arm.source == "parallel":
-        root = sib200_root(cfg.resolve(arm.root))
-        params = common | {"mine": cfg.mine.model_dump(mode="json"), "encoder": cfg.encoder}
-
-        def pair_files() -> list[str]:
-            from tripletforge.data.readers import sib200_folder
-
-            return [
-                str(sib200_folder(root, code) / f"{arm.split}.tsv")
-                for code in (lang, arm.target_lang)
-            ]
-
-        def pairs() -> Path:
-            pair_files()  # fails early when a split is missing
-            return root
-
-        return Stage(
-            "mine", lang, arm.name, None, params,
-            external={"pairs": pairs, "pair_files": _files_input(pair_files)},
-        )  # fmt: skip
+        return _parallel_stage(ctx, lang, arm.name, common)
     path = Path(cfg.resolve(str(arm.path)))
     return Stage("import", lang, arm.name, None, common, external={"source": lambda: path})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tripletforge.pipeline.config import COMPOSE_PARTS, ConfigError, planned_options
 from tripletforge.pipeline.dev import sib200_root
@@ -54,20 +54,9 @@ def preflight(ctx: RunContext) -> None:
                     except (ModuleNotFoundError, OSError) as exc:
                         problems.append(f"generate.model: {exc}")
             elif arm.source == "parallel":
-                from tripletforge.data.readers import sib200_folder
-
-                root = sib200_root(cfg.resolve(arm.root))
-                for code in (lang, arm.target_lang):
-                    try:
-                        split = sib200_folder(root, code) / f"{arm.split}.tsv"
-                    except (ValueError, FileNotFoundError, KeyError) as exc:
-                        problems.append(f"arms[{arm.name}].root: {exc}")
-                        continue
-                    if not split.is_file():
-                        problems.append(
-                            f"arms[{arm.name}].root: {split} not found; point `root:` at a "
-                            "SIB-200 folder that has this language"
-                        )
+                problems += _pairs_problems(cfg, lang, f"arms[{arm.name}]", arm)
+            elif arm.source == "mix":
+                problems += _mix_problems(ctx, lang, arm)
             elif arm.source == "connected":
                 continue  # English data only, checked once below
             elif not Path(cfg.resolve(str(arm.path))).exists():
@@ -181,3 +170,48 @@ def _base_problems(base: str) -> list[str]:
         except ModuleNotFoundError as exc:
             return [f"adapters.base: {exc}"]
     return []
+
+
+def _pairs_problems(cfg: Any, lang: str, where: str, spec: Any) -> list[str]:
+    """A parallel source's SIB-200 split files of ``lang`` and its target language."""
+    from tripletforge.data.readers import sib200_folder
+
+    problems = []
+    if getattr(spec, "format", "sib200") == "nusax":
+        from tripletforge.data.readers import read_nusax
+
+        try:
+            read_nusax(cfg.resolve(spec.root), lang, spec.target_lang, spec.split)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(f"{where}.root: {exc}")
+        return problems
+    root = sib200_root(cfg.resolve(spec.root))
+    for code in (lang, spec.target_lang):
+        try:
+            split = sib200_folder(root, code) / f"{spec.split}.tsv"
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            problems.append(f"{where}.root: {exc}")
+            continue
+        if not split.is_file():
+            problems.append(
+                f"{where}.root: {split} not found; point `root:` at a SIB-200 folder that has "
+                "this language"
+            )
+    return problems
+
+
+def _mix_problems(ctx: RunContext, lang: str, arm: Any) -> list[str]:
+    """A mix arm's sources: parallel splits per language, corpus files once (first language)."""
+    from tripletforge.pipeline.plan import mix_source_files
+
+    problems = []
+    for index, source in enumerate(arm.sources or []):
+        where = f"arms[{arm.name}].sources[{index}]"
+        if source.kind == "parallel" and lang in (source.languages or ctx.config.languages):
+            problems += _pairs_problems(ctx.config, lang, where, source)
+        elif source.kind != "synthetic" and lang == ctx.config.languages[0]:
+            try:
+                mix_source_files(ctx, source)
+            except (FileNotFoundError, ConfigError) as exc:
+                problems.append(f"{where}.path: {exc}")
+    return problems

@@ -88,27 +88,33 @@ def _count_lines(path: Path) -> int:
 
 
 def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
-    """Real translation pairs (non-synthetic arm) with hard negatives mined from the corpus."""
-    from tripletforge.data.readers import read_flores_parallel
+    """Real translation pairs (a parallel arm, or a mix arm's parallel source: SIB-200/FLORES
+    or NusaX-MT) with hard negatives mined from the target side."""
+    from tripletforge.data.readers import read_flores_parallel, read_nusax
     from tripletforge.data.schemas import seed_id_for
     from tripletforge.data.triplets import write_triplets
     from tripletforge.train.mine import mine_negatives
 
-    arm = ctx.config.arm(stage.arm)
-    data = read_flores_parallel(stage.inputs["pairs"], stage.lang, arm.target_lang, split=arm.split)
+    own = stage.params.get("parallel")  # a mix arm's parallel source, else the arm's settings
+    if own is None:
+        arm = ctx.config.arm(stage.arm)
+        own = {"target_lang": arm.target_lang, "split": arm.split}
+    target_lang = own["target_lang"]
+    read = read_nusax if own.get("format") == "nusax" else read_flores_parallel
+    data = read(stage.inputs["pairs"], stage.lang, target_lang, split=own["split"])
     n = min(ctx.config.anchors, len(data))
     pairs = [
         {
             "anchor": src,
             "positive": tgt,
             "lang": stage.lang,
-            "positive_lang": arm.target_lang,
+            "positive_lang": target_lang,
             "seed_id": seed_id_for(src, stage.lang),
             "strategy": "parallel",
         }
         for src, tgt in zip(data.source[:n], data.target[:n], strict=True)
     ]
-    mine = ctx.config.mine
+    mine = shared_mine_cache(ctx, ctx.config.mine)
     model = ctx.encoder(mine.model or ctx.config.encoder)
     rows = mine_negatives(pairs, list(data.target), model, mine)
     out = write_triplets(rows, folder / "triplets.jsonl")
@@ -121,6 +127,26 @@ def run_mine(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "source_rows_skipped": skipped,
     }
     return StageOutput({"triplets": out}, metrics)
+
+
+def shared_mine_cache(ctx: RunContext, mine: Any) -> Any:
+    """``mine`` with an embedding cache shared by the run's mine stages (unless it sets one):
+    the English side of a SIB-200 split is the same corpus for every language, so it is
+    encoded once per run. The folder is keyed by the mining encoder's name and its weight
+    files (size and time), so another encoder never reads these embeddings."""
+    import hashlib
+
+    if mine.cache_folder is not None:
+        return mine
+    name = mine.model or ctx.config.encoder
+    path = Path(ctx.model_path(name))
+    stamp = [name, str(path)]  # a hub id that is not a folder: its name alone
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
+    stamp += [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in weights]
+    key = hashlib.sha256("|".join(stamp).encode()).hexdigest()[:16]
+    folder = ctx.run_dir / "cache" / "mine" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    return mine.model_copy(update={"cache_folder": str(folder)})
 
 
 def run_negatives(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
@@ -225,7 +251,13 @@ def run_filter(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 # --- train, merge, evaluate --------------------------------------------------------------
 
 
-def _write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
+def stage_languages(stage: Stage) -> list[str]:
+    """The languages a stage serves: every language of the run for a mix arm's shared train
+    and merge (``params["languages"]``), else its own."""
+    return list(stage.params.get("languages") or [stage.lang])
+
+
+def write_atomic(rows: list[dict[str, Any]], path: Path) -> Path:
     """Write rows so that a kill never leaves a partial file."""
     from tripletforge.data.triplets import write_triplets
 
@@ -245,6 +277,8 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     from tripletforge.train.config import TrainSet
     from tripletforge.train.mixture import largest_remainder
 
+    if "sources" in stage.params:
+        return run_mix_train(ctx, stage, folder)
     size = int(stage.size or 0)
     settings = ctx.config.train
     tasks: dict[str, float] = stage.params.get("tasks") or {}
@@ -257,12 +291,12 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
             rows, _ = read_jsonl(stage.inputs[f"triplets.{task}"])
             part = rows[:share]
             subset += part
-            data[task] = _write_atomic(part, folder / f"train-{task}.jsonl")
+            data[task] = write_atomic(part, folder / f"train-{task}.jsonl")
             task_counts[task] = {"requested": share, "rows": len(part), "weight": weight}
     else:
         rows, _ = read_jsonl(stage.inputs["triplets"])
         subset = rows[:size]
-        data["train"] = _write_atomic(subset, folder / "train.jsonl")
+        data["train"] = write_atomic(subset, folder / "train.jsonl")
     if len(subset) < settings.batch_size:
         raise ValueError(
             f"only {len(subset)} triplets survived filtering, fewer than one batch "
@@ -289,15 +323,18 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         keep_checkpoints=bool(stage.params.get("keep_checkpoints")),
         save_total_limit=None if stage.params.get("keep_checkpoints") else 1,
     )
-    out = train_encoder(config, progress=ctx.progress)
+    out = train_encoder(
+        config, progress=ctx.progress, dev_scorer=prompt_dev_scorer(ctx, [stage.lang])
+    )
     ctx.share_weights(out)
-    _training_card(ctx, stage, out, subset)
+    training_card(ctx, stage, out, subset)
     prov = read_jsonl_like(out / "tripletforge_training.json")
     metrics = {
         "requested": size,
         "rows": len(subset),
         "shortfall": max(0, size - len(subset)),
         **({"tasks": task_counts} if tasks else {}),
+        "prompt_policy": prov.get("prompt_policy"),
         "global_step": prov.get("global_step"),
         "train_loss": prov.get("train_loss"),
         "resumed_from": prov.get("resumed_from"),
@@ -309,12 +346,98 @@ def run_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     return StageOutput(outputs, metrics)
 
 
+def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
+    """A mix arm's one model for every language: each source a training set of its own,
+    batches drawn by weight and never mixing sources (:mod:`tripletforge.pipeline.mix`)."""
+    from tripletforge.pipeline import mix
+    from tripletforge.pipeline.config import MixSource
+    from tripletforge.train import TrainConfig, train_encoder
+    from tripletforge.train.config import TrainSet
+
+    size = int(stage.size or 0)
+    settings = ctx.config.train
+    languages = stage_languages(stage)
+    sources = [MixSource.model_validate(d) for d in stage.params["sources"]]
+    eval_sets: dict[str, list[str]] = {}
+    if stage.params.get("leakage_check"):
+        for lang in languages:
+            eval_sets |= eval_sentences(ctx, lang)
+    items = []
+    for source, requested in zip(sources, mix.source_shares(size, sources), strict=True):
+        item = mix.gather(source, requested, languages, stage.inputs, ctx.config.seed)
+        if eval_sets and source.kind not in mix.PER_LANGUAGE:  # those went through filter
+            mix.drop_leaks(item, eval_sets)
+        item.rows = item.rows[:requested]
+        items.append(item)
+    used = [item for item in items if item.rows]
+    total = sum(len(item.rows) for item in used)
+    if total < settings.batch_size:
+        raise ValueError(
+            f"the mix has {total} usable rows, fewer than one batch ({settings.batch_size}); "
+            "raise the size, the sources' limits or `anchors:`"
+        )
+    data = {
+        item.source.label: write_atomic(item.rows, folder / f"train-{item.source.label}.jsonl")
+        for item in used
+    }
+    train_sets = [
+        TrainSet(
+            name=item.source.label,
+            files=[data[item.source.label]],
+            task=None if item.source.kind == "synthetic" else "nli",
+            weight=item.source.weight,
+        )
+        for item in used
+    ]
+    config = TrainConfig(
+        **(settings.model_dump() | {"mixing": "weighted"}),
+        train_sets=train_sets,
+        model=ctx.model_path(ctx.config.encoder),
+        output_dir=folder / "model",
+        seed=ctx.config.seed,
+        resume=True,
+        save_total_limit=1,
+    )
+    out = train_encoder(config, progress=ctx.progress, dev_scorer=prompt_dev_scorer(ctx, languages))
+    ctx.share_weights(out)
+    rows = [row for item in used for row in item.rows]
+    training_card(ctx, stage, out, rows)
+    prov = read_jsonl_like(out / "tripletforge_training.json")
+    shares = mix.planned_batches(items, settings.batch_size)
+    records = [item.record(*share) for item, share in zip(items, shares, strict=True)]
+    metrics = {
+        "requested": size,
+        "rows": total,
+        "shortfall": max(0, size - total),
+        "languages": languages,
+        "mixing": "weighted",
+        "sources": records,
+        "mix": mix.mix_line(records),
+        "prompt_policy": prov.get("prompt_policy"),
+        "global_step": prov.get("global_step"),
+        "train_loss": prov.get("train_loss"),
+        "resumed_from": prov.get("resumed_from"),
+        "data_sha256": prov.get("data_sha256"),
+    }
+    outputs = {"model": out} | {f"data.{name}": path for name, path in data.items()}
+    return StageOutput(outputs, metrics)
+
+
+def prompt_dev_scorer(ctx: RunContext, languages: list[str]) -> Any:
+    """The dev scorer of ``prompt_policy: auto`` trials: the merge's dev data (``merge.dev``)
+    of ``languages``, scored with the evaluation's prompts; None for other policies."""
+    if ctx.config.train.prompt_policy != "auto":
+        return None
+    scorer, _ = dev_scorer(ctx.config.merge.dev, languages, ctx.config.resolve)
+    return scorer
+
+
 def run_command(ctx: RunContext) -> str:
     """The command that reproduces the run (its config is saved in the run folder)."""
     return f"tripletforge run {ctx.run_dir / 'config.yaml'}"
 
 
-def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
+def training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str, Any]]) -> None:
     """Add the run's provenance to a trained model's card (arm, generator, filter counts)."""
     from tripletforge.cards import update_model_card
     from tripletforge.pipeline.manifest import read_manifest
@@ -333,6 +456,11 @@ def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str
             before += int(metrics.get("rows_in") or 0)
     if after or before:
         data["after_filtering"], data["before_filtering"] = after, before
+    if stage.params.get("sources"):
+        data["sources"] = {
+            s["kind"] if s["kind"] != "synthetic" else f"synthetic-{s.get('arm')}": s["weight"]
+            for s in stage.params["sources"]
+        }
     tasks = stage.params.get("tasks")
     if tasks:
         data["tasks"] = {t: sum(r.get("task", "nli") == t for r in rows) for t in tasks}
@@ -341,7 +469,7 @@ def _training_card(ctx: RunContext, stage: Stage, out: Path, rows: list[dict[str
     update_model_card(
         out,
         model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}",
-        languages=[stage.lang],
+        languages=stage_languages(stage),
         command=run_command(ctx),
         training_data=data,
     )
@@ -371,12 +499,13 @@ def read_jsonl_like(path: Path) -> dict[str, Any]:
 
 def merge_languages(ctx: RunContext, stage: Stage) -> list[str]:
     """The languages whose dev scores choose a merge's α (``merge.judge``): every language of
-    the run and English where the dev data has it, or the stage's own language only."""
+    the run and English where the dev data has it, or the stage's own languages only (all of
+    a mix arm's)."""
     from tripletforge.pipeline.dev import judged_languages
 
     settings = ctx.config.merge
-    own = settings.judge == "own" and stage.lang in ctx.config.languages
-    languages = [stage.lang] if own else list(ctx.config.languages)
+    own = settings.judge == "own"
+    languages = stage_languages(stage) if own else list(ctx.config.languages)
     return languages if own else judged_languages(settings.dev, languages, ctx.config.resolve)
 
 
@@ -431,7 +560,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         update_model_card(
             out,
             model_name=f"{ctx.config.name}-{stage.unit.replace('/', '-')}-merged",
-            languages=[stage.lang],
+            languages=stage_languages(stage),
             command=run_command(ctx),
             training_data=trained_card.training_data if trained_card else {},
             details={"alpha": result.alpha, "dev": settings.dev.format,

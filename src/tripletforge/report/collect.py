@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from tripletforge.pipeline.config import ALL_LANGUAGES
 from tripletforge.pipeline.manifest import MANIFEST
 
 
@@ -189,6 +190,8 @@ class RunData:
     #: generate stages whose engine may give other rows on another run: (key, reason, manifest)
     nondeterministic: list[tuple[str, str, str]] = field(default_factory=list)
     connects: list[Connect] = field(default_factory=list)
+    #: train stages of mix arms (one model for every language): arm, size, metrics, manifest
+    mixes: list[dict[str, Any]] = field(default_factory=list)
 
     def connected_scores(self, lang: str, arm: str) -> list[Score]:
         """A connected arm's evaluations of ``lang``: target alone, (encoder alone,) connected."""
@@ -220,6 +223,14 @@ class RunData:
 
     def merge(self, lang: str, arm: str, size: int) -> Merge | None:
         return next((m for m in self.merges if (m.lang, m.arm, m.size) == (lang, arm, size)), None)
+
+
+def _served(manifest: dict[str, Any]) -> list[str]:
+    """The languages a stage's result stands for: every language of a mix arm's shared stage
+    (its config's ``languages``), else its own."""
+    if manifest.get("lang") == ALL_LANGUAGES:
+        return list((manifest.get("config") or {}).get("languages") or [])
+    return [manifest.get("lang")]
 
 
 def _size(value: Any) -> int | None:
@@ -271,8 +282,11 @@ def load_run(run_dir: str | Path) -> RunData:
             data.unreadable.append(rel)
             continue
         shared = manifest.get("stage") == "adapter"  # shared by languages and arms
-        # a connect stage serves every language: only its arm decides whether it is current
-        lang = None if manifest.get("stage") == "connect" else manifest.get("lang")
+        # a connect stage, or a mix arm's train and merge, serves every language: only its arm
+        # (and size) decides whether it is current
+        lang = manifest.get("lang")
+        if manifest.get("stage") == "connect" or lang == ALL_LANGUAGES:
+            lang = None
         if not shared and not in_config(lang, manifest.get("arm"), _size(manifest.get("size"))):
             data.stale.append(rel)
             continue
@@ -313,19 +327,20 @@ def load_run(run_dir: str | Path) -> RunData:
                     )
                 )
         elif stage == "merge":
-            data.merges.append(
-                Merge(
-                    lang, arm, int(size or 0), float(metrics.get("alpha", 0.0)),
-                    metrics.get("dev_metric", "?"), metrics.get("dev_scores") or {}, rel,
-                    best_mean_alpha=metrics.get("best_mean_alpha"),
-                    payers_alpha=metrics.get("payers_alpha"),
-                    payers=metrics.get("payers") or {},
-                    serves_all=metrics.get("serves_all", True) is not False,
-                    verdict=metrics.get("verdict"),
-                    tolerance=metrics.get("tolerance") or {},
-                    soup=metrics.get("soup"),
-                )
-            )  # fmt: skip
+            for one in _served(m):
+                data.merges.append(
+                    Merge(
+                        one, arm, int(size or 0), float(metrics.get("alpha", 0.0)),
+                        metrics.get("dev_metric", "?"), metrics.get("dev_scores") or {}, rel,
+                        best_mean_alpha=metrics.get("best_mean_alpha"),
+                        payers_alpha=metrics.get("payers_alpha"),
+                        payers=metrics.get("payers") or {},
+                        serves_all=metrics.get("serves_all", True) is not False,
+                        verdict=metrics.get("verdict"),
+                        tolerance=metrics.get("tolerance") or {},
+                        soup=metrics.get("soup"),
+                    )
+                )  # fmt: skip
         elif stage == "connect":
             data.connects.append(
                 Connect(
@@ -335,7 +350,10 @@ def load_run(run_dir: str | Path) -> RunData:
                 )
             )  # fmt: skip
         elif stage == "train":
-            data.trains[(lang, arm, int(size or 0))] = metrics | {"manifest": rel}
+            for one in _served(m):
+                data.trains[(one, arm, int(size or 0))] = metrics | {"manifest": rel}
+            if metrics.get("sources"):
+                data.mixes.append({"arm": arm, "size": size, "metrics": metrics, "manifest": rel})
         elif stage in ("generate", "mine", "import"):
             sources[(lang, arm, m.get("task"))] = (rel, m)
             if metrics.get("deterministic") is False:

@@ -286,6 +286,58 @@ def task_mix_table(data: RunData) -> Table:
     )
 
 
+def source_mix_table(data: RunData) -> Table:
+    """Each mix arm's sources per size: rows used of those available, rows skipped, weight,
+    batch share, and the training prompt policy applied."""
+    rows: list[list[Cell]] = []
+    for item in sorted(data.mixes, key=lambda m: (m["arm"], int(m["size"] or 0))):
+        metrics, rel = item["metrics"], item["manifest"]
+        policy = metrics.get("prompt_policy") or {}
+        for src in metrics.get("sources") or []:
+            skipped = ", ".join(f"{k} {v}" for k, v in (src.get("rows_skipped") or {}).items())
+            rows.append(
+                [_text(item["arm"]), _text(item["size"]), _text(src.get("name")),
+                 _num(src.get("weight"), rel, 2),
+                 (f"{src.get('rows_used')} / {src.get('rows_available')}", rel),
+                 _text(skipped or "–"), _num(100 * float(src.get("batch_share") or 0), rel, 0),
+                 _text(policy.get("applied", "–"))]
+            )  # fmt: skip
+    return Table(
+        "Source mixes (one model for every language)",
+        ["arm", "size", "source", "weight", "rows used / available", "skipped",
+         "batch share %", "prompt policy"],
+        rows,
+        note="A mix arm trains one model on all its sources; every source is a training set "
+        "of its own (a batch never mixes sources) and gets its weight's share of batches.",
+    )  # fmt: skip
+
+
+def prompt_policy_table(data: RunData) -> Table:
+    """Train stages whose prompt policy was chosen on dev (``prompt_policy: auto``)."""
+    rows: list[list[Cell]] = []
+    seen: set[str] = set()
+    for _, train in sorted(data.trains.items(), key=lambda kv: str(kv[0])):
+        policy = train.get("prompt_policy") or {}
+        rel = train.get("manifest")
+        if policy.get("configured") != "auto" or rel in seen:
+            continue
+        seen.add(rel)
+        dev = policy.get("dev_scores") or {}
+        unit = str(rel).rsplit("/train/", 1)[0]
+        rows.append(
+            [_text(unit), _text(policy.get("applied")), _num(dev.get("none"), rel),
+             _num(dev.get("query"), rel), _text(policy.get("trial_steps"))]
+        )  # fmt: skip
+    return Table(
+        "Training prompt policy chosen on dev (prompt_policy: auto)",
+        ["unit", "chosen", "dev: none ×100", "dev: query ×100", "trial steps"],
+        rows,
+        note="none = symmetric training text gets the evaluation's STS prompt (nothing for "
+        "e5); query = the encoder's query prompt. Each was trained for the trial steps and "
+        "scored on the merge's dev data.",
+    )
+
+
 def funnel_table(data: RunData) -> Table:
     """Anchors → triplets → each filter → kept, per (language, arm[, task])."""
     steps = list(dict.fromkeys(s["filter"] for f in data.funnels for s in f.steps))
@@ -367,6 +419,11 @@ def all_tables(data: RunData) -> list[Table]:
     tables = [results_table(data)]
     if any(isinstance(a, dict) and a.get("tasks") for a in data.config.get("arms") or []):
         tables.append(task_mix_table(data))
+    if data.mixes:
+        tables.append(source_mix_table(data))
+    policies = prompt_policy_table(data)
+    if policies.rows:
+        tables.append(policies)
     tables.append(datasets_table(data))
     if data.merges:
         tables.append(merge_table(data))

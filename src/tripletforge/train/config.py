@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Pooling = Literal["model", "mean", "cls", "avg_first_last"]
 Loss = Literal["mnrl", "cached_mnrl", "gist", "cached_gist"]
 Mixing = Literal["proportional", "round_robin", "weighted"]
+PromptPolicy = Literal["none", "query", "auto"]
 ColumnRole = Literal["query", "document", "symmetric"]
 
 
@@ -79,6 +80,16 @@ class TrainSettings(BaseModel):
         None,
         description="prefix for all training texts; None = the prompt policy's symmetric prompt",
     )
+    prompt_policy: PromptPolicy = Field(
+        "none",
+        description="prompt of symmetric training text (NLI, paraphrase, parallel): none = the "
+        "evaluation's symmetric prompt (mteb's STS prompt; nothing for e5), query = the "
+        "encoder's query prompt ('query: ' for e5), auto = a short trial of both, scored on dev "
+        "data, keeps the better (recorded with both dev scores)",
+    )
+    prompt_trial_steps: int = Field(
+        20, ge=1, description="prompt_policy auto: training steps of each trial"
+    )
     # optimisation
     batch_size: int = Field(32, ge=2, description="triplets per batch (per process under DDP)")
     epochs: float = Field(1.0, gt=0, description="training epochs")
@@ -102,6 +113,15 @@ class TrainSettings(BaseModel):
         None, description="DDP: in-batch negatives from all processes (default: on when >1)"
     )
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's)")
+
+    @model_validator(mode="after")
+    def _one_prompt_choice(self) -> TrainSettings:
+        if self.prompt is not None and self.prompt_policy != "none":
+            raise ValueError(
+                f"prompt {self.prompt!r} and prompt_policy {self.prompt_policy!r} both choose the "
+                "training prompt; keep one of them"
+            )
+        return self
 
 
 class TrainConfig(TrainSettings):

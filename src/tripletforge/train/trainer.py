@@ -8,6 +8,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,9 +130,11 @@ def training_prompt(config: TrainConfig, model: SentenceTransformer) -> str | No
     model's default prompt if any; none for the built-in e5), so training matches how
     symmetric tasks are evaluated."""
     from tripletforge.models.prompts import symmetric_prompt
+    from tripletforge.train.prompt_policy import symmetric_override
 
-    if config.prompt is not None:
-        return config.prompt or None
+    override = symmetric_override(config, model)
+    if override is not None:
+        return override or None
     return symmetric_prompt(model).text or None
 
 
@@ -199,6 +202,21 @@ def _mean_dev_evaluator_class() -> type:
             return results
 
     return MeanDevEvaluator
+
+
+def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], Any] | None:
+    """A model → dev score (×100, as the merge's dev scorers) function from the config's dev
+    STS sets (their mean Spearman), or None."""
+    evaluator = build_dev_evaluator(config)
+    if evaluator is None:
+        return None
+
+    def score(model: SentenceTransformer) -> Any:
+        results = evaluator(model)
+        value = results.get(evaluator.primary_metric, results.get(DEV_METRIC))
+        return None if value is None else 100.0 * float(value)
+
+    return score
 
 
 def latest_checkpoint(config: TrainConfig) -> str | None:
@@ -295,6 +313,7 @@ def train_encoder(
     callbacks: list[Any] | None = None,
     progress: bool = True,
     model: SentenceTransformer | None = None,
+    dev_scorer: Callable[[SentenceTransformer], Any] | None = None,
 ) -> Path:
     """Train, save a sentence-transformers folder with ``tripletforge_training.json``; return it.
 
@@ -303,14 +322,23 @@ def train_encoder(
     trainer's own logs go to the ``tripletforge.train`` logger, not to stdout. ``model`` is an
     already built model to train instead of loading ``config.model`` (which then only names it
     in the provenance); parameters without ``requires_grad`` stay frozen.
+
+    ``prompt_policy: auto`` first trains a short trial of each policy and keeps the one that
+    scores better on dev data (``dev_scorer``: model → score or ``{lang: score}``; default:
+    the config's dev sets), see :mod:`tripletforge.train.prompt_policy`.
     """
     from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_callback import PrinterCallback
 
     from tripletforge.progress import progress_task
-    from tripletforge.train import mixture
+    from tripletforge.train import mixture, prompt_policy
 
     started = time.time()
+    choice = None
+    if config.prompt_policy == "auto":
+        scorer = dev_scorer or dev_set_scorer(config)
+        choice = prompt_policy.choose_prompt_policy(config, scorer, train_encoder, progress)
+        config = config.model_copy(update={"prompt_policy": choice["policy"]})
     if config.threads:
         import torch
 
@@ -344,7 +372,7 @@ def train_encoder(
             )
 
     model = prepare_model(config, model)
-    mixture.resolve_prompts(sets, model, config.prompt)
+    mixture.resolve_prompts(sets, model, prompt_policy.symmetric_override(config, model))
     prompt = mixture.trainer_prompts(sets)
     sampler = mixture.multi_dataset_sampler(config.mixing, sets) if len(sets) > 1 else None
     evaluator = build_dev_evaluator(config)
@@ -374,6 +402,7 @@ def train_encoder(
     provenance = {
         "config": config.model_dump(mode="json"),
         "training_prompt": prompt,
+        "prompt_policy": prompt_policy.policy_record(config, choice),
         "mixture": mixture.mixture_summary(sets, config.mixing),
         "saved_max_seq_length": model.inference_max_seq_length,
         "data_sha256": _data_hash(sets),
