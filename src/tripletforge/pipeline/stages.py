@@ -396,7 +396,9 @@ def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         output_dir=folder / "model",
         seed=ctx.config.seed,
         resume=True,
-        save_total_limit=1,
+        # a merge soup needs every checkpoint (the plan says so); otherwise one, to resume
+        keep_checkpoints=bool(stage.params.get("keep_checkpoints")),
+        save_total_limit=None if stage.params.get("keep_checkpoints") else 1,
     )
     out = train_encoder(config, progress=ctx.progress, dev_scorer=prompt_dev_scorer(ctx, languages))
     ctx.share_weights(out)
