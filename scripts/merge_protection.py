@@ -61,6 +61,7 @@ def main() -> None:
         result = search_alpha(args.base, model, scorer, grid=grid, tolerance=tolerance)
         metrics = result.to_dict() | {
             "dev_metric": "cosine_spearman", "dev_files": files, "dev_languages": args.lang,
+            "dev_scores": result.scores,  # the name the pipeline's merge manifests use
             "soup": soup_record,
         }  # fmt: skip
         unit = f"all/{name}/{size}"

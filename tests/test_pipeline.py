@@ -183,6 +183,11 @@ def test_pipeline_merge_soup_judges_every_language(
             str(folder / "train/model/checkpoints" / c) for c in checkpoints
         }
         assert soup["dev_last"] == soup["scores"][soup["last"]]
+        # the soup encodes as the final model does (checkpoints keep the training length, 32)
+        from sentence_transformers import SentenceTransformer
+
+        final = SentenceTransformer(str(folder / "train/model"), device="cpu").max_seq_length
+        assert SentenceTransformer(soup["model"], device="cpu").max_seq_length == final != 32
         assert merge["admissible"] == [0.0, 1.0] and merge["serves_all"]  # 100 points of slack
         assert merge["alpha"] == merge["best_mean_alpha"] and merge["payers"] == {}
         assert merge["tolerance"] == {"hau": 100.0, "kin": 100.0}

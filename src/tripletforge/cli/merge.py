@@ -119,6 +119,11 @@ def merge(
             scale=scale,
             provenance=provenance,
         )
+        if from_checkpoints is not None:  # checkpoints keep the training length; the run's own
+            from tripletforge.merge.checkpoints import inference_length, set_max_seq_length
+
+            if (length := inference_length(from_checkpoints)) is not None:
+                set_max_seq_length(path, length)
     console().print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}", highlight=False)
     if search or provenance:
         console().print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))

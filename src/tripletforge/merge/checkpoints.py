@@ -92,6 +92,35 @@ def logged_dev_scores(checkpoints: Sequence[Path]) -> dict[str, dict[str, float]
     return {str(p): by_step[_step(p)] for p in checkpoints if _step(p) in by_step}
 
 
+def inference_length(run_dir: str | Path) -> int | None:
+    """The max sequence length the run's final model was saved with (its checkpoints keep the
+    shorter training length, ``train.max_seq_length``); None when the run folder has no final
+    model yet."""
+    run_dir = Path(run_dir)
+    for name, key in (("tripletforge_training.json", "saved_max_seq_length"),
+                      ("tokenizer_config.json", "model_max_length")):  # fmt: skip
+        try:
+            value = json.loads((run_dir / name).read_text()).get(key)
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, int) and 0 < value < 1_000_000:
+            return value
+    return None
+
+
+def set_max_seq_length(folder: str | Path, length: int) -> None:
+    """Make a saved sentence-transformers folder load with ``length`` tokens at most."""
+    folder = Path(folder)
+    for name, key in (("tokenizer_config.json", "model_max_length"),
+                      ("sentence_bert_config.json", "max_seq_length")):  # fmt: skip
+        path = folder / name
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if key in data or name == "tokenizer_config.json":
+                data[key] = length
+                path.write_text(json.dumps(data, indent=2) + "\n")
+
+
 def select_checkpoints(
     run_dir: str | Path,
     scorer: Callable[[SentenceTransformer], dict[str, float]] | None = None,
@@ -115,10 +144,17 @@ def select_checkpoints(
             )
         from sentence_transformers import SentenceTransformer
 
+        length = inference_length(run_dir)
+
+        def load(path: Path) -> SentenceTransformer:
+            """A checkpoint as the final model would encode: its saved length, not training's."""
+            model = SentenceTransformer(str(path), device="cpu")
+            if length is not None:
+                model.max_seq_length = length
+            return model
+
         selection.source = "scored"
-        selection.scores = {
-            str(p): scorer(SentenceTransformer(str(p), device="cpu")) for p in checkpoints
-        }
+        selection.scores = {str(p): scorer(load(p)) for p in checkpoints}
     langs = sorted({lang for per in selection.scores.values() for lang in per})
     if languages:
         missing = sorted(set(languages) - set(langs))
@@ -143,14 +179,16 @@ def soup_checkpoints(
     provenance: dict | None = None,
 ) -> tuple[CheckpointSelection, Path]:
     """The per-language soup of a run's kept checkpoints: :func:`select_checkpoints`, then the
-    average of the distinct winners written to ``out``. When every language's best is the same
-    checkpoint, that checkpoint's folder is returned and nothing is written."""
+    average of the distinct winners (one winner: a copy of it) written to ``out``, which keeps
+    the final model's max sequence length (a checkpoint has the shorter training one)."""
     from tripletforge.merge.models import merge_models
 
     selection = select_checkpoints(run_dir, scorer=scorer, languages=languages)
     if not selection.chosen:
         raise ValueError(f"no kept checkpoint of {run_dir} has a defined dev score to soup")
-    if len(selection.chosen) == 1:
-        return selection, Path(selection.chosen[0])
     record = {"checkpoint_selection": selection.to_dict(), **(provenance or {})}
-    return selection, merge_models("average", selection.chosen, out, provenance=record)
+    soup = merge_models("average", selection.chosen, out, provenance=record)
+    length = inference_length(run_dir)
+    if length is not None:
+        set_max_seq_length(soup, length)
+    return selection, soup
