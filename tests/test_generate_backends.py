@@ -390,6 +390,11 @@ def test_llamacpp_starts_with_reasoning_off_and_reads_content_only(
     options = {"parallel": 1, "ctx_per_slot": 64, "threads": 1, "gpu_layers": 0}
     assert start_server("m.gguf", **options).enable_reasoning == 0
     assert start_server("m.gguf", **options, thinking=True).enable_reasoning == 1
+    # with LoRAs the host-RAM prompt cache (not keyed by adapter) is off
+    assert start_server("m.gguf", **options).cache_ram_mib != 0
+    with_loras = start_server("m.gguf", **options, lora_files=["a.gguf", "b.gguf"])
+    assert with_loras.cache_ram_mib == 0 and with_loras.lora_init_without_apply
+    assert [info.scale for info in with_loras.lora_adapters] == [0.0, 0.0]
 
     bodies: ClassVar[list[dict]] = []
 

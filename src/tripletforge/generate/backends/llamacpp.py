@@ -122,7 +122,8 @@ def start_server(
 
     ``thinking=False`` starts it with reasoning disabled (``enable_reasoning=0``).
     ``lora_files`` (GGUF LoRAs) are loaded but not applied: a request applies one with its
-    ``"lora"`` field (adapter ids in this order).
+    ``"lora"`` field (adapter ids in this order); the host-RAM prompt cache is then off, as it
+    would hand a request KV states computed under another adapter.
     """
     import xllamacpp
 
@@ -145,6 +146,12 @@ def start_server(
             infos.append(info)
         params.lora_adapters = infos
         params.lora_init_without_apply = True
+        # llama.cpp's host-RAM prompt cache does not key its states by adapter: with it, a
+        # request can restore a prefix's KV cache computed under another adapter (seen with
+        # xllamacpp 2026.10: a prompt sent with adapter 0 took 34 of its 35 tokens from the
+        # state of the same prompt under adapter 1). A slot's own cache is cleared when its
+        # adapter changes.
+        params.cache_ram_mib = 0
     return xllamacpp.Server(params)
 
 
