@@ -17,7 +17,9 @@ strategy run side by side in that process:
 3. the runner on the ``llamacpp`` backend with ``--batch`` slots and with one slot;
 4. the raw engine: the same requests sent straight to an ``xllamacpp`` server (the adapters
    loaded as GGUF LoRAs and chosen per request), requests of one adapter together, over the
-   same number of slots (all slots busy at once), with its prompt cache on.
+   same number of slots (all slots busy at once), with its prompt cache on (and, with
+   adapters, its host-RAM prompt cache off, as in the backend: that cache is not keyed by
+   adapter).
 
 Adapters (``xlora``: positive and negative; ``compose``: task positive/negative, English and
 target language parts, composed by the strategy) are random LoRAs of ``--rank`` on every linear
@@ -237,6 +239,7 @@ def _run(config: GenerationConfig, backend) -> Row:
 
 def bench_strategy(args: argparse.Namespace) -> dict:
     """Every row of one strategy, side by side in this process."""
+    load = [os.getloadavg()[0]]
     strategy = args.strategy
     options, mode = strategy_setup(strategy, args.rank)
     anchors = _anchors(args.anchors)
@@ -286,7 +289,8 @@ def bench_strategy(args: argparse.Namespace) -> dict:
             model, tokenizer, requests, args.max_tokens, args.batch, hf._peft, hf._names
         )
         rows[SEED_LOOP] = (seconds, len(anchors), tokens, prompt)
-    return {"strategy": strategy, "requests": len(requests), "rows": rows}
+    load.append(os.getloadavg()[0])
+    return {"strategy": strategy, "requests": len(requests), "rows": rows, "load": load}
 
 
 def report(result: dict, args: argparse.Namespace) -> None:
@@ -296,6 +300,9 @@ def report(result: dict, args: argparse.Namespace) -> None:
         f"\n== {result['strategy']}: {args.anchors} anchors ({result['requests']} requests), "
         f"{setup}max_tokens={args.max_tokens}, batch/slots={args.batch}, threads={args.threads}"
     )
+    first, last = result.get("load", [0.0, 0.0])
+    cores = os.cpu_count()
+    print(f"({cores} cores; 1-minute load average {first:.1f} at start, {last:.1f} at end)")
     print(f"{'':34s} {'seconds':>8s} {'anchors/s':>10s} {'tokens/s':>9s} {'prompt tok':>11s}")
     rate = {}
     for name, (seconds, anchors, tokens, prompt) in rows.items():
