@@ -302,24 +302,31 @@ def seed_loop_tokens_per_s(model: Any, tokenizer: Any, texts: list[str], batch: 
 
 
 def generation_rows(shapes: Shapes, device: str, tmp: Path) -> list[Result]:
-    from tripletforge.generate.backends.transformers_backend import TransformersBackend
-
     model, tokenizer = build_generator(shapes, device)
     adapter = str(random_adapter(model, tmp / "lora", shapes.lora_rank))
     work = {b: prompts(shapes, b * shapes.batches_per_row * (4 if b == 1 else 1))
             for b in shapes.gen_batches}  # fmt: skip
     seed = {b: seed_loop_tokens_per_s(model, tokenizer, work[b], b, shapes, device)
             for b in shapes.gen_batches}  # fmt: skip
-    backend = TransformersBackend(
-        "random-smollm2-shape", model_obj=model, tokenizer=tokenizer, chat=False
-    )
     rows = []
+    try:
+        from tripletforge.generate.backends.transformers_backend import TransformersBackend
+    except ImportError as error:  # tripletforge's light dependencies missing (see gpu.sh)
+        rows.append(Result("generate, transformers backend", "-", float("nan"), "tokens/s",
+                           f"not run: {error}"))  # fmt: skip
+        backend = None
+    else:
+        backend = TransformersBackend(
+            "random-smollm2-shape", model_obj=model, tokenizer=tokenizer, chat=False
+        )
+    # base rows first: loading the adapter wraps the model
     for label, name in (("no adapter", None), (f"LoRA r={shapes.lora_rank}", adapter)):
-        for b in shapes.gen_batches:  # base rows first: loading the adapter wraps the model
+        for b in shapes.gen_batches if backend is not None else ():
             rate = backend_tokens_per_s(backend, work[b], b, shapes, name, device)
             note = f"{rate / seed[b]:.2f}x seed loop" if name is None else ""
             rows.append(Result(f"generate, transformers backend, {label}", str(b), rate,
                                "tokens/s", note))  # fmt: skip
+            print(table(rows[-1:]).splitlines()[-1], flush=True)  # partial results, as they come
     for b in shapes.gen_batches:
         rows.append(Result(f"generate, seed-style loop (pad {shapes.seed_loop_pad})", str(b),
                            seed[b], "tokens/s"))  # fmt: skip
