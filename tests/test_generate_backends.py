@@ -257,6 +257,47 @@ def test_openai_backend_sends_a_group_back_to_back(monkeypatch: pytest.MonkeyPat
     backend.close()
 
 
+def _fake_llamacpp(parallel: int, bodies: list[dict]):
+    """A LlamaCppBackend around a fake server that records each request body."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tripletforge.generate.backends.llamacpp import LlamaCppBackend
+
+    lock = threading.Lock()
+
+    class FakeServer:
+        def handle_completions(self, body: dict) -> dict:
+            with lock:
+                bodies.append(body)
+            return {"choices": [{"text": body["prompt"]}], "usage": {"completion_tokens": 1}}
+
+    backend = object.__new__(LlamaCppBackend)
+    backend.__dict__.update(
+        _server=FakeServer(), template_kwargs={}, tokens_generated=0, prompt_tokens=0,
+        cached_tokens=0, _loras={}, _lora_files=[], parallel=parallel, pin_slots=True,
+        _pool=ThreadPoolExecutor(max_workers=parallel),
+    )  # fmt: skip
+    return backend
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_llamacpp_reuses_prompts_across_groups_only_with_several_slots(parallel: int) -> None:
+    """One slot: a group's first request computes its whole prompt (deterministic); several
+    slots (not deterministic anyway): it reuses what the slot's previous group left."""
+    pytest.importorskip("xllamacpp")
+    bodies: list[dict] = []
+    backend = _fake_llamacpp(parallel, bodies)
+    requests = [_pass(s, p) for s in "abcd" for p in ("positive", "negative")]
+    assert backend.generate(requests, SamplingParams()) == [r.text for r in requests]
+    backend.close()
+    by_text = {b["prompt"]: b for b in bodies}
+    for s in "abcd":
+        first, second = by_text[f"{s} positive"], by_text[f"{s} negative"]
+        assert first["id_slot"] == second["id_slot"] and 0 <= first["id_slot"] < parallel
+        assert second["cache_prompt"] is True  # the group's own prefix, always
+        assert first["cache_prompt"] is (parallel > 1)
+
+
 # --- reasoning: switched off where a backend can, never taken as the answer (issue 13.4) ------
 
 #: the part of Qwen3's chat template that reads ``enable_thinking``
@@ -390,6 +431,11 @@ def test_llamacpp_starts_with_reasoning_off_and_reads_content_only(
     options = {"parallel": 1, "ctx_per_slot": 64, "threads": 1, "gpu_layers": 0}
     assert start_server("m.gguf", **options).enable_reasoning == 0
     assert start_server("m.gguf", **options, thinking=True).enable_reasoning == 1
+    # with LoRAs the host-RAM prompt cache (not keyed by adapter) is off
+    assert start_server("m.gguf", **options).cache_ram_mib != 0
+    with_loras = start_server("m.gguf", **options, lora_files=["a.gguf", "b.gguf"])
+    assert with_loras.cache_ram_mib == 0 and with_loras.lora_init_without_apply
+    assert [info.scale for info in with_loras.lora_adapters] == [0.0, 0.0]
 
     bodies: ClassVar[list[dict]] = []
 

@@ -6,7 +6,8 @@ what a prompt is batched with can change float rounding on CPU and so, rarely, a
 token: such a run is faster but not deterministic, and says so (:meth:`nondeterminism`).
 Requests that share a prompt prefix (the passes of one anchor, see :func:`prefix_groups`) run
 back to back on one pinned slot, whose KV cache still holds the prefix: only the last few
-tokens are processed.
+tokens are processed. With several slots (not deterministic anyway) a group's first request
+also reuses the prefix it shares with the slot's previous group (system prompt, instructions).
 
 Requests may name a PEFT LoRA adapter (``request.adapter``, a folder), as the ``xlora`` and
 ``compose`` strategies do. Each adapter is exported once to a GGUF LoRA
@@ -122,7 +123,8 @@ def start_server(
 
     ``thinking=False`` starts it with reasoning disabled (``enable_reasoning=0``).
     ``lora_files`` (GGUF LoRAs) are loaded but not applied: a request applies one with its
-    ``"lora"`` field (adapter ids in this order).
+    ``"lora"`` field (adapter ids in this order); the host-RAM prompt cache is then off, as it
+    would hand a request KV states computed under another adapter.
     """
     import xllamacpp
 
@@ -145,6 +147,12 @@ def start_server(
             infos.append(info)
         params.lora_adapters = infos
         params.lora_init_without_apply = True
+        # llama.cpp's host-RAM prompt cache does not key its states by adapter: with it, a
+        # request can restore a prefix's KV cache computed under another adapter (seen with
+        # xllamacpp 2026.10: a prompt sent with adapter 0 took 34 of its 35 tokens from the
+        # state of the same prompt under adapter 1). A slot's own cache is cleared when its
+        # adapter changes.
+        params.cache_ram_mib = 0
     return xllamacpp.Server(params)
 
 
@@ -293,6 +301,12 @@ class LlamaCppBackend(Backend):
             )
         )
         results = [""] * len(requests)
+        # with one slot the first request of a group computes its whole prompt (reusing
+        # whatever an earlier group left in the slot would make outputs depend on chunking);
+        # with several, outputs already depend on how requests are batched (nondeterminism()),
+        # so it also reuses what it shares with the slot's previous group (system prompt,
+        # instructions): fewer prompt tokens, no determinism lost
+        across_groups = self.parallel > 1
 
         def worker(slot: int) -> None:
             while True:
@@ -300,11 +314,10 @@ class LlamaCppBackend(Backend):
                     group = groups.popleft()  # atomic: workers share the queue
                 except IndexError:
                     return
-                # the first request of a group computes its whole prompt (reusing whatever an
-                # earlier group left in the slot would make outputs depend on chunking); the
-                # others reuse its prefix, always from the same state
+                # the others reuse the group's prefix, always from the same state
                 for n, i in enumerate(group):
-                    results[i] = self._one(requests[i], sampling, slot, reuse=n > 0)
+                    reuse = across_groups or n > 0
+                    results[i] = self._one(requests[i], sampling, slot, reuse=reuse)
 
         workers = [self._pool.submit(worker, s) for s in range(min(self.parallel, len(groups)))]
         for future in workers:
