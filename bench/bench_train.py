@@ -1,9 +1,13 @@
 """Training throughput of ``tripletforge train`` against a plain SentenceTransformerTrainer loop.
 
-Both run MNRL with the hard negative on the same model, rows, batch size and sequence length
-(and the same frozen word embeddings), each in its own process so peak RSS is its own.
+Both run MNRL with the hard negative on the same model, rows, batch size, sequence length,
+seed and prompt (none for e5) and the same frozen word embeddings, each in its own process so
+peak RSS is its own. Runs are interleaved (plain, tripletforge, plain, ...) and the ratio is
+taken per pair, because absolute times on shared machines are noise. ``--freeze-effect`` adds
+``tripletforge train`` without ``freeze_embeddings`` to each round.
 
     python bench/bench_train.py --model e5-small --rows 256 --batch-size 32 --max-seq-length 64
+    python bench/bench_train.py --model e5-small --rows 128 --repeats 1 --freeze-effect
     python bench/bench_train.py --model /path/to/tiny-model --rows 64 --batch-size 8
 """
 
@@ -13,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,6 +103,8 @@ def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
             save_strategy="no",
             logging_steps=10**6,
             learning_rate=5e-5,
+            seed=0,
+            data_seed=0,
         )
         trainer = SentenceTransformerTrainer(
             model=model,
@@ -128,6 +135,10 @@ def main() -> None:
     parser.add_argument("--max-seq-length", type=int, default=64)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     parser.add_argument("--no-freeze", dest="freeze", action="store_false")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds")
+    parser.add_argument(
+        "--freeze-effect", action="store_true", help="also tripletforge with the other freeze"
+    )
     parser.add_argument("--worker", choices=["tripletforge", "plain"])
     parser.add_argument("--data")
     args = parser.parse_args()
@@ -138,34 +149,55 @@ def main() -> None:
 
     data = Path(tempfile.mkdtemp(prefix="bench-data-")) / "triplets.jsonl"
     write_triplets(make_rows(args.rows), data)
-    results = {}
-    for kind in ("plain", "tripletforge"):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--worker",
-            kind,
-            "--data",
-            str(data),
-            "--model",
-            args.model,
-            "--batch-size",
-            str(args.batch_size),
-            "--max-seq-length",
-            str(args.max_seq_length),
-            "--threads",
-            str(args.threads),
-        ] + ([] if args.freeze else ["--no-freeze"])
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-        results[kind] = json.loads(line.removeprefix("RESULT "))
-        print(json.dumps(results[kind]))
-    ratio = results["tripletforge"]["steps_per_s"] / results["plain"]["steps_per_s"]
+    rounds = []
+    kinds = [("plain", args.freeze), ("tripletforge", args.freeze)]
+    if args.freeze_effect:
+        kinds.append(("tripletforge", not args.freeze))
+    for _ in range(args.repeats):
+        results = {}
+        for kind, freeze in kinds:
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                kind,
+                "--data",
+                str(data),
+                "--model",
+                args.model,
+                "--batch-size",
+                str(args.batch_size),
+                "--max-seq-length",
+                str(args.max_seq_length),
+                "--threads",
+                str(args.threads),
+            ] + ([] if freeze else ["--no-freeze"])
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+            name = kind if freeze == args.freeze else f"{kind}-{'' if freeze else 'no'}freeze"
+            results[name] = json.loads(line.removeprefix("RESULT ")) | {"freeze": freeze}
+            print(json.dumps(results[name]), f"load {os.getloadavg()[0]:.1f}", flush=True)
+        rounds.append(results)
     print(
         f"model={args.model} rows={args.rows} batch={args.batch_size} seq={args.max_seq_length} "
-        f"freeze={args.freeze} threads={args.threads}"
+        f"freeze={args.freeze} threads={args.threads} repeats={args.repeats}"
     )
-    print(f"steps/s tripletforge / plain = {ratio:.3f} (goal >= 1.0)")
+
+    def ratios(a: str, b: str) -> str:
+        values = sorted(r[a]["steps_per_s"] / r[b]["steps_per_s"] for r in rounds)
+        each = ", ".join(f"{v:.3f}" for v in values)
+        return f"median {statistics.median(values):.3f} (rounds: {each})"
+
+    def rss(a: str, b: str) -> str:
+        pairs = ", ".join(f"{r[a]['peak_rss_mb']} / {r[b]['peak_rss_mb']}" for r in rounds)
+        return f"peak RSS MB {a} / {b} = {pairs}"
+
+    print(f"steps/s tripletforge / plain = {ratios('tripletforge', 'plain')} (goal >= 1.0)")
+    print(rss("tripletforge", "plain"))
+    other = next((k for k in rounds[0] if k not in ("plain", "tripletforge")), None)
+    if other:
+        print(f"steps/s tripletforge / {other} = {ratios('tripletforge', other)}")
+        print(rss("tripletforge", other))
 
 
 if __name__ == "__main__":
