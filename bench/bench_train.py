@@ -4,10 +4,12 @@ Both run MNRL with the hard negative on the same model, rows, batch size, sequen
 seed and prompt (none for e5) and the same frozen word embeddings, each in its own process so
 peak RSS is its own. Runs are interleaved (plain, tripletforge, plain, ...) and the ratio is
 taken per pair, because absolute times on shared machines are noise. ``--freeze-effect`` adds
-``tripletforge train`` without ``freeze_embeddings`` to each round.
+``tripletforge train`` without ``freeze_embeddings`` to each round, ``--before-src`` the
+tripletforge of another source tree (``before``; e.g. main before a change).
 
     python bench/bench_train.py --model e5-small --rows 256 --batch-size 32 --max-seq-length 64
     python bench/bench_train.py --model e5-small --rows 128 --repeats 1 --freeze-effect
+    python bench/bench_train.py --model e5-small --repeats 1 --before-src /work/main/src
     python bench/bench_train.py --model /path/to/tiny-model --rows 64 --batch-size 8
 """
 
@@ -139,6 +141,9 @@ def main() -> None:
     parser.add_argument(
         "--freeze-effect", action="store_true", help="also tripletforge with the other freeze"
     )
+    parser.add_argument(
+        "--before-src", help="also tripletforge from this src folder (before -> after in one run)"
+    )
     parser.add_argument("--worker", choices=["tripletforge", "plain"])
     parser.add_argument("--data")
     args = parser.parse_args()
@@ -153,6 +158,8 @@ def main() -> None:
     kinds = [("plain", args.freeze), ("tripletforge", args.freeze)]
     if args.freeze_effect:
         kinds.append(("tripletforge", not args.freeze))
+    if args.before_src:
+        kinds.append(("before", args.freeze))
     for _ in range(args.repeats):
         results = {}
         for kind, freeze in kinds:
@@ -172,7 +179,11 @@ def main() -> None:
                 "--threads",
                 str(args.threads),
             ] + ([] if freeze else ["--no-freeze"])
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            env = dict(os.environ)
+            if kind == "before":  # tripletforge from another source tree (e.g. main)
+                env["PYTHONPATH"] = os.pathsep.join([args.before_src, env.get("PYTHONPATH", "")])
+                cmd[cmd.index("--worker") + 1] = "tripletforge"
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
             name = kind if freeze == args.freeze else f"{kind}-{'' if freeze else 'no'}freeze"
             results[name] = json.loads(line.removeprefix("RESULT ")) | {"freeze": freeze}
@@ -194,8 +205,7 @@ def main() -> None:
 
     print(f"steps/s tripletforge / plain = {ratios('tripletforge', 'plain')} (goal >= 1.0)")
     print(rss("tripletforge", "plain"))
-    other = next((k for k in rounds[0] if k not in ("plain", "tripletforge")), None)
-    if other:
+    for other in [k for k in rounds[0] if k not in ("plain", "tripletforge")]:
         print(f"steps/s tripletforge / {other} = {ratios('tripletforge', other)}")
         print(rss("tripletforge", other))
 
