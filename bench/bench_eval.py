@@ -3,7 +3,8 @@
 Not a test: prints ratios measured in one run (absolute times on shared machines are noise).
 
     TRIPLETFORGE_DATA_ROOT=/work/shared/data OMP_NUM_THREADS=2 \\
-        python bench/bench_eval.py --model e5-small --sample 512 --rounds 2 --cold
+        python bench/bench_eval.py --model e5-small --sample 512 --rounds 2
+    python bench/bench_eval.py --sample 0 --cold   # cold and cached evaluation only
 
 1. The texts: a dry ``evaluate_model`` run on the ``shared-dev`` subset (one data set of every
    task type, as ``bench_encode.py``) records every ``encode`` call the evaluation makes
@@ -236,7 +237,7 @@ def main() -> None:
     parser.add_argument("--model", default="e5-small", help="built-in name, folder or hub id")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", 2)))
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--sample", type=int, default=512, help="texts compared side by side")
+    parser.add_argument("--sample", type=int, default=512, help="texts side by side (0: none)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
     parser.add_argument(
         "--backends", nargs="+", default=["torch", "bucketed", "openvino"], help="variants"
@@ -256,7 +257,8 @@ def main() -> None:
     from tripletforge.models import load_encoder
 
     padding_all(load_encoder(args.model), calls, args.batch_size)
-    side_by_side(args, sample_calls(calls, args.sample))
+    if args.sample > 0:
+        side_by_side(args, sample_calls(calls, args.sample))
     if args.cold:
         cold_and_cached(args)
 

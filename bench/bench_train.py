@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -49,6 +50,22 @@ def make_rows(n: int) -> list[dict]:
     ]
 
 
+def clock() -> Any:
+    """A trainer callback noting wall and process CPU time from train begin to train end
+    (CPU seconds per step are steadier than wall time on shared cores)."""
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.begin = (time.perf_counter(), time.process_time())
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.wall = time.perf_counter() - self.begin[0]
+            self.cpu = time.process_time() - self.begin[1]
+
+    return Clock()
+
+
 def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
     import torch
 
@@ -70,7 +87,8 @@ def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
             logging_steps=10**6,
             warmup_ratio=0.0,
         )
-        train_encoder(cfg)
+        timer = clock()
+        train_encoder(cfg, callbacks=[timer])
         prov = json.loads((out / "tripletforge_training.json").read_text())
         wall = time.perf_counter() - start
         steps, train_s = prov["global_step"], prov["train_metrics"]["train_runtime"]
@@ -113,6 +131,7 @@ def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
             args=targs,
             train_dataset=dataset,
             loss=losses.MultipleNegativesRankingLoss(model, scale=20.0),
+            callbacks=[timer := clock()],
         )
         result = trainer.train()
         model.save(str(out))
@@ -124,6 +143,8 @@ def worker(kind: str, args: argparse.Namespace, data: Path) -> dict:
         "steps": steps,
         "train_s": round(train_s, 2),
         "steps_per_s": round(steps / train_s, 4),
+        "cpu_s_per_step": round(timer.cpu / steps, 2),
+        "train_wall_s": round(timer.wall, 2),
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(rss_mb),
     }
@@ -194,8 +215,11 @@ def main() -> None:
         f"freeze={args.freeze} threads={args.threads} repeats={args.repeats}"
     )
 
-    def ratios(a: str, b: str) -> str:
-        values = sorted(r[a]["steps_per_s"] / r[b]["steps_per_s"] for r in rounds)
+    def ratios(a: str, b: str, cpu: bool = False) -> str:
+        if cpu:  # steps per CPU second, a / b
+            values = sorted(r[b]["cpu_s_per_step"] / r[a]["cpu_s_per_step"] for r in rounds)
+        else:
+            values = sorted(r[a]["steps_per_s"] / r[b]["steps_per_s"] for r in rounds)
         each = ", ".join(f"{v:.3f}" for v in values)
         return f"median {statistics.median(values):.3f} (rounds: {each})"
 
@@ -204,9 +228,11 @@ def main() -> None:
         return f"peak RSS MB {a} / {b} = {pairs}"
 
     print(f"steps/s tripletforge / plain = {ratios('tripletforge', 'plain')} (goal >= 1.0)")
+    print(f"steps per CPU s tripletforge / plain = {ratios('tripletforge', 'plain', cpu=True)}")
     print(rss("tripletforge", "plain"))
     for other in [k for k in rounds[0] if k not in ("plain", "tripletforge")]:
         print(f"steps/s tripletforge / {other} = {ratios('tripletforge', other)}")
+        print(f"steps per CPU s tripletforge / {other} = {ratios('tripletforge', other, True)}")
         print(rss("tripletforge", other))
 
 
