@@ -150,6 +150,30 @@ def test_dev_eval_best_checkpoint_and_resume_after_kill(
     assert abs(a - b).max() < 1e-4  # resuming reproduces the uninterrupted run
 
 
+class SavedSteps(TrainerCallback):
+    """Records the steps at which the trainer saved a checkpoint."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.steps.append(state.global_step)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_last_step_checkpoint_only_when_checkpoints_are_kept(
+    tiny_encoder_dir: Path, triplets: Path, tmp_path: Path, keep: bool
+) -> None:
+    # the trained model is saved after training; a last checkpoint that is deleted right
+    # after (keep_checkpoints off, no dev set) is not written (issue 19.3: training speed)
+    saved = SavedSteps()
+    cfg = config(tiny_encoder_dir, triplets, tmp_path / "m", max_steps=3, save_steps=2,
+                 keep_checkpoints=keep)  # fmt: skip
+    out = train_encoder(cfg, callbacks=[saved])
+    assert saved.steps == ([2, 3] if keep else [2])
+    assert json.loads((out / PROVENANCE_FILE).read_text())["global_step"] == 3
+
+
 def gist_objective(loss: torch.nn.Module, path: Path) -> float:
     """The GIST loss of the whole file as one batch (the guide stays the untrained model)."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]

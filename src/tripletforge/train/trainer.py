@@ -288,6 +288,29 @@ def training_args(
     )
 
 
+def final_checkpoint_needed(config: TrainConfig, has_dev: bool) -> bool:
+    """Whether the last step is saved as a checkpoint too (transformers' default).
+
+    The trained model is saved right after training, and without ``keep_checkpoints`` the
+    checkpoints are deleted then, so a last checkpoint (a full fp32 copy of the model plus the
+    optimizer state) is written only to be removed. It is needed only when checkpoints are kept
+    (merge soups) or a dev set picks the best checkpoint (the last one may be the best).
+    """
+    return config.keep_checkpoints or has_dev
+
+
+def _skip_final_checkpoint_callback() -> Any:
+    """A callback that cancels the checkpoint transformers saves at the last step."""
+    from transformers import TrainerCallback
+
+    class SkipFinalCheckpoint(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.max_steps > 0 and state.global_step >= state.max_steps:
+                control.should_save = False
+
+    return SkipFinalCheckpoint()
+
+
 def _callbacks(task: Any) -> list[Any]:
     """Trainer callbacks: its log dicts to this module's logger, steps and loss to ``task``."""
     from transformers import TrainerCallback
@@ -391,6 +414,8 @@ def train_encoder(
     with progress_task("train", enabled=progress) as task:
         for callback in _callbacks(task):
             trainer.add_callback(callback)
+        if not final_checkpoint_needed(config, evaluator is not None):
+            trainer.add_callback(_skip_final_checkpoint_callback())
         result = trainer.train(resume_from_checkpoint=resume)
 
     out = config.output_dir
