@@ -135,7 +135,8 @@ def test_pipeline_two_languages_two_arms(tiny_encoder_dir: Path, tmp_path: Path,
     paths = build_report(run)
     text = paths.markdown.read_text()
     assert "](../hau/icl/16/evaluate/manifest.json)" in text
-    assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel"}
+    assert set(paths.plots) == {"main_by_arm", "scaling", "alignment_uniformity", "funnel",
+                                "merge_tradeoff"}  # fmt: skip
     assert "data:image/png;base64," in paths.html.read_text()
     assert len(paths.main_score_lines()) == 2
 
