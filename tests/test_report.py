@@ -184,3 +184,21 @@ def test_report_names_the_languages_that_pay_and_draws_the_tradeoff(tmp_path: Pa
     assert paths.data.merge("hau", "real", 20).soup_last.worst_delta == -2.0
     assert paths.plots["merge_tradeoff"].read_bytes()[:4] == b"\x89PNG"
     assert "Merge trade-off" in md and "One model cannot serve all" in paths.html.read_text()
+
+
+def test_a_shared_mix_merge_is_one_unit_in_the_report():
+    from tripletforge.report.collect import Merge, RunData
+    from tripletforge.report.render import cannot_serve_all
+
+    scores = {"0.0": {"hau": 30.0, "ary": 50.0}, "1.0": {"hau": 40.0, "ary": 40.0}}
+    shared = "all/mix/64/merge/manifest.json"
+    data = RunData(run_dir=Path("."), name="t", config={})
+    for lang in ("hau", "ary"):  # the collector lists a mix merge once per language it serves
+        data.merges.append(
+            Merge(lang, "mix", 64, 0.0, "spearman", scores, shared, serves_all=False,
+                  payers={"ary": 10.0}, verdict="kept the base")
+        )  # fmt: skip
+    data.merges.append(Merge("hau", "icl", 64, 1.0, "spearman", scores, "hau/icl/64/merge/m"))
+    units = data.merge_units()
+    assert sorted((m.lang, m.arm) for m in units) == [("all", "mix"), ("hau", "icl")]
+    assert [unit for unit, _, _ in cannot_serve_all(data)] == ["all/mix/64"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,17 @@ class RunData:
 
     def merge(self, lang: str, arm: str, size: int) -> Merge | None:
         return next((m for m in self.merges if (m.lang, m.arm, m.size) == (lang, arm, size)), None)
+
+    def merge_units(self) -> list[Merge]:
+        """One entry per merge stage: a mix arm's shared merge (listed once per language it
+        serves in :attr:`merges`) appears once, as language ``all``."""
+        units: dict[str, Merge] = {}
+        for merge in self.merges:
+            if merge.manifest in units:
+                units[merge.manifest] = replace(units[merge.manifest], lang=ALL_LANGUAGES)
+            else:
+                units[merge.manifest] = merge
+        return list(units.values())
 
 
 def _served(manifest: dict[str, Any]) -> list[str]:

@@ -270,7 +270,7 @@ def plot_merge_tradeoff(data: RunData, path: Path) -> Path | None:
     last checkpoint (a cross). The dotted line at 0 is "no language below its base"; the dashed
     one, where all languages share a tolerance, the guard's limit.
     """
-    curves = [(m, m.curve()) for m in data.merges]
+    curves = [(m, m.curve()) for m in data.merge_units()]
     curves = [(m, c) for m, c in curves if len(c) > 1]
     if not curves:
         return None
@@ -311,7 +311,7 @@ def plot_merge_tradeoff(data: RunData, path: Path) -> Path | None:
             ax.axvline(-tol, color="#7f7f7f", linestyle="--", linewidth=1)
         ax.set_title(arm)
         ax.set_xlabel("worst language's dev Δ vs base (points)")
-        ax.set_ylabel(f"mean dev {data.merges[0].dev_metric} ×100")
+        ax.set_ylabel(f"mean dev {data.merge_units()[0].dev_metric} ×100")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     soups = " ◆ soup, × last checkpoint;" if any(m.soup for m, _ in curves) else ""

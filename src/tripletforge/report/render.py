@@ -166,9 +166,9 @@ def datasets_table(data: RunData) -> Table:
 
 def merge_table(data: RunData) -> Table:
     """Every α tried by each merge stage: mean dev score and the worst language's Δ."""
-    grid = sorted({float(a) for m in data.merges for a in m.dev_scores}, key=float)
+    grid = sorted({float(a) for m in data.merge_units() for a in m.dev_scores}, key=float)
     rows = []
-    for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size)):
+    for m in sorted(data.merge_units(), key=lambda m: (m.lang, m.arm, m.size)):
         curve = {p.alpha: p for p in m.curve()}
         cells: list[Cell] = [
             _text(m.lang),
@@ -184,7 +184,7 @@ def merge_table(data: RunData) -> Table:
             cells.append((text, m.manifest if point is not None else None))
         cells.append(_text(" ".join(_judged(m)) or "–"))
         rows.append(cells)
-    metric = next((m.dev_metric for m in data.merges), "dev")
+    metric = next((m.dev_metric for m in data.merge_units()), "dev")
     header = ["lang", "arm", "size", "chosen α", "best-mean α", *(f"α={a:g}" for a in grid),
               "judged"]  # fmt: skip
     return Table(
@@ -207,7 +207,7 @@ def protection_table(data: RunData) -> Table:
     """The languages that pay for the no-regression guard: what they would lose at the
     best-mean α (or, when no α > 0 passes, at the best α > 0) beyond their tolerance."""
     rows: list[list[Cell]] = []
-    for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size)):
+    for m in sorted(data.merge_units(), key=lambda m: (m.lang, m.arm, m.size)):
         for lang, drop in sorted(m.payers.items(), key=lambda kv: -kv[1]):
             rows.append([
                 _text(m.lang), _text(m.arm), _text(m.size), _num(m.alpha, m.manifest, 2),
@@ -232,7 +232,7 @@ def cannot_serve_all(data: RunData) -> list[tuple[str, str, str]]:
     return [
         (f"{m.lang}/{m.arm}/{m.size}", m.verdict or "one model cannot serve all languages",
          m.manifest)
-        for m in sorted(data.merges, key=lambda m: (m.lang, m.arm, m.size))
+        for m in sorted(data.merge_units(), key=lambda m: (m.lang, m.arm, m.size))
         if not m.serves_all
     ]  # fmt: skip
 
@@ -425,9 +425,9 @@ def all_tables(data: RunData) -> list[Table]:
     if policies.rows:
         tables.append(policies)
     tables.append(datasets_table(data))
-    if data.merges:
+    if data.merge_units():
         tables.append(merge_table(data))
-        if any(m.payers for m in data.merges):
+        if any(m.payers for m in data.merge_units()):
             tables.append(protection_table(data))
     if data.funnels:
         tables.append(funnel_table(data))
