@@ -315,7 +315,7 @@ def plot_merge_tradeoff(data: RunData, path: Path) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     soups = " ◆ soup, × last checkpoint;" if any(m.soup for m, _ in curves) else ""
-    fig.suptitle(f"Merge trade-off over α (★ chosen;{soups} left of 0: some language loses)")
+    fig.suptitle(f"Merge trade-off over α\n(★ chosen;{soups} left of 0: some language loses)")
     return _save(fig, path)
 
 
