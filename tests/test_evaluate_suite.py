@@ -113,7 +113,7 @@ def test_builtin_shared_dev_suite_points_at_existing_files(shared_data: Path) ->
     assert tasks == {"sts", "bitext", "retrieval", "classification", "clustering",
                      "pair_classification"}  # fmt: skip
     langs = {d.language for d in suite.datasets if d.task == "sts"}
-    assert langs == {"hau", "kin", "amh", "mar", "tel", "arq", "ary", "afr", "pan"}
+    assert langs == {"hau", "kin", "amh", "mar", "tel", "arq", "ary", "afr", "pan", "eng"}
     check_paths(suite, suite.datasets, shared_data)  # raises if any path is missing
 
 

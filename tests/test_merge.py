@@ -410,3 +410,13 @@ def test_merge_judges_english_where_the_dev_data_has_it(tmp_path):
     assert judged_languages(semrel, ["eng", "hau"]) == ["eng", "hau"]
     # SIB-200 dev retrieves each language's English translations: English has no score
     assert judged_languages(DevSettings(format="sib200"), ["hau"]) == ["hau"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), {"hau": float("nan")}])
+def test_tolerance_must_be_finite(bad):
+    from tripletforge.merge.search import check_tolerance, parse_tolerance
+
+    with pytest.raises(ValueError, match="not a finite number"):
+        check_tolerance(bad)
+    with pytest.raises(ValueError, match="not a finite number"):
+        parse_tolerance(["nan"])

@@ -269,3 +269,15 @@ def test_nusax_parallel_source_mines_real_pairs(
     rows = [json.loads(x) for x in out.outputs["triplets"].open()]
     assert out.metrics["pairs"] == 6 and rows and all(r["positive_lang"] == "eng" for r in rows)
     assert {r["lang"] for r in rows} == {"jav"}
+
+
+def test_a_missing_xllora_folder_fails_before_anything_runs(
+    tmp_path: Path, fake_backend, tiny_encoder_dir: Path
+) -> None:
+    from tripletforge.pipeline.preflight import preflight
+
+    source = {"kind": "xllora", "path": str(tmp_path / "nonexistent"), "weight": 1.0}
+    arms = [{"name": "mix", "source": "mix", "sources": [source]}]
+    config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
+    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\].path: .*no such folder"):
+        preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))

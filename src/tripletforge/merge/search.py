@@ -19,6 +19,7 @@ there, and how much) and whether one model can serve every language at all
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ def check_tolerance(value: Any) -> float | dict[str, float]:
     def points(where: str, raw: Any) -> float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ValueError(f"{where}{raw!r} is not a number of dev points; write e.g. 0.5")
+        if not math.isfinite(raw):
+            raise ValueError(f"{where}{raw} is not a finite number of dev points; write e.g. 0.5")
         if raw < 0:
             raise ValueError(f"{where}{raw} is negative; a tolerance is the dev points a "
                              "language may lose, 0 or more")  # fmt: skip

@@ -301,6 +301,11 @@ def mix_source_files(ctx: RunContext, source: Any) -> list[Path]:
         from tripletforge.data.xllora import xllora_file
 
         folder = xllora_sample_dir() if path == SAMPLE else Path(ctx.config.resolve(path))
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"{folder}: no such folder; give the XL-LoRA data folder (the one holding "
+                "*_pos.csv and *_neg.csv) or `sample`"
+            )
         return [xllora_file(folder, "positive"), xllora_file(folder, "negative")]
     if source.kind == "nli" and path == BUILTIN_POOL:
         from tripletforge.generate.pool import builtin_pool_path
