@@ -420,3 +420,26 @@ def test_tolerance_must_be_finite(bad):
         check_tolerance(bad)
     with pytest.raises(ValueError, match="not a finite number"):
         parse_tolerance(["nan"])
+
+
+def test_a_guard_vetoes_an_alpha_but_stays_out_of_the_mean():
+    from tripletforge.merge import choose_alpha
+
+    # the guard (retrieval, say) loses 3 points at α = 1 and 0.5 at α = 0.5
+    guard = {"0.0": {"hau": 90.0, "kin": 90.0}, "0.5": {"hau": 89.5, "kin": 90.2},
+             "1.0": {"hau": 87.0, "kin": 91.0}}  # fmt: skip
+    free = choose_alpha(PROTECT, tolerance=1.0)
+    assert free.alpha == 1.0
+    guarded = choose_alpha(PROTECT, tolerance=1.0, guard_scores=guard, guard_tolerance=1.0)
+    assert guarded.alpha == 0.5 and guarded.admissible == [0.0, 0.5]
+    assert guarded.mean == free.mean  # the guard is never averaged in
+    assert guarded.payers_alpha == 1.0 and guarded.payers == {"guard:hau": 3.0}
+    assert "guard:hau −3.00 (tolerance 1)" in guarded.verdict()
+    assert guarded.to_dict()["guard_scores"]["1.0"]["hau"] == 87.0
+    with pytest.raises(ValueError, match="every α"):
+        choose_alpha(PROTECT, guard_scores={"0.0": guard["0.0"]})
+    # a language the guard cannot score at some α is not guarded by it
+    holes = {a: per | {"arq": None if a == "1.0" else 50.0} for a, per in guard.items()}
+    assert (
+        choose_alpha(PROTECT, tolerance=1.0, guard_scores=holes, guard_tolerance=5.0).alpha == 1.0
+    )

@@ -100,6 +100,21 @@ def test_merge_tolerance_per_language() -> None:
     assert parse_config({**GOOD, "merge": {"tolerance": {"*": 0.5}}}).merge.tolerance == 0.5
 
 
+def test_merge_guard_is_validated_and_hashed_only_when_set() -> None:
+    from tripletforge.pipeline.plan import _merge_params
+
+    assert "guard" not in _merge_params(parse_config(GOOD))  # earlier runs keep their merges
+    guard = {"format": "sib200", "root": "sample", "tolerance": 1}
+    params = _merge_params(parse_config({**GOOD, "merge": {"guard": guard}}))
+    assert params["guard"] == {"format": "sib200", "root": "sample", "split": "dev",
+                               "tolerance": 1.0}  # fmt: skip
+    bads = (({"tolerance": -1}, "tolerance"), ({"tolerance": "nan"}, "tolerance"),
+            ({"split": "test"}, "split"), ({"format": "tatoeba"}, "format"))  # fmt: skip
+    for bad, field in bads:
+        with pytest.raises(ConfigError, match=rf"merge\.guard\.{field}"):
+            parse_config({**GOOD, "merge": {"guard": guard | bad}})
+
+
 def test_merge_soup_keeps_the_training_checkpoints() -> None:
     from tripletforge.pipeline.plan import _merge_params, _train_params
 

@@ -14,6 +14,9 @@ task           columns                              encoding
                                                     for e5)
 ``paraphrase`` anchor, paraphrase, related           symmetric
                non-paraphrase (STS-shaped)
+``sts``        sentence1, sentence2 (as anchor,     symmetric; trained with CoSENT on the
+               positive) and a gold ``score``       gold score (:mod:`tripletforge.data.
+                                                    scored`)
 ``retrieval``  query, relevant passage, hard-       ``anchor`` as a retrieval **query**
                negative passage                     (``query: `` for e5), ``positive`` and
                                                     ``negative`` as **documents**
@@ -66,6 +69,7 @@ class TaskShape:
 TASK_SHAPES: dict[str, TaskShape] = {
     "nli": TaskShape("nli", {}, "anchor, entailment, contradiction"),
     "paraphrase": TaskShape("paraphrase", {}, "anchor, paraphrase, related non-paraphrase"),
+    "sts": TaskShape("sts", {}, "sentence1, sentence2 (anchor, positive) with a gold score"),
     "retrieval": TaskShape(
         "retrieval",
         {"anchor": "query", "positive": "document", "negative": "document"},

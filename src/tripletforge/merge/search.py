@@ -131,9 +131,17 @@ class AlphaSearchResult:
     payers_alpha: float | None = None
     payers: dict[str, float] = field(default_factory=dict)  # lang → points lost beyond its α = 0
     serves_all: bool = True  # False: no α > 0 keeps every language within its tolerance
+    #: the guard's dev scores (str(α) → lang → score): judged, never in the mean (empty: none)
+    guard_scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    guard_tolerance: float | None = None  # points a language may lose on the guard
 
     def to_dict(self) -> dict:
         return asdict(self) | {"verdict": self.verdict()}
+
+    def _tolerance_of(self, key: str) -> float:
+        if key.startswith(GUARD_PREFIX):
+            return float(self.guard_tolerance or 0.0)
+        return self.tolerance.get(key, 0.0)
 
     def verdict(self) -> str:
         """One sentence: the choice, and which language pays for the guard (if any)."""
@@ -141,7 +149,7 @@ class AlphaSearchResult:
         if not self.payers or self.payers_alpha is None:
             return f"{chosen}: the best mean dev score keeps every language within its tolerance"
         paid = ", ".join(
-            f"{lang} −{drop:.2f} (tolerance {self.tolerance.get(lang, 0.0):g})"
+            f"{lang} −{drop:.2f} (tolerance {self._tolerance_of(lang):g})"
             for lang, drop in sorted(self.payers.items(), key=lambda kv: -kv[1])
         )
         mean = self.mean.get(str(self.payers_alpha))
@@ -229,25 +237,42 @@ def _search(
     no_regression: bool,
     tolerance: Tolerance,
     progress: bool,
+    guard: Scorer | None = None,
+    guard_tolerance: float = 0.0,
 ) -> AlphaSearchResult:
     grid = sorted(set(float(a) for a in grid) | {0.0})
     scores: dict[str, dict[str, float | None]] = {}
+    guarded: dict[str, dict[str, float | None]] = {}
     with progress_task("α search", len(grid), enabled=progress) as task:
         for alpha in grid:
             interpolation.set(alpha)
             scores[str(alpha)] = _score(scorer, interpolation)
+            if guard is not None:
+                guarded[str(alpha)] = _score(guard, interpolation)
             task.advance(1, note=f"α={alpha:g}")
-    return choose_alpha(scores, no_regression=no_regression, tolerance=tolerance)
+    return choose_alpha(scores, no_regression=no_regression, tolerance=tolerance,
+                        guard_scores=guarded or None, guard_tolerance=guard_tolerance)  # fmt: skip
+
+
+#: Prefix of a guard language in ``payers`` (``guard:hau``: Hausa lost on the guard's data).
+GUARD_PREFIX = "guard:"
 
 
 def choose_alpha(
     scores: Mapping[str, Mapping[str, float | None]],
     no_regression: bool = True,
     tolerance: Tolerance = 0.0,
+    guard_scores: Mapping[str, Mapping[str, float | None]] | None = None,
+    guard_tolerance: float = 0.0,
 ) -> AlphaSearchResult:
     """The choice from dev scores already measured (``str(α) → {lang: score}``, with α = 0).
 
     Ties in mean go to the smaller α. ``tolerance``: see :func:`tolerance_for`.
+    ``guard_scores`` (same shape, the same α) are a second dev set that only vetoes: an α
+    where a language loses more than ``guard_tolerance`` points on it against α = 0 is not
+    admissible, but the guard never enters the mean α maximises. A guard loss is named
+    ``guard:<lang>`` among the payers. ``ValueError`` when α = 0 is missing, or the guard was
+    not measured at every α.
     """
     by_alpha = {float(a): dict(per) for a, per in scores.items()}
     if 0.0 not in by_alpha:
@@ -267,11 +292,29 @@ def choose_alpha(
     floor = result.scores["0.0"]
     result.tolerance = {k: tolerance_for(tolerance, k) for k in kept}
 
+    guard: dict[str, dict[str, float | None]] = {}
+    if guard_scores is not None:
+        guard = {str(float(a)): dict(per) for a, per in guard_scores.items()}
+        if set(guard) != set(result.scores):
+            raise ValueError("the guard's dev scores must be measured at every α of the grid")
+        result.guard_scores = guard
+        result.guard_tolerance = float(guard_tolerance)
+    guard_langs = sorted(
+        k for k in (guard.get("0.0") or {}) if all(per.get(k) is not None for per in guard.values())
+    )
+
     def over(alpha: float) -> dict[str, float]:
         """Languages that lose more than their tolerance at α, and how many points they lose."""
         at = result.scores[str(alpha)]
         drops = {k: floor[k] - at[k] for k in kept}  # type: ignore[operator]
-        return {k: round(d, 6) for k, d in drops.items() if d > result.tolerance[k] + 1e-9}
+        out = {k: round(d, 6) for k, d in drops.items() if d > result.tolerance[k] + 1e-9}
+        if guard:
+            base, now = guard["0.0"], guard[str(alpha)]
+            for k in guard_langs:
+                drop = base[k] - now[k]  # type: ignore[operator]
+                if drop > guard_tolerance + 1e-9:
+                    out[f"{GUARD_PREFIX}{k}"] = round(drop, 6)
+        return out
 
     for alpha in grid:
         if not no_regression or not over(alpha):
@@ -305,6 +348,8 @@ def search_alpha(
     no_regression: bool = True,
     tolerance: Tolerance = 0.0,
     progress: bool = True,
+    guard: Scorer | None = None,
+    guard_tolerance: float = 0.0,
 ) -> AlphaSearchResult:
     """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
 
@@ -313,10 +358,12 @@ def search_alpha(
     ``{lang: points, "*": default}`` (:func:`tolerance_for`). ``progress`` shows one bar over
     the grid. The ends (α = 0, 1) of an evaluation scorer
     (:class:`tripletforge.merge.dev.EvaluationScorer`) are scored through the embedding cache
-    (keyed by the base's and the fine-tuned folder's fingerprints).
+    (keyed by the base's and the fine-tuned folder's fingerprints). ``guard``: a second dev
+    scorer that only vetoes an α (see :func:`choose_alpha`).
     """
     interpolation = Interpolation(base, finetuned)
-    return _search(interpolation, scorer, grid, no_regression, tolerance, progress)
+    return _search(interpolation, scorer, grid, no_regression, tolerance, progress, guard,
+                   guard_tolerance)  # fmt: skip
 
 
 def wise_ft(
@@ -331,19 +378,23 @@ def wise_ft(
     provenance: dict[str, Any] | None = None,
     link_ends: bool = False,
     progress: bool = True,
+    guard: Scorer | None = None,
+    guard_tolerance: float = 0.0,
 ) -> tuple[AlphaSearchResult, Path]:
     """WiSE-FT (Wortsman et al. 2022) with α chosen on dev data: search, then merge.
 
     Writes ``(1 − α)·base + α·finetuned`` to ``out`` (a sentence-transformers folder) with the
     search in its provenance. With ``link_ends`` an α of 0 or 1 writes no copy: ``out`` is
     then a text file ``same_as.txt`` next to where the folder would be, naming the model it
-    equals (what the pipeline does). Returns the search result and what was written.
+    equals (what the pipeline does). ``guard``/``guard_tolerance``: a second dev set that
+    vetoes α (:func:`choose_alpha`). Returns the search result and what was written.
     """
     from tripletforge.merge.models import check_compatible, merge_record, save_merged
 
     check_compatible([resolve_model_path(base), resolve_model_path(finetuned)])
     interpolation = Interpolation(base, finetuned)
-    result = _search(interpolation, scorer, grid, no_regression, tolerance, progress)
+    result = _search(interpolation, scorer, grid, no_regression, tolerance, progress, guard,
+                     guard_tolerance)  # fmt: skip
     provenance = {"search": result.to_dict(), **(provenance or {})}
     out = Path(out)
     if link_ends and result.alpha in (0.0, 1.0):

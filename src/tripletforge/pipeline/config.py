@@ -46,7 +46,7 @@ ArmSource = Literal["synthetic", "parallel", "triplets", "connected", "mix"]
 TRIPLET_ARM_FIELDS = ("strategy", "generate", "strategy_options", "root", "split", "target_lang",
                       "path", "tasks")  # fmt: skip
 #: Kinds of the sources of a ``source: mix`` arm.
-MixKind = Literal["xllora", "parallel", "triplets", "synthetic", "nli"]
+MixKind = Literal["xllora", "parallel", "triplets", "synthetic", "nli", "scored"]
 #: The one unit prefix of stages shared by every language of a run (a mix arm's train, merge).
 ALL_LANGUAGES = "all"
 
@@ -66,6 +66,12 @@ MIX_KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "nli": ("path",),
     "parallel": ("format", "root", "split", "target_lang", "languages"),
     "synthetic": ("arm",),
+    "scored": ("path", "format", "split", "languages"),
+}
+#: Formats of each kind that has a ``format:`` (the first is the default).
+MIX_KIND_FORMATS: dict[str, tuple[str, ...]] = {
+    "parallel": ("sib200", "nusax"),
+    "scored": ("semrel", "table"),
 }
 
 
@@ -78,21 +84,29 @@ class MixSource(_Strict):
     mined by the run's encoder (``root`` as a parallel arm's); ``triplets``: a triplet file or
     folder (``path``: your own bitext with negatives, …); ``synthetic``: the kept triplets of
     the run's synthetic arm ``arm`` (every language); ``nli``: English NLI triplets (``path``:
-    ``snli-en``, the shipped SNLI pool, or a triplet file).
+    ``snli-en``, the shipped SNLI pool, or a triplet file); ``scored``: labelled sentence
+    pairs with a gold similarity, trained with CoSENT (Su 2022) — ``format: semrel`` reads
+    each run language's SemRel2024 ``<lang>_<split>.csv`` under ``path`` (the SemRel2024
+    folder; languages without the split are skipped and recorded), ``format: table`` one
+    CSV/TSV/JSONL file with ``sentence1, sentence2, score`` (any score range: CoSENT uses only
+    the order of the scores within a batch).
     """
 
-    kind: MixKind = Field(description="xllora | parallel | triplets | synthetic | nli")
+    kind: MixKind = Field(description="xllora | parallel | triplets | synthetic | nli | scored")
     weight: float = Field(1.0, gt=0, description="share of the training rows and batches")
     limit: int | None = Field(None, ge=1, description="at most N rows from this source")
-    path: str | None = Field(None, description="xllora, triplets, nli: the data")
-    format: Literal["sib200", "nusax"] = Field(
-        "sib200", description="parallel: SIB-200/FLORES folders or NusaX-MT (mt/<split>.csv)"
+    path: str | None = Field(None, description="xllora, triplets, nli, scored: the data")
+    format: Literal["sib200", "nusax", "semrel", "table"] | None = Field(
+        None,
+        description="parallel: sib200 (default; SIB-200/FLORES folders) or nusax (NusaX-MT "
+        "mt/<split>.csv); scored: semrel (default; the SemRel2024 folder) or table (a file of "
+        "sentence1, sentence2, score)",
     )
     root: str = Field(SAMPLE, description="parallel: SIB-200 folder ('sample' = shipped) or NusaX")
-    split: str = Field("train", description="parallel: split the pairs come from")
+    split: str = Field("train", description="parallel, scored: split the pairs come from")
     target_lang: str = Field("eng", description="parallel: language of the positives")
     languages: list[str] | None = Field(
-        None, description="parallel: the run languages it covers (default: all of them)"
+        None, description="parallel, scored: the run languages it covers (default: all of them)"
     )
     arm: str | None = Field(None, description="synthetic: the run's synthetic arm to take from")
 
@@ -120,13 +134,28 @@ class MixSource(_Strict):
                 f"{', '.join(foreign)}: not a setting of a `kind: {self.kind}` source; remove "
                 f"{'it' if len(foreign) == 1 else 'them'}"
             )
-        if self.kind in ("xllora", "triplets") and not self.path:
-            what = (
-                "the XL-LoRA data folder, or `sample`"
-                if self.kind == "xllora"
-                else ("a triplet file or folder")
-            )
+        formats = MIX_KIND_FORMATS.get(self.kind)
+        if formats is not None:
+            if self.format is None:
+                self.format = formats[0]  # type: ignore[assignment]
+            elif self.format not in formats:
+                raise ValueError(
+                    f"format: {self.format!r} is not a format of a `kind: {self.kind}` source; "
+                    f"use {' or '.join(formats)}"
+                )
+        if self.kind in ("xllora", "triplets", "scored") and not self.path:
+            what = {
+                "xllora": "the XL-LoRA data folder, or `sample`",
+                "triplets": "a triplet file or folder",
+                "scored": "the SemRel2024 folder (format: semrel) or a sentence1, sentence2, "
+                "score file (format: table)",
+            }[self.kind]
             raise ValueError(f"a `kind: {self.kind}` source needs `path:` ({what})")
+        if self.kind == "scored" and self.split in ("dev", "test", "devtest"):
+            raise ValueError(
+                f"split {self.split!r} is what the merge and the evaluation judge on (dev) or "
+                "held out (test); train on `split: train`"
+            )
         if self.kind == "nli" and self.path is None:
             self.path = "snli-en"
         if self.kind == "parallel" and self.format == "nusax" and self.root == SAMPLE:
@@ -416,6 +445,14 @@ class DevSettings(_Strict):
     split: Literal["dev"] = "dev"
 
 
+class GuardSettings(DevSettings):
+    """A second dev set that vetoes a merge's α but never enters the mean α maximises."""
+
+    tolerance: float = Field(
+        1.0, ge=0, allow_inf_nan=False, description="points a language may lose on this set"
+    )
+
+
 class MergeSettings(_Strict):
     """WiSE-FT merge with the base encoder, α searched on dev data only, every language guarded.
 
@@ -442,6 +479,13 @@ class MergeSettings(_Strict):
         "best) with the base instead of the final model; training keeps its checkpoints",
     )
     dev: DevSettings = DevSettings()
+    guard: GuardSettings | None = Field(
+        None,
+        description="a second dev set judged at every α that only vetoes: an α where a language "
+        "loses more than `guard.tolerance` points on it is not taken, e.g. {format: sib200, "
+        "root: DIR, tolerance: 1} keeps SIB-200 dev retrieval while α is chosen on SemRel STS; "
+        "languages without data in it are not guarded by it",
+    )
 
     @field_validator("grid")
     @classmethod

@@ -79,3 +79,22 @@ def dev_scorer(dev: DevSettings, languages: list[str], resolve=str) -> tuple[Sco
     """The scorer of ``dev`` for ``languages`` and the dev files it reads."""
     sets, files = _dev_sets(dev, languages, resolve)
     return (SpearmanScorer if dev.format == "semrel" else RetrievalScorer)(sets), files
+
+
+def guard_scorer(
+    guard: DevSettings, languages: list[str], resolve=str
+) -> tuple[Scorer | None, list[str], list[str]]:
+    """The scorer of a merge's guard data for the ``languages`` it has (a language without a
+    dev file there is left out, as SIB-200 leaves out arq), the files it reads and those
+    languages; ``(None, [], [])`` when it has none of them."""
+    have = []
+    for lang in languages:
+        try:
+            _dev_sets(guard, [lang], resolve)
+        except FileNotFoundError:
+            continue
+        have.append(lang)
+    if not have:
+        return None, [], []
+    scorer, files = dev_scorer(guard, have, resolve)
+    return scorer, files, have

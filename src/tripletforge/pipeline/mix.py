@@ -5,7 +5,8 @@ sources at once; each source is one training set (:mod:`tripletforge.train.mixtu
 never mixes sets) with its weight. For a size *N* the train stage
 
 1. splits *N* over the sources by weight (largest remainder), each capped by its ``limit``;
-2. takes each source's rows: corpora (``xllora``, ``nli``, ``triplets``) in a seeded order
+2. takes each source's rows: corpora (``xllora``, ``nli``, ``triplets``, ``scored``) in a
+   seeded order
    (the same for every size, so sizes are nested), per-language sources (``parallel``,
    ``synthetic``) as the first rows of each language's kept file, the source's share split
    evenly over the languages;
@@ -73,6 +74,10 @@ def source_shares(size: int, sources: list[MixSource]) -> list[int]:
 def _read_corpus(source: MixSource, files: list[Path]) -> tuple[list[Row], dict[str, int]]:
     from tripletforge.data.triplets import read_triplets
 
+    if source.kind == "scored":
+        from tripletforge.data.scored import read_scored_rows
+
+        return read_scored_rows(files, str(source.format))
     if source.kind == "xllora":
         from tripletforge.data.xllora import read_xllora_triplets
 
@@ -130,6 +135,15 @@ def gather(
     out = SourceRows(source, [str(p) for p in files], len(rows), requested, skipped=skipped)
     out.rows = [rows[i] for i in order]
     return out
+
+
+def count_languages(item: SourceRows) -> None:
+    """Record the rows used per language of a corpus source whose rows say it (``scored``)."""
+    if item.source.kind == "scored":
+        counts: dict[str, int] = {}
+        for row in item.rows:
+            counts[str(row.get("lang", "und"))] = counts.get(str(row.get("lang", "und")), 0) + 1
+        item.by_language = dict(sorted(counts.items()))
 
 
 def drop_leaks(item: SourceRows, eval_sets: dict[str, list[str]]) -> None:

@@ -99,6 +99,8 @@ def _merge_params(cfg: PipelineConfig) -> dict[str, Any]:
         params["languages"] = list(cfg.languages)
     if not cfg.merge.soup:
         params.pop("soup")
+    if cfg.merge.guard is None:
+        params.pop("guard")
     return params
 
 
@@ -247,7 +249,7 @@ def mix_stages(
                 needs[f"{source.label}.{lang}"] = kept_by_arm[(lang, str(source.arm))]
     external: dict[str, Callable[[], Input]] = {"encoder": encoder}
     for source in sources:
-        if source.kind in ("xllora", "nli", "triplets"):
+        if source.kind in CORPUS_KINDS:
             external[source.label] = lambda source=source: FileSet(
                 tuple(mix_source_files(ctx, source))
             )
@@ -293,10 +295,21 @@ def mix_stages(
     return stages
 
 
+#: Mix source kinds read whole by the train stage (the others come per language from stages).
+CORPUS_KINDS = ("xllora", "nli", "triplets", "scored")
+
+
 def mix_source_files(ctx: RunContext, source: Any) -> list[Path]:
     """The files a corpus source of a mix arm reads (``xllora``: both CSVs of the folder;
-    ``sample`` = the shipped XL-LoRA sample; ``nli``: ``snli-en`` = the shipped SNLI pool)."""
+    ``sample`` = the shipped XL-LoRA sample; ``nli``: ``snli-en`` = the shipped SNLI pool;
+    ``scored`` with ``format: semrel``: the ``split`` file of each of its languages that
+    SemRel2024 has, at least one)."""
     path = str(source.path)
+    if source.kind == "scored" and source.format == "semrel":
+        from tripletforge.data.scored import semrel_split_files
+
+        languages = source.languages or list(ctx.config.languages)
+        return list(semrel_split_files(ctx.config.resolve(path), languages, source.split).values())
     if source.kind == "xllora":
         from tripletforge.data.xllora import xllora_file
 

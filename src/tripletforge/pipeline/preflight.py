@@ -71,9 +71,28 @@ def preflight(ctx: RunContext) -> None:
                     f"merge.dev: no dev data for {lang!r} ({exc}); set merge.dev.root, or "
                     "`merge: {enabled: false}`"
                 )
+    problems += guard_problems(ctx)
     problems += adapter_problems(ctx) + connect_problems(ctx)
     if problems:
         raise ConfigError("cannot run this config:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def guard_problems(ctx: RunContext) -> list[str]:
+    """A merge guard with dev data for none of the run's languages (a wrong root, mostly)."""
+    cfg = ctx.config
+    guard = cfg.merge.guard
+    if guard is None or not cfg.merge.enabled or not cfg.trained_arms:
+        return []
+    from tripletforge.pipeline.dev import guard_scorer
+
+    _, _, have = guard_scorer(guard, list(cfg.languages), cfg.resolve)
+    if have:
+        return []
+    return [
+        f"merge.guard: no {guard.format} {guard.split} data for any of "
+        f"{', '.join(cfg.languages)} under {cfg.resolve(guard.root)}; fix merge.guard.root or "
+        "remove merge.guard"
+    ]
 
 
 def connect_problems(ctx: RunContext) -> list[str]:

@@ -368,6 +368,7 @@ def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         if eval_sets and source.kind not in mix.PER_LANGUAGE:  # those went through filter
             mix.drop_leaks(item, eval_sets)
         item.rows = item.rows[:requested]
+        mix.count_languages(item)
         items.append(item)
     used = [item for item in items if item.rows]
     total = sum(len(item.rows) for item in used)
@@ -384,8 +385,13 @@ def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         TrainSet(
             name=item.source.label,
             files=[data[item.source.label]],
-            task=None if item.source.kind == "synthetic" else "nli",
+            task={"synthetic": None, "scored": "sts"}.get(item.source.kind, "nli"),
             weight=item.source.weight,
+            **(
+                {"columns": ["anchor", "positive"], "score_column": "score"}
+                if item.source.kind == "scored"
+                else {}
+            ),
         )
         for item in used
     ]
@@ -540,6 +546,12 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         if made.parent == folder:
             ctx.share_weights(made)
         tuned = str(made)
+    guard, guard_files, guard_langs = None, [], []
+    if settings.guard is not None:
+        from tripletforge.pipeline.dev import guard_scorer
+
+        own = [lang for lang in languages if lang != "eng"] or languages
+        guard, guard_files, guard_langs = guard_scorer(settings.guard, own, ctx.config.resolve)
     result, out = wise_ft(
         base,
         tuned,
@@ -549,9 +561,12 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         no_regression=settings.no_regression,
         tolerance=settings.tolerance,
         provenance={"dev_files": dev_files, "dev_format": settings.dev.format,
-                    **({"soup": soup} if soup else {})},
+                    **({"soup": soup} if soup else {}),
+                    **({"guard_files": guard_files} if guard_files else {})},
         link_ends=True,  # α = 0 or 1: point at that end instead of writing a copy
         progress=ctx.progress,
+        guard=guard,
+        guard_tolerance=settings.guard.tolerance if settings.guard else 0.0,
     )  # fmt: skip
     search = result.to_dict()
     if out.is_dir():  # a real merge (α strictly between 0 and 1) gets its own card
@@ -594,6 +609,16 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         "serves_all": result.serves_all,
         "verdict": result.verdict(),
         "soup": soup,
+        "guard": None
+        if settings.guard is None
+        else {
+            "format": settings.guard.format,
+            "metric": "cosine_spearman" if settings.guard.format == "semrel" else "ndcg_at_10",
+            "tolerance": settings.guard.tolerance,
+            "languages": guard_langs,
+            "files": guard_files,
+            "scores": search["guard_scores"],
+        },
     }
     return StageOutput({"model": out}, metrics)
 

@@ -30,7 +30,9 @@ class TrainSet(BaseModel):
     that of its role (``roles[column]``, else the role of the same position in ``task``'s
     shape: retrieval = query, document, document; nli/paraphrase = symmetric) under the
     encoder's prompt policy (``query: `` / ``passage: `` / none for e5). ``weight`` is the
-    set's share of batches under ``mixing: weighted``; batches never mix sets.
+    set's share of batches under ``mixing: weighted``; batches never mix sets. A set with a
+    ``score_column`` is a scored set: two text columns and a gold similarity, trained with
+    CoSENT (sentence-transformers' ``CoSENTLoss``) while the other sets keep MNRL.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,6 +57,23 @@ class TrainSet(BaseModel):
     )
     weight: float = Field(1.0, gt=0, description="share of batches under mixing: weighted")
     limit: int | None = Field(None, ge=1, description="use only the first N rows")
+    score_column: str | None = Field(
+        None,
+        description="a scored set: the column of each pair's gold similarity; the set's two "
+        "text columns then train with CoSENT (Su 2022) on it instead of MNRL, in batches of "
+        "their own (rows without a finite number there are skipped and counted)",
+    )
+
+    @model_validator(mode="after")
+    def _scored_pairs(self) -> TrainSet:
+        if self.score_column is not None and len(self.columns) != 2:
+            raise ValueError(
+                f"training set {self.name!r}: a scored set (score_column) has exactly two text "
+                f"columns, got {self.columns}"
+            )
+        if self.score_column is not None and self.score_column in self.columns:
+            raise ValueError(f"score_column {self.score_column!r} is also a text column")
+        return self
 
 
 class TrainSettings(BaseModel):

@@ -110,11 +110,32 @@ def read_set_rows(spec: TrainSet) -> tuple[list[Row], list[ReadReport]]:
                 path, text=tuple(spec.columns), what=f"training set {spec.name!r}"
             )
             part = [{str(k): v for k, v in row.items()} for _, row in records]
+        if spec.score_column is not None:
+            part = _scored(part, spec.score_column, report)
         rows.extend(part)
         reports.append(report)
     if spec.limit is not None:
         rows = rows[: spec.limit]
     return rows, reports
+
+
+def _scored(rows: list[Row], column: str, report: ReadReport) -> list[Row]:
+    """The rows whose ``column`` holds a finite number (as a float); the others are skipped
+    and counted in ``report`` (their 1-based position in the file)."""
+    import math
+
+    kept = []
+    for index, row in enumerate(rows, start=1):
+        try:
+            value = float(row.get(column))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
+            report.skip(index, f"no usable score in {column!r}: {row.get(column)!r}")
+            report.rows_kept = max(0, report.rows_kept - 1)
+            continue
+        kept.append(row | {column: value})
+    return kept
 
 
 def sets_from_files(config: TrainConfig) -> list[LoadedSet]:
@@ -187,7 +208,10 @@ def to_datasets(sets: Sequence[LoadedSet]) -> Any:
     from datasets import Dataset, DatasetDict
 
     def one(item: LoadedSet) -> Dataset:
-        return Dataset.from_dict({c: [str(r[c]) for r in item.rows] for c in item.columns})
+        data: dict[str, list[Any]] = {c: [str(r[c]) for r in item.rows] for c in item.columns}
+        if item.spec.score_column is not None:  # the collator passes "score" on as the label
+            data["score"] = [float(r[item.spec.score_column]) for r in item.rows]
+        return Dataset.from_dict(data)
 
     if len(sets) == 1:
         return one(sets[0])
@@ -287,8 +311,9 @@ def multi_dataset_sampler(mixing: str, sets: Sequence[LoadedSet]) -> Any:
 def set_hash(item: LoadedSet) -> str:
     """SHA-256 over a set's column texts in training order."""
     digest = hashlib.sha256()
+    columns = [*item.columns, *([item.spec.score_column] if item.spec.score_column else [])]
     for row in item.rows:
-        digest.update("\x00".join(str(row[c]) for c in item.columns).encode())
+        digest.update("\x00".join(str(row[c]) for c in columns).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -305,6 +330,7 @@ def mixture_summary(sets: Sequence[LoadedSet], mixing: str) -> dict[str, Any]:
                 "files": [str(p) for p in item.spec.files],
                 "rows": len(item.rows),
                 "columns": item.columns,
+                "loss": "cosent" if item.spec.score_column else None,
                 "prompts": item.prompts,
                 "weight": item.spec.weight,
                 "data_sha256": set_hash(item),

@@ -8,7 +8,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,13 +49,30 @@ def use_cpu(config: TrainConfig) -> bool:
     return not torch.cuda.is_available()
 
 
-def build_loss(config: TrainConfig, model: SentenceTransformer) -> nn.Module:
+def build_loss(
+    config: TrainConfig, model: SentenceTransformer, sets: Sequence[Any] | None = None
+) -> nn.Module | dict[str, nn.Module]:
     """MNRL with the hard negative (scale 20 ≙ temperature 0.05), cached or GIST variants.
 
     Under DDP the negatives of all processes are gathered (:func:`gather_across_devices`), so
     the loss sees ``batch_size × world size`` candidates, as one process with the global batch.
+
+    With scored sets among ``sets`` (:class:`~tripletforge.train.mixture.LoadedSet` whose spec
+    has a ``score_column``) the result is ``{set name: loss}``, as sentence-transformers takes
+    for a ``DatasetDict``: CoSENT (Su 2022, ``CoSENTLoss``, scale 20) for each scored set,
+    the configured loss for the others; one scored set alone gets its CoSENT loss.
     """
     from sentence_transformers.sentence_transformer import losses
+
+    scored = [item for item in sets or [] if item.spec.score_column is not None]
+    if scored:
+        plain = [item for item in sets or [] if item.spec.score_column is None]
+        shared = build_loss(config, model) if plain else None
+        by_set = {item.name: shared for item in plain}
+        by_set |= {item.name: losses.CoSENTLoss(model) for item in scored}
+        if len(by_set) == 1:
+            return next(iter(by_set.values()))  # type: ignore[return-value]
+        return by_set  # type: ignore[return-value]
 
     gather = gather_across_devices(config)
     if config.loss == "mnrl":
@@ -403,7 +420,7 @@ def train_encoder(
         model=model,
         args=training_args(config, prompt, evaluator is not None, sampler),
         train_dataset=mixture.to_datasets(sets),
-        loss=build_loss(config, model),
+        loss=build_loss(config, model, sets),
         evaluator=evaluator,
         callbacks=callbacks,
     )
