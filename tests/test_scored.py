@@ -134,6 +134,11 @@ def test_mix_run_trains_on_scored_pairs_with_cosent(
         "positive",
     ]
     assert sets["nli"]["loss"] is None and sets["scored"]["task"] == "sts"
+    from tripletforge.report import build_report
+
+    report = build_report(run).markdown.read_text()
+    assert "CoSENT" in report and "hau 8" in report and "8 / 8 / 8" in report
+    assert "Merge guard" in report
     # the merge judged SemRel-style dev (here the SIB-200 sample) and was vetted by the guard
     merge = read_manifest(run / "all" / "mix" / "16" / "merge")["metrics"]
     assert merge["guard"]["languages"] == ["hau", "kin"] and merge["guard"]["tolerance"] == 100.0

@@ -79,6 +79,7 @@ class Merge:
     verdict: str | None = None
     tolerance: dict[str, float] = field(default_factory=dict)
     soup: dict[str, Any] | None = None  # merge.soup: the checkpoint selection
+    guard: dict[str, Any] | None = None  # merge.guard: its format, tolerance, scores by α
 
     def curve(self) -> list[TradeoffPoint]:
         """The trade-off curve over the α grid: mean and worst Δ over the languages defined at
@@ -350,6 +351,7 @@ def load_run(run_dir: str | Path) -> RunData:
                         verdict=metrics.get("verdict"),
                         tolerance=metrics.get("tolerance") or {},
                         soup=metrics.get("soup"),
+                        guard=metrics.get("guard"),
                     )
                 )  # fmt: skip
         elif stage == "connect":

@@ -198,6 +198,37 @@ def merge_table(data: RunData) -> Table:
     )
 
 
+def guard_table(data: RunData) -> Table:
+    """Each guarded merge's second dev set by α: its mean and worst language's Δ vs the base."""
+    from tripletforge.report.collect import tradeoff_curve
+
+    units = [m for m in data.merge_units() if m.guard]
+    grid = sorted({float(a) for m in units for a in (m.guard or {}).get("scores", {})})
+    rows = []
+    for m in sorted(units, key=lambda m: (m.lang, m.arm, m.size)):
+        guard = m.guard or {}
+        curve = {p.alpha: p for p in tradeoff_curve(guard.get("scores") or {})}
+        cells: list[Cell] = [_text(m.lang), _text(m.arm), _text(m.size),
+                             _num(m.alpha, m.manifest, 2),
+                             _text(f"{guard.get('format')} {guard.get('metric', '')}"),
+                             _num(guard.get("tolerance"), m.manifest, 1)]  # fmt: skip
+        for alpha in grid:
+            point = curve.get(alpha)
+            text = "–" if point is None else (
+                f"{point.mean:.1f} ({point.worst_delta:+.1f} {point.worst_lang})")  # fmt: skip
+            cells.append((text, m.manifest if point is not None else None))
+        rows.append(cells)
+    return Table(
+        "Merge guard (a second dev set that only vetoes α: mean ×100, worst language's Δ)",
+        ["lang", "arm", "size", "chosen α", "guard data", "tolerance",
+         *(f"α={a:g}" for a in grid)],
+        rows,
+        note="An α where some language loses more than the tolerance on the guard's data is not "
+        "taken; the guard never enters the mean α maximises. Its losses are named guard:<lang> "
+        "among the payers.",
+    )  # fmt: skip
+
+
 def _judged(m: Merge) -> list[str]:
     base = m.dev_scores.get("0.0") or {}
     return [k for k in base if all((p or {}).get(k) is not None for p in m.dev_scores.values())]
@@ -295,20 +326,26 @@ def source_mix_table(data: RunData) -> Table:
         policy = metrics.get("prompt_policy") or {}
         for src in metrics.get("sources") or []:
             skipped = ", ".join(f"{k} {v}" for k, v in (src.get("rows_skipped") or {}).items())
+            langs = ", ".join(f"{k} {v}" for k, v in (src.get("by_language") or {}).items())
+            used = f"{src.get('rows_used')} / {src.get('rows_requested', '?')} / "
             rows.append(
                 [_text(item["arm"]), _text(item["size"]), _text(src.get("name")),
+                 _text("CoSENT" if src.get("kind") == "scored" else "MNRL"),
                  _num(src.get("weight"), rel, 2),
-                 (f"{src.get('rows_used')} / {src.get('rows_available')}", rel),
+                 (used + str(src.get("rows_available")), rel), _text(langs or "–"),
                  _text(skipped or "–"), _num(100 * float(src.get("batch_share") or 0), rel, 0),
                  _text(policy.get("applied", "–"))]
             )  # fmt: skip
     return Table(
         "Source mixes (one model for every language)",
-        ["arm", "size", "source", "weight", "rows used / available", "skipped",
-         "batch share %", "prompt policy"],
+        ["arm", "size", "source", "loss", "weight", "rows used / asked / available",
+         "rows per language", "skipped", "batch share %", "prompt policy"],
         rows,
         note="A mix arm trains one model on all its sources; every source is a training set "
-        "of its own (a batch never mixes sources) and gets its weight's share of batches.",
+        "of its own (a batch never mixes sources) and gets its weight's share of batches. "
+        "Rows asked = the size's share by weight (capped by the source's limit); fewer are "
+        "used when the source has fewer or some are skipped. Scored pairs train with CoSENT, "
+        "the other sources with MNRL.",
     )  # fmt: skip
 
 
@@ -427,6 +464,8 @@ def all_tables(data: RunData) -> list[Table]:
     tables.append(datasets_table(data))
     if data.merge_units():
         tables.append(merge_table(data))
+        if any(m.guard for m in data.merge_units()):
+            tables.append(guard_table(data))
         if any(m.payers for m in data.merge_units()):
             tables.append(protection_table(data))
     if data.funnels:
