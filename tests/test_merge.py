@@ -438,6 +438,11 @@ def test_a_guard_vetoes_an_alpha_but_stays_out_of_the_mean():
     assert guarded.to_dict()["guard_scores"]["1.0"]["hau"] == 87.0
     with pytest.raises(ValueError, match="every α"):
         choose_alpha(PROTECT, guard_scores={"0.0": guard["0.0"]})
+    for bad in (float("nan"), -5.0):
+        with pytest.raises(ValueError, match="finite number"):
+            choose_alpha(PROTECT, guard_scores=guard, guard_tolerance=bad)
+    with pytest.raises(ValueError, match="no_regression"):
+        choose_alpha(PROTECT, no_regression=False, guard_scores=guard)
     # a language the guard cannot score at some α is not guarded by it
     holes = {a: per | {"arq": None if a == "1.0" else 50.0} for a, per in guard.items()}
     assert (

@@ -113,6 +113,10 @@ def test_merge_guard_is_validated_and_hashed_only_when_set() -> None:
     for bad, field in bads:
         with pytest.raises(ConfigError, match=rf"merge\.guard\.{field}"):
             parse_config({**GOOD, "merge": {"guard": guard | bad}})
+    for merge, message in (({"no_regression": False}, "no_regression: true"),
+                           ({"enabled": False}, "enable the merge")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            parse_config({**GOOD, "merge": {"guard": guard, **merge}})
 
 
 def test_merge_soup_keeps_the_training_checkpoints() -> None:

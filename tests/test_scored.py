@@ -64,7 +64,12 @@ def test_semrel_rows_follow_the_contract_and_bad_rows_are_counted(tmp_path: Path
     [
         ({"kind": "scored"}, r"needs `path:` \(the SemRel2024 folder"),
         ({"kind": "scored", "path": "x", "format": "nusax"}, "use semrel or table"),
-        ({"kind": "scored", "path": "x", "split": "dev"}, "train on `split: train`"),
+        ({"kind": "scored", "path": "x", "split": "dev"}, "`split: train` only"),
+        ({"kind": "scored", "path": "x", "split": "dev_with_labels"}, "`split: train` only"),
+        (
+            {"kind": "scored", "path": "x.tsv", "format": "table", "languages": ["hau"]},
+            "languages: a `format: table` scored source",
+        ),
         ({"kind": "scored", "path": "x", "root": "y"}, "root: not a setting"),
         ({"kind": "parallel", "format": "semrel"}, "use sib200 or nusax"),
     ],
@@ -122,7 +127,7 @@ def test_mix_run_trains_on_scored_pairs_with_cosent(
     metrics = read_manifest(run / "all" / "mix" / "16" / "train")["metrics"]
     scored = next(s for s in metrics["sources"] if s["kind"] == "scored")
     # 16 rows split 8 : 8; kin has no SemRel train file here, so every scored row is Hausa
-    assert scored["rows_used"] == 8 and scored["by_language"] == {"hau": 8}
+    assert scored["rows_used"] == 8 and scored["by_language"] == {"hau": 8, "kin": 0}
     assert scored["rows_available"] == len(HAU) and sum(scored["rows_skipped"].values()) == 2
     rows = [json.loads(x) for x in (run / "all/mix/16/train/train-scored.jsonl").open()]
     assert all(isinstance(r["score"], float) and r["task"] == "sts" for r in rows)
@@ -144,3 +149,44 @@ def test_mix_run_trains_on_scored_pairs_with_cosent(
     assert merge["guard"]["languages"] == ["hau", "kin"] and merge["guard"]["tolerance"] == 100.0
     assert set(merge["guard"]["scores"]) == set(merge["dev_scores"]) == {"0.0", "1.0"}
     assert all(set(per) == {"hau", "kin"} for per in merge["guard"]["scores"].values())
+
+
+def test_a_broken_table_source_fails_at_preflight(
+    tiny_encoder_dir: Path,
+    tmp_path: Path,
+    fake_backend,  # noqa: F811
+) -> None:
+    utf16 = tmp_path / "pairs.csv"
+    utf16.write_bytes("sentence1,sentence2,score\na,b,1\n".encode("utf-16"))
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("sentence1\tsentence2\tscore\n\tb\tx\n", encoding="utf-8")
+    for path, message in ((utf16, "give a UTF-8 CSV"), (empty, "no usable scored pair")):
+        source = {"kind": "scored", "format": "table", "path": str(path)}
+        arms = [{"name": "mix", "source": "mix", "sources": [source]}]
+        config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
+        with pytest.raises(ConfigError, match=rf"arms\[mix\].sources\[0\].path: .*{message}"):
+            preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))
+    # a SemRel folder without the run's languages: the source is named, not its path
+    source = {"kind": "scored", "path": str(semrel_folder(tmp_path / "semrel", lang="amh"))}
+    arms = [{"name": "mix", "source": "mix", "sources": [source]}]
+    config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
+    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\]: no SemRel2024 train"):
+        preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))
+
+
+def test_leakage_check_covers_english_dev_and_the_guard(
+    tiny_encoder_dir: Path,
+    tmp_path: Path,
+    shared_data: Path,
+    fake_backend,  # noqa: F811
+) -> None:
+    from tripletforge.pipeline.stages import eval_sentences
+
+    merge = {"grid": [0.0, 1.0], "judge": "all",
+             "dev": {"format": "semrel", "root": str(shared_data / "semrel2024")},
+             "guard": {"format": "sib200", "root": str(shared_data / "sib200")}}  # fmt: skip
+    config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", merge=merge,
+                                     languages=["hau"]))  # fmt: skip
+    sets = eval_sentences(RunContext(config, tmp_path / "r", console=None, progress=False), "hau")
+    assert {"merge-dev-hau", "merge-dev-eng", "merge-guard-hau"} <= set(sets)
+    assert len(sets["merge-dev-eng"]) >= 400 and len(sets["merge-guard-hau"]) >= 99

@@ -238,7 +238,7 @@ def _search(
     tolerance: Tolerance,
     progress: bool,
     guard: Scorer | None = None,
-    guard_tolerance: float = 0.0,
+    guard_tolerance: float = 1.0,
 ) -> AlphaSearchResult:
     grid = sorted(set(float(a) for a in grid) | {0.0})
     scores: dict[str, dict[str, float | None]] = {}
@@ -263,7 +263,7 @@ def choose_alpha(
     no_regression: bool = True,
     tolerance: Tolerance = 0.0,
     guard_scores: Mapping[str, Mapping[str, float | None]] | None = None,
-    guard_tolerance: float = 0.0,
+    guard_tolerance: float = 1.0,
 ) -> AlphaSearchResult:
     """The choice from dev scores already measured (``str(α) → {lang: score}``, with α = 0).
 
@@ -271,8 +271,9 @@ def choose_alpha(
     ``guard_scores`` (same shape, the same α) are a second dev set that only vetoes: an α
     where a language loses more than ``guard_tolerance`` points on it against α = 0 is not
     admissible, but the guard never enters the mean α maximises. A guard loss is named
-    ``guard:<lang>`` among the payers. ``ValueError`` when α = 0 is missing, or the guard was
-    not measured at every α.
+    ``guard:<lang>`` among the payers. ``ValueError`` when α = 0 is missing, the guard was
+    not measured at every α, ``guard_tolerance`` is not a finite number ≥ 0, or a guard is
+    given with ``no_regression=False``.
     """
     by_alpha = {float(a): dict(per) for a, per in scores.items()}
     if 0.0 not in by_alpha:
@@ -294,6 +295,10 @@ def choose_alpha(
 
     guard: dict[str, dict[str, float | None]] = {}
     if guard_scores is not None:
+        if not no_regression:
+            raise ValueError("a guard vetoes α only with no_regression=True")
+        if not (math.isfinite(guard_tolerance) and guard_tolerance >= 0):
+            raise ValueError(f"guard_tolerance must be a finite number ≥ 0, got {guard_tolerance}")
         guard = {str(float(a)): dict(per) for a, per in guard_scores.items()}
         if set(guard) != set(result.scores):
             raise ValueError("the guard's dev scores must be measured at every α of the grid")
@@ -349,7 +354,7 @@ def search_alpha(
     tolerance: Tolerance = 0.0,
     progress: bool = True,
     guard: Scorer | None = None,
-    guard_tolerance: float = 0.0,
+    guard_tolerance: float = 1.0,
 ) -> AlphaSearchResult:
     """Score ``(1 − α)·base + α·finetuned`` for each α in ``grid`` and pick the best α.
 
@@ -379,7 +384,7 @@ def wise_ft(
     link_ends: bool = False,
     progress: bool = True,
     guard: Scorer | None = None,
-    guard_tolerance: float = 0.0,
+    guard_tolerance: float = 1.0,
 ) -> tuple[AlphaSearchResult, Path]:
     """WiSE-FT (Wortsman et al. 2022) with α chosen on dev data: search, then merge.
 

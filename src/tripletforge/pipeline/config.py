@@ -151,11 +151,19 @@ class MixSource(_Strict):
                 "score file (format: table)",
             }[self.kind]
             raise ValueError(f"a `kind: {self.kind}` source needs `path:` ({what})")
-        if self.kind == "scored" and self.split in ("dev", "test", "devtest"):
+        if self.kind == "scored" and self.format == "semrel" and self.split != "train":
             raise ValueError(
-                f"split {self.split!r} is what the merge and the evaluation judge on (dev) or "
-                "held out (test); train on `split: train`"
+                f"split {self.split!r}: a scored source trains on SemRel2024's `split: train` "
+                "only (its dev files are what the merge and the evaluation judge on; test is "
+                "held out)"
             )
+        if self.kind == "scored" and self.format == "table":
+            given = sorted({"split", "languages"} & self.model_fields_set)
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: a `format: table` scored source is one file of "
+                    "sentence1, sentence2, score; remove them (they belong to `format: semrel`)"
+                )
         if self.kind == "nli" and self.path is None:
             self.path = "snli-en"
         if self.kind == "parallel" and self.format == "nusax" and self.root == SAMPLE:
@@ -299,7 +307,7 @@ class ArmConfig(_Strict):
         if not self.sources:
             raise ValueError(
                 "an arm with `source: mix` needs `sources:`, a list of {kind, weight, ...} with "
-                "kinds xllora, parallel, triplets, synthetic, nli (e.g. `sources: [{kind: "
+                "kinds xllora, parallel, triplets, synthetic, nli, scored (e.g. `sources: [{kind: "
                 "xllora, path: DIR}, {kind: nli}]`)"
             )
         given = [f for f in TRIPLET_ARM_FIELDS if f in self.model_fields_set]
@@ -486,6 +494,22 @@ class MergeSettings(_Strict):
         "root: DIR, tolerance: 1} keeps SIB-200 dev retrieval while α is chosen on SemRel STS; "
         "languages without data in it are not guarded by it",
     )
+
+    @model_validator(mode="after")
+    def _guard_needs_the_search(self) -> MergeSettings:
+        if self.guard is None:
+            return self
+        if not self.enabled:
+            raise ValueError(
+                "guard: a guard vets the α search of a merge, and `enabled: false` has none; "
+                "remove `guard:` or enable the merge"
+            )
+        if not self.no_regression:
+            raise ValueError(
+                "guard: a guard vetoes α like the no-regression check does, which "
+                "`no_regression: false` turns off; set `no_regression: true` or remove `guard:`"
+            )
+        return self
 
     @field_validator("grid")
     @classmethod
@@ -937,6 +961,7 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
         "train": TrainSettings,
         "merge": MergeSettings,
         "dev": DevSettings,
+        "guard": GuardSettings,
         "evaluate": EvaluateSettings,
         "fallback": EvaluateFallback,
         "adapters": AdapterStages,

@@ -137,13 +137,17 @@ def gather(
     return out
 
 
-def count_languages(item: SourceRows) -> None:
-    """Record the rows used per language of a corpus source whose rows say it (``scored``)."""
-    if item.source.kind == "scored":
-        counts: dict[str, int] = {}
-        for row in item.rows:
-            counts[str(row.get("lang", "und"))] = counts.get(str(row.get("lang", "und")), 0) + 1
-        item.by_language = dict(sorted(counts.items()))
+def count_languages(item: SourceRows, languages: list[str]) -> None:
+    """Record the rows used per language of a corpus source whose rows say it (``scored``);
+    a SemRel source's language without the split (or without rows left) shows as 0."""
+    if item.source.kind != "scored":
+        return
+    counts: dict[str, int] = {}
+    if item.source.format == "semrel":
+        counts = dict.fromkeys(item.source.languages or languages, 0)
+    for row in item.rows:
+        counts[str(row.get("lang", "und"))] = counts.get(str(row.get("lang", "und")), 0) + 1
+    item.by_language = dict(sorted(counts.items()))
 
 
 def drop_leaks(item: SourceRows, eval_sets: dict[str, list[str]]) -> None:

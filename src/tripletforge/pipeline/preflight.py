@@ -230,7 +230,28 @@ def _mix_problems(ctx: RunContext, lang: str, arm: Any) -> list[str]:
             problems += _pairs_problems(ctx.config, lang, where, source)
         elif source.kind != "synthetic" and lang == ctx.config.languages[0]:
             try:
-                mix_source_files(ctx, source)
+                files = mix_source_files(ctx, source)
             except (FileNotFoundError, ConfigError) as exc:
-                problems.append(f"{where}.path: {exc}")
+                folder = Path(ctx.config.resolve(str(source.path)))
+                # a SemRel folder that is there but lacks the languages or split: not the path
+                field = "" if source.kind == "scored" and folder.is_dir() else ".path"
+                problems.append(f"{where}{field}: {exc}")
+                continue
+            if source.kind == "scored" and source.format == "table":
+                problems += _scored_table_problems(files[0], where)
     return problems
+
+
+def _scored_table_problems(path: Path, where: str) -> list[str]:
+    """A ``format: table`` scored file that cannot be read, or has no usable row (read now,
+    not when the train stage comes to it)."""
+    from tripletforge.data.scored import read_scored_rows
+
+    try:
+        rows, skipped = read_scored_rows([path], "table")
+    except (ValueError, OSError) as exc:
+        return [f"{where}.path: {exc}; give a UTF-8 CSV/TSV/JSONL with sentence1, sentence2, score"]
+    if not rows:
+        reasons = ", ".join(f"{k}: {v}" for k, v in skipped.items()) or "it is empty"
+        return [f"{where}.path: {path} has no usable scored pair ({reasons})"]
+    return []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.jsonl import read_jsonl
-from tripletforge.pipeline.dev import dev_scorer, dev_texts
+from tripletforge.pipeline.dev import ENGLISH, dev_scorer, dev_texts
 
 if TYPE_CHECKING:
     from tripletforge.generate.config import GenerateSettings
@@ -196,12 +196,24 @@ def run_import(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
 
 
 def eval_sentences(ctx: RunContext, lang: str) -> dict[str, list[str]]:
-    """Every sentence of the language's evaluation and dev data (for the leakage check)."""
+    """Every sentence of the language's evaluation and dev data (for the leakage check): its
+    evaluation sets, its merge dev data, the English dev data a `judge: all` merge adds and the
+    merge guard's dev data."""
     from tripletforge.data.evalsets import dataset_sentences
 
     sets = {item.spec.name: dataset_sentences(item.data) for item in ctx.eval_data(lang)}
-    if ctx.config.merge.enabled:
-        sets[f"merge-dev-{lang}"] = dev_texts(ctx.config.merge.dev, lang, ctx.config.resolve)
+    merge = ctx.config.merge
+    if merge.enabled:
+        sets[f"merge-dev-{lang}"] = dev_texts(merge.dev, lang, ctx.config.resolve)
+        # English, which `judge: all` adds where the dev data has it, and the guard's dev data
+        extra = [("merge-dev-eng", merge.dev, ENGLISH)] if merge.judge == "all" else []
+        if merge.guard is not None:
+            extra.append((f"merge-guard-{lang}", merge.guard, lang))
+        for name, dev, code in extra:
+            try:
+                sets[name] = dev_texts(dev, code, ctx.config.resolve)
+            except (FileNotFoundError, ValueError):
+                continue  # no such dev data for this language: nothing to leak into
     return sets
 
 
@@ -368,7 +380,7 @@ def run_mix_train(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
         if eval_sets and source.kind not in mix.PER_LANGUAGE:  # those went through filter
             mix.drop_leaks(item, eval_sets)
         item.rows = item.rows[:requested]
-        mix.count_languages(item)
+        mix.count_languages(item, languages)
         items.append(item)
     used = [item for item in items if item.rows]
     total = sum(len(item.rows) for item in used)
