@@ -53,7 +53,11 @@ def merge(
     ] = None,
     no_regression: Annotated[
         bool,
-        typer.Option(help="--search: no language may fall below the base model's dev score."),
+        typer.Option(
+            "--no-regression/--allow-regression",
+            help="--search: no language may fall below the base model's dev score (less its "
+            "tolerance); --allow-regression takes the best mean whatever it costs.",
+        ),
     ] = True,
     tolerance: Annotated[
         list[str] | None,
