@@ -109,7 +109,8 @@ def test_merge_guard_is_validated_and_hashed_only_when_set() -> None:
     assert params["guard"] == {"format": "sib200", "root": "sample", "split": "dev",
                                "tolerance": 1.0}  # fmt: skip
     bads = (({"tolerance": -1}, "tolerance"), ({"tolerance": "nan"}, "tolerance"),
-            ({"split": "test"}, "split"), ({"format": "tatoeba"}, "format"))  # fmt: skip
+            ({"split": "test"}, "split"), ({"format": "tatoeba"}, "format"),
+            ({"tolerance": {"*": 0.5}}, "tolerance"))  # fmt: skip
     for bad, field in bads:
         with pytest.raises(ConfigError, match=rf"merge\.guard\.{field}"):
             parse_config({**GOOD, "merge": {"guard": guard | bad}})

@@ -460,6 +460,16 @@ class GuardSettings(DevSettings):
         1.0, ge=0, allow_inf_nan=False, description="points a language may lose on this set"
     )
 
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _one_number(cls, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            raise ValueError(
+                "a guard's tolerance is one number of points for every language it judges "
+                "(per-language tolerances belong to merge.tolerance); e.g. `tolerance: 0.5`"
+            )
+        return value
+
 
 class MergeSettings(_Strict):
     """WiSE-FT merge with the base encoder, α searched on dev data only, every language guarded.
