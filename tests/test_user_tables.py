@@ -166,6 +166,7 @@ rows = st.lists(row, min_size=20, max_size=40)
 SETTINGS = settings(
     max_examples=50,
     deadline=None,
+    derandomize=True,  # the same examples every run: CI does not change verdict between runs
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
