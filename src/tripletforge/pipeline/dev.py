@@ -78,7 +78,11 @@ def judged_languages(dev: DevSettings, languages: list[str], resolve=str) -> lis
 def dev_scorer(dev: DevSettings, languages: list[str], resolve=str) -> tuple[Scorer, list[str]]:
     """The scorer of ``dev`` for ``languages`` and the dev files it reads."""
     sets, files = _dev_sets(dev, languages, resolve)
-    return (SpearmanScorer if dev.format == "semrel" else RetrievalScorer)(sets), files
+    return _scorer_for(dev, sets), files
+
+
+def _scorer_for(dev: DevSettings, sets: dict) -> Scorer:
+    return (SpearmanScorer if dev.format == "semrel" else RetrievalScorer)(sets)
 
 
 def guard_scorer(
@@ -87,14 +91,15 @@ def guard_scorer(
     """The scorer of a merge's guard data for the ``languages`` it has (a language without a
     dev file there is left out, as SIB-200 leaves out arq), the files it reads and those
     languages; ``(None, [], [])`` when it has none of them."""
-    have = []
-    for lang in languages:
+    sets: dict = {}
+    files: set[str] = set()
+    for lang in languages:  # each language read once: kept when it has data, else left out
         try:
-            _dev_sets(guard, [lang], resolve)
+            part, part_files = _dev_sets(guard, [lang], resolve)
         except FileNotFoundError:
             continue
-        have.append(lang)
-    if not have:
+        sets |= part
+        files.update(part_files)
+    if not sets:
         return None, [], []
-    scorer, files = dev_scorer(guard, have, resolve)
-    return scorer, files, have
+    return _scorer_for(guard, sets), sorted(files), list(sets)

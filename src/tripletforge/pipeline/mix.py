@@ -146,7 +146,8 @@ def count_languages(item: SourceRows, languages: list[str]) -> None:
     if item.source.format == "semrel":
         counts = dict.fromkeys(item.source.languages or languages, 0)
     for row in item.rows:
-        counts[str(row.get("lang", "und"))] = counts.get(str(row.get("lang", "und")), 0) + 1
+        lang = str(row.get("lang", "und"))
+        counts[lang] = counts.get(lang, 0) + 1
     item.by_language = dict(sorted(counts.items()))
 
 

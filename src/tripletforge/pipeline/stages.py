@@ -562,7 +562,7 @@ def run_merge(ctx: RunContext, stage: Stage, folder: Path) -> StageOutput:
     if settings.guard is not None:
         from tripletforge.pipeline.dev import guard_scorer
 
-        own = [lang for lang in languages if lang != "eng"] or languages
+        own = [lang for lang in languages if lang != ENGLISH] or languages
         guard, guard_files, guard_langs = guard_scorer(settings.guard, own, ctx.config.resolve)
     result, out = wise_ft(
         base,
