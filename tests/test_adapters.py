@@ -20,13 +20,13 @@ from tripletforge.adapters import (  # noqa: E402
 )
 from tripletforge.adapters.compose import load_lora  # noqa: E402
 from tripletforge.adapters.train import (  # noqa: E402
-    CHECKPOINT_MARK,
     IGNORE_INDEX,
     TRAIN_LOG_FILE,
     adapter_trainer,
     encode_prompt_pair,
     encode_text,
 )
+from tripletforge.checkpointing import CHECKPOINT_MARK  # noqa: E402
 
 PAIRS = [
     PromptPair("A man is playing a guitar on stage.", "A man is making music."),

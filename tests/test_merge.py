@@ -422,6 +422,16 @@ def test_tolerance_must_be_finite(bad):
         parse_tolerance(["nan"])
 
 
+@pytest.mark.parametrize("items", [["abc"], ["hau=abc"], ["hau"], ["hau=1", "kin"]])
+def test_command_line_tolerance_errors_say_what_to_write(items):
+    from tripletforge.merge.search import parse_tolerance
+
+    with pytest.raises(ValueError) as raised:
+        parse_tolerance(items)
+    message = str(raised.value)
+    assert "could not convert" not in message and ("number" in message or "LANG=POINTS" in message)
+
+
 def test_a_guard_vetoes_an_alpha_but_stays_out_of_the_mean():
     from tripletforge.merge import choose_alpha
 

@@ -276,6 +276,22 @@ def test_evaluation_falls_back_without_a_data_root(monkeypatch) -> None:
     assert from_env.data_root == "/env-data" and from_env.evaluate.suite == "shared-dev"
 
 
+def test_data_root_needed_but_missing_names_every_field(monkeypatch) -> None:
+    monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        load_config("protect")
+    message = str(raised.value)
+    for field in ("arms[0].sources[0].path", "merge.dev.root", "merge.guard.root"):
+        assert field in message
+    assert "--data-root" in message and "TRIPLETFORGE_DATA_ROOT" in message
+    assert (
+        load_config("protect", {"data_root": "/data"})
+        .arms[0]
+        .sources[0]
+        .path.startswith("{data_root}")
+    )  # resolved where it is read (``PipelineConfig.resolve``), so the hash keeps the form
+
+
 def test_the_paper_config_validates(monkeypatch) -> None:
     monkeypatch.delenv("TRIPLETFORGE_DATA_ROOT", raising=False)
     paper = load_config("paper")

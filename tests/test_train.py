@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 
 from conftest import TINY_CORPUS
 from tripletforge.cards import read_model_card
+from tripletforge.checkpointing import is_complete
 from tripletforge.data.triplets import write_triplets
 from tripletforge.train import PROVENANCE_FILE, TrainConfig, train_encoder
 from tripletforge.train.pooling import set_pooling
@@ -226,3 +227,26 @@ def test_dev_sets_with_undefined_spearman_are_left_out_of_checkpoint_selection(
     )
     assert _mean([0.5, float("nan"), 0.7]) == pytest.approx(0.6)
     assert math.isnan(_mean([float("nan")]))
+
+
+def test_resume_skips_checkpoints_a_kill_cut_off(
+    tiny_encoder_dir: Path, triplets: Path, tmp_path: Path
+) -> None:
+    """A kill while a checkpoint is written (or while the rotation deletes an old one) leaves
+    a folder transformers would resume from and fail; the run resumes from the last whole one."""
+    cfg = config(tiny_encoder_dir, triplets, tmp_path / "r", max_steps=6, save_steps=2)
+    with pytest.raises(KeyboardInterrupt):
+        train_encoder(cfg, callbacks=[KillAt(5)])
+    root = cfg.checkpoint_dir
+    assert sorted(p.name for p in root.iterdir()) == ["checkpoint-2", "checkpoint-4"]
+    assert all(is_complete(p) for p in root.iterdir())
+    (root / "checkpoint-4" / "trainer_state.json").unlink()  # cut off before its last file
+    (root / "checkpoint-6").mkdir()  # cut off right after the folder was made
+    (root / "checkpoint-6" / "config.json").write_text("{")
+    resumed = train_encoder(cfg)
+    prov = json.loads((resumed / PROVENANCE_FILE).read_text())
+    assert prov["resumed_from"].endswith("checkpoint-2") and prov["global_step"] == 6
+    straight = train_encoder(cfg.model_copy(update={"output_dir": tmp_path / "s"}))
+    a = SentenceTransformer(str(resumed), device="cpu").encode(TINY_CORPUS)
+    b = SentenceTransformer(str(straight), device="cpu").encode(TINY_CORPUS)
+    assert abs(a - b).max() < 1e-4  # nothing lost: same weights as the uninterrupted run

@@ -50,6 +50,13 @@ from tripletforge.adapters.prompts import (
     format_adapter_completion,
     format_adapter_prompt,
 )
+from tripletforge.checkpointing import (
+    checkpoint_step,
+    complete_checkpoints,
+    drop_unfinished_checkpoints,
+    mark_callback,
+    read_mark,
+)
 from tripletforge.data.jsonl import strict_dumps
 from tripletforge.progress import progress_task
 from tripletforge.provenance import library_versions
@@ -62,7 +69,6 @@ PROVENANCE_FILE = "tripletforge_adapter.json"
 TRAIN_LOG_FILE = "train_log.csv"
 IGNORE_INDEX = -100
 #: Written into each checkpoint once the trainer has saved it: fingerprint and step times.
-CHECKPOINT_MARK = "tripletforge_checkpoint.json"
 
 
 @dataclass
@@ -302,30 +308,10 @@ def adapter_trainer(
     return trainer
 
 
-def _checkpoint_step(path: Path) -> int:
-    return int(path.name.rsplit("-", 1)[1])
-
-
-def complete_checkpoints(root: Path) -> list[Path]:
-    """``checkpoint-N`` folders the trainer finished saving (marked), oldest first."""
-    found = [p for p in root.glob("checkpoint-*") if (p / CHECKPOINT_MARK).is_file()]
-    return sorted(found, key=_checkpoint_step)
-
-
-def _drop_unfinished_checkpoints(root: Path) -> None:
-    for path in root.glob("checkpoint-*"):
-        if not (path / CHECKPOINT_MARK).is_file():
-            shutil.rmtree(path, ignore_errors=True)
-
-
 def _step_recorder(
-    fingerprint: dict[str, Any],
-    seconds: dict[int, float],
-    bar: Any,
-    on_step: Callable[[int, float], None] | None,
-    extra: dict[str, Any],
+    seconds: dict[int, float], bar: Any, on_step: Callable[[int, float], None] | None
 ) -> Any:
-    """A ``TrainerCallback``: step times, the progress bar, ``on_step``, checkpoint marks."""
+    """A ``TrainerCallback``: step times, the progress bar and ``on_step``."""
     from transformers import TrainerCallback
 
     class StepRecorder(TrainerCallback):
@@ -342,12 +328,6 @@ def _step_recorder(
                 bar.advance(1, note=f"loss {logs['loss']:.4f}")
                 if on_step is not None:
                     on_step(state.global_step, float(logs["loss"]))
-
-        def on_save(self, args, state, control, **kwargs):
-            if state.is_world_process_zero:
-                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-                mark = {"fingerprint": fingerprint, "step_seconds": seconds, **extra}
-                (folder / CHECKPOINT_MARK).write_text(strict_dumps(mark) + "\n")
 
     return StepRecorder()
 
@@ -465,19 +445,19 @@ def train_adapter(
 
     if not resume:
         shutil.rmtree(ckpt_root, ignore_errors=True)
-    _drop_unfinished_checkpoints(ckpt_root)
+    drop_unfinished_checkpoints(ckpt_root)
     checkpoints = complete_checkpoints(ckpt_root)
     seconds: dict[int, float] = {}
     extra: dict[str, Any] = {}  # what a resumed run must not measure again
     start = 0
     if checkpoints:
-        mark = json.loads((checkpoints[-1] / CHECKPOINT_MARK).read_text(encoding="utf-8"))
+        mark = read_mark(checkpoints[-1]) or {}
         if mark.get("fingerprint") != fingerprint:
             raise RuntimeError(
                 f"{checkpoints[-1]} was written by a run with other data or settings; "
                 "use another output folder or resume=False (--no-resume) to start over"
             )
-        start = _checkpoint_step(checkpoints[-1])
+        start = checkpoint_step(checkpoints[-1])
         seconds = {int(k): float(v) for k, v in (mark.get("step_seconds") or {}).items()}
         extra = {k: mark[k] for k in ("eval_loss_before",) if k in mark}
 
@@ -487,7 +467,11 @@ def train_adapter(
         trainer = adapter_trainer(
             model, tokenizer, kept, ckpt_root, supervised=supervised, lora=lora, train=train,
             total_steps=total_steps, eval_encoded=eval_encoded,
-            callbacks=[_step_recorder(fingerprint, seconds, bar, on_step, extra)],
+            callbacks=[
+                _step_recorder(seconds, bar, on_step),
+                mark_callback(lambda: {"fingerprint": fingerprint, "step_seconds": seconds}
+                              | extra),
+            ],
         )  # fmt: skip
         if eval_encoded and "eval_loss_before" not in extra:
             extra["eval_loss_before"] = float(trainer.evaluate()["eval_loss"])

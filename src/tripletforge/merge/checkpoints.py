@@ -19,11 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tripletforge.checkpointing import CHECKPOINT_MARK, is_complete
+from tripletforge.checkpointing import checkpoint_step as _step
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 _LOGGED = re.compile(r"^eval_dev_(.+)_spearman_cosine$")
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin", "modules.json")
 
@@ -50,22 +52,29 @@ class CheckpointSelection:
         return asdict(self) | {"chosen": self.chosen, "last": self.last}
 
 
-def _step(path: str | Path) -> int:
-    match = _CHECKPOINT.match(Path(path).name)
-    return int(match.group(1)) if match else -1
-
-
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
-    """``checkpoint-N`` folders with model weights in ``run_dir`` or ``run_dir/checkpoints``."""
+    """``checkpoint-N`` folders with model weights in ``run_dir`` or ``run_dir/checkpoints``.
+
+    Where a folder holds checkpoints marked complete by tripletforge's trainer
+    (:mod:`tripletforge.checkpointing`), only those count: an unmarked one there was cut off
+    while it was written. Folders of other trainers (no marks at all) count when they hold
+    weights.
+    """
     run_dir = Path(run_dir)
     roots = [run_dir / "checkpoints", run_dir]
-    found = [
-        path
-        for root in roots
-        if root.is_dir()
-        for path in root.iterdir()
-        if _CHECKPOINT.match(path.name) and any((path / w).is_file() for w in _WEIGHTS)
-    ]
+    found = []
+    for root in roots:
+        if not root.is_dir():
+            continue
+        named = [p for p in root.iterdir() if _step(p) >= 0 and p.is_dir()]
+        marked = [p for p in named if (p / CHECKPOINT_MARK).is_file()]
+        if marked:
+            complete = [p for p in marked if is_complete(p)]
+            for path in sorted(set(named) - set(complete), key=_step):
+                log.warning("left out %s: its save was interrupted", path)
+            found += complete
+        else:
+            found += [p for p in named if any((p / w).is_file() for w in _WEIGHTS)]
     if not found:
         raise FileNotFoundError(
             f"no checkpoint-N folders with model weights in {run_dir} or {run_dir}/checkpoints; "

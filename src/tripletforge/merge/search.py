@@ -89,7 +89,14 @@ def parse_tolerance(items: Sequence[str] | None) -> float | dict[str, float]:
     items = list(items or [])
     if len(items) == 1 and "=" not in items[0]:
         try:
-            return check_tolerance(float(items[0]))
+            number = float(items[0])
+        except ValueError:
+            raise ValueError(
+                f"{items[0]!r} is not a number of dev points; give one number (e.g. 0.5) or "
+                "LANG=POINTS for each language (e.g. kin=1 '*=0.5')"
+            ) from None
+        try:
+            return check_tolerance(number)
         except ValueError as exc:
             raise ValueError(f"{items[0]!r}: {exc}") from None
     pairs = [item.split("=", 1) for item in items]

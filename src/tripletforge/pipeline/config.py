@@ -51,6 +51,19 @@ MixKind = Literal["xllora", "parallel", "triplets", "synthetic", "nli", "scored"
 ALL_LANGUAGES = "all"
 
 
+def _uses_data_root(value: Any, where: str = "") -> list[str]:
+    """The dotted fields (``arms[0].mix.sources[1].path``) of strings that use ``{data_root}``."""
+    if isinstance(value, str):
+        return [where or "<config>"] if "{data_root}" in value else []
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return []
+    return [field for path, v in items for field in _uses_data_root(v, path)]
+
+
 class ConfigError(ValueError):
     """A pipeline config that cannot be used; the message names each bad field and the fix."""
 
@@ -674,6 +687,12 @@ class PipelineConfig(_Strict):
         if fallback is not None:
             chosen = {} if self.data_root is not None else fallback.model_dump()
             self.evaluate = self.evaluate.model_copy(update={**chosen, "fallback": None})
+        if self.data_root is None and (fields := _uses_data_root(self.model_dump(mode="json"))):
+            raise ValueError(
+                f"{', '.join(fields)} use{'s' if len(fields) == 1 else ''} {{data_root}} but no "
+                "data root is set; add `data_root: DIR`, pass --data-root DIR or set "
+                f"${DATA_ROOT_ENV}"
+            )
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tripletforge.checkpointing import (
+    drop_unfinished_checkpoints,
+    latest_complete_checkpoint,
+    mark_callback,
+)
 from tripletforge.data.jsonl import strict_dumps
 from tripletforge.models import load_encoder
 from tripletforge.provenance import library_versions
@@ -237,12 +242,16 @@ def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], Any] 
 
 
 def latest_checkpoint(config: TrainConfig) -> str | None:
-    """The newest ``checkpoint-N`` folder of a previous (killed) run, if any."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete ``checkpoint-N`` folder of a previous (killed) run, if any.
 
-    if not config.checkpoint_dir.is_dir():
-        return None
-    return get_last_checkpoint(str(config.checkpoint_dir))
+    Checkpoints the kill left half-written (or half-deleted by the rotation) are removed first
+    (:mod:`tripletforge.checkpointing`), so the run resumes from the last whole one.
+    """
+    dropped = drop_unfinished_checkpoints(config.checkpoint_dir)
+    for path in dropped:
+        log.warning("removed %s: its save was interrupted; resuming from an earlier one", path)
+    latest = latest_complete_checkpoint(config.checkpoint_dir)
+    return None if latest is None else str(latest)
 
 
 def training_args(
@@ -431,6 +440,7 @@ def train_encoder(
     with progress_task("train", enabled=progress) as task:
         for callback in _callbacks(task):
             trainer.add_callback(callback)
+        trainer.add_callback(mark_callback())
         if not final_checkpoint_needed(config, evaluator is not None):
             trainer.add_callback(_skip_final_checkpoint_callback())
         result = trainer.train(resume_from_checkpoint=resume)
