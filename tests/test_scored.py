@@ -190,3 +190,29 @@ def test_leakage_check_covers_english_dev_and_the_guard(
     sets = eval_sentences(RunContext(config, tmp_path / "r", console=None, progress=False), "hau")
     assert {"merge-dev-hau", "merge-dev-eng", "merge-guard-hau"} <= set(sets)
     assert len(sets["merge-dev-eng"]) >= 400 and len(sets["merge-guard-hau"]) >= 99
+
+
+def test_scored_table_set_skips_bad_scores_at_their_file_line(tmp_path: Path) -> None:
+    from tripletforge.train.config import TrainSet
+    from tripletforge.train.mixture import read_set_rows
+
+    table = tmp_path / "pairs.csv"
+    table.write_text(
+        "anchor,positive,score\n"
+        "A dog runs.,An animal moves.,0.9\n"
+        "A cat sleeps.,A pet rests.,high\n"
+        '"Two\nlines",A quoted cell over two lines.,0.5\n'  # the reader skips it (lines 4-5)
+        "Rain falls.,It is wet.,nan\n"
+        "The sun is up.,It is day.,0.7\n",
+        encoding="utf-8",
+    )
+    rows, (report,) = read_set_rows(
+        TrainSet(name="s", files=[table], columns=["anchor", "positive"], score_column="score")
+    )
+    assert [r["score"] for r in rows] == [0.9, 0.7]
+    assert sorted((bad.line, bad.reason.split(":")[0]) for bad in report.bad_rows) == [
+        (3, "no usable score in 'score'"),
+        (4, "malformed row"),
+        (6, "no usable score in 'score'"),  # the file's line, not the row's position (5)
+    ]
+    assert report.rows_kept == 2

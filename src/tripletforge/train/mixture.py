@@ -105,36 +105,40 @@ def read_set_rows(spec: TrainSet) -> tuple[list[Row], list[ReadReport]]:
             missing = [c for c in spec.columns if part and c not in part[0]]
             if missing:
                 raise ValueError(f"training set {spec.name!r}: {path} has no column {missing}")
+            numbered = list(enumerate(part, start=1))  # triplet files: the row's position
         else:
             records, report = read_records(
                 path, text=tuple(spec.columns), what=f"training set {spec.name!r}"
             )
-            part = [{str(k): v for k, v in row.items()} for _, row in records]
+            numbered = [(line, {str(k): v for k, v in row.items()}) for line, row in records]
         if spec.score_column is not None:
-            part = _scored(part, spec.score_column, report)
-        rows.extend(part)
+            numbered = _scored(numbered, spec.score_column, report)
+        rows.extend(row for _, row in numbered)
         reports.append(report)
     if spec.limit is not None:
         rows = rows[: spec.limit]
     return rows, reports
 
 
-def _scored(rows: list[Row], column: str, report: ReadReport) -> list[Row]:
-    """The rows whose ``column`` holds a finite number (as a float); the others are skipped
-    and counted in ``report`` (their 1-based position in the file)."""
+def _scored(
+    numbered: list[tuple[int, Row]], column: str, report: ReadReport
+) -> list[tuple[int, Row]]:
+    """The ``(line, row)`` pairs whose ``column`` holds a finite number (made a float); the
+    others are skipped and counted in ``report`` at their line (a table's line number, a
+    triplet file's row position)."""
     import math
 
     kept = []
-    for index, row in enumerate(rows, start=1):
+    for line, row in numbered:
         try:
             value = float(row.get(column))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             value = math.nan
         if not math.isfinite(value):
-            report.skip(index, f"no usable score in {column!r}: {row.get(column)!r}")
+            report.skip(line, f"no usable score in {column!r}: {row.get(column)!r}")
             report.rows_kept = max(0, report.rows_kept - 1)
             continue
-        kept.append(row | {column: value})
+        kept.append((line, row | {column: value}))
     return kept
 
 
