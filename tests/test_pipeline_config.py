@@ -148,7 +148,7 @@ def test_preflight_names_missing_files(tmp_path: Path) -> None:
         Runner(config, progress=False).run()
     message = str(info.value)
     assert "seed_files.mar:" in message and "`seed_files: {mar: FILE}`" in message
-    assert "evaluate.datasets:" in message and "arms[real].path:" in message
+    assert "evaluate.datasets:" in message and "arms[1=real].path:" in message
     assert "merge.dev:" in message
 
 
@@ -239,7 +239,7 @@ def test_a_list_of_lambdas_becomes_one_compose_arm_per_value() -> None:
         "lambda": 0.5
     }
     message = _error(arms=[compose | {"strategy_options": {"lambda": ["big"]}}])
-    assert "arms[compose].strategy_options.lambda:" in message and "list of numbers" in message
+    assert "arms[0=compose].strategy_options.lambda:" in message and "list of numbers" in message
 
 
 def test_adapter_settings_errors_name_the_field() -> None:
@@ -281,7 +281,7 @@ def test_data_root_needed_but_missing_names_every_field(monkeypatch) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config("protect")
     message = str(raised.value)
-    for field in ("arms[0].sources[0].path", "merge.dev.root", "merge.guard.root"):
+    for field in ("arms[0=mix].sources[0].path", "merge.dev.root", "merge.guard.root"):
         assert field in message
     assert "--data-root" in message and "TRIPLETFORGE_DATA_ROOT" in message
     assert (

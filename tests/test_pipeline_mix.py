@@ -257,7 +257,7 @@ def test_nusax_parallel_source_mines_real_pairs(
         )
     config = parse_config(data)
     ctx = RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False)
-    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\].root: .*nusax"):
+    with pytest.raises(ConfigError, match=r"arms\[0=mix\].sources\[0\].root: .*nusax"):
         bad = config.model_copy(deep=True)
         bad.arms[0].sources[0].root = str(tmp_path / "none")
         preflight(RunContext(bad, tmp_path / "runs" / "tiny", console=None, progress=False))
@@ -279,5 +279,5 @@ def test_a_missing_xllora_folder_fails_before_anything_runs(
     source = {"kind": "xllora", "path": str(tmp_path / "nonexistent"), "weight": 1.0}
     arms = [{"name": "mix", "source": "mix", "sources": [source]}]
     config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
-    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\].path: .*no such folder"):
+    with pytest.raises(ConfigError, match=r"arms\[0=mix\].sources\[0\].path: .*no such folder"):
         preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))

@@ -164,13 +164,13 @@ def test_a_broken_table_source_fails_at_preflight(
         source = {"kind": "scored", "format": "table", "path": str(path)}
         arms = [{"name": "mix", "source": "mix", "sources": [source]}]
         config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
-        with pytest.raises(ConfigError, match=rf"arms\[mix\].sources\[0\].path: .*{message}"):
+        with pytest.raises(ConfigError, match=rf"arms\[0=mix\].sources\[0\].path: .*{message}"):
             preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))
     # a SemRel folder without the run's languages: the source is named, not its path
     source = {"kind": "scored", "path": str(semrel_folder(tmp_path / "semrel", lang="amh"))}
     arms = [{"name": "mix", "source": "mix", "sources": [source]}]
     config = parse_config(mix_config(tiny_encoder_dir, tmp_path / "runs", arms=arms))
-    with pytest.raises(ConfigError, match=r"arms\[mix\].sources\[0\]: no SemRel2024 train"):
+    with pytest.raises(ConfigError, match=r"arms\[0=mix\].sources\[0\]: no SemRel2024 train"):
         preflight(RunContext(config, tmp_path / "runs" / "tiny", console=None, progress=False))
 
 

@@ -52,13 +52,16 @@ ALL_LANGUAGES = "all"
 
 
 def _uses_data_root(value: Any, where: str = "") -> list[str]:
-    """The dotted fields (``arms[0].mix.sources[1].path``) of strings that use ``{data_root}``."""
+    """The fields (``arms[0=mix].sources[1].path``) of strings that use ``{data_root}``."""
     if isinstance(value, str):
         return [where or "<config>"] if "{data_root}" in value else []
     if isinstance(value, dict):
         items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
-        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+        items = (
+            (where + (arm_label(i, v.get("name"))[4:] if isinstance(v, dict) else f"[{i}]"), v)
+            for i, v in enumerate(value)
+        )
     else:
         return []
     return [field for path, v in items for field in _uses_data_root(v, path)]
@@ -646,7 +649,11 @@ class PipelineConfig(_Strict):
     def _lambda_arms(cls, data: Any) -> Any:
         """An arm whose ``strategy_options.lambda`` is a list becomes one arm per λ."""
         if isinstance(data, dict) and isinstance(data.get("arms"), list):
-            data = {**data, "arms": [a for arm in data["arms"] for a in expand_lambdas(arm)]}
+            arms = data["arms"]
+            data = {
+                **data,
+                "arms": [a for i, arm in enumerate(arms) for a in expand_lambdas(arm, i)],
+            }
         return data
 
     @field_validator("languages")
@@ -754,7 +761,7 @@ class PipelineConfig(_Strict):
         when ``arm:`` is left out); a mix arm's merge needs dev data for every language."""
         synthetic = [a.name for a in self.arms if a.source == "synthetic"]
         for position, source in enumerate(arm.sources or []):
-            where = f"arms[{index}={arm.name}].sources[{position}]"
+            where = f"{arm_label(index, arm.name)}.sources[{position}]"
             extra = sorted(set(source.languages or []) - set(self.languages))
             if extra:
                 raise ValueError(
@@ -786,7 +793,7 @@ class PipelineConfig(_Strict):
         """The arm's strategy against its effective settings (facts from the registry)."""
         from tripletforge.generate.strategies import strategy_class
 
-        where = f"arms[{index}={arm.name}]"
+        where = arm_label(index, arm.name)
         cls = strategy_class(str(arm.strategy))
         mode = arm.generate.get("mode", self.generate.mode)
         if cls.required_mode is not None and mode != cls.required_mode:
@@ -819,6 +826,10 @@ class PipelineConfig(_Strict):
     def trained_arms(self) -> list[ArmConfig]:
         """The arms that train the run's encoder on triplets (every source but connected)."""
         return [a for a in self.arms if a.source != "connected"]
+
+    def arm_label(self, arm: ArmConfig) -> str:
+        """How errors name ``arm``: ``arms[2=compose]``."""
+        return arm_label(self.arms.index(arm), arm.name)
 
     def connect_settings(self, arm: ArmConfig) -> Any:
         """A connected arm's ``ConnectSettings``: the arm's ``connect:`` over the run's
@@ -921,7 +932,12 @@ def _lambda_name(name: str, lam: float) -> str:
     return f"{name}-lambda{lam:g}"
 
 
-def expand_lambdas(arm: Any) -> list[Any]:
+def arm_label(index: int, name: Any) -> str:
+    """How errors name an arm: ``arms[2=compose]`` (its position in ``arms:`` and its name)."""
+    return f"arms[{index}={name}]" if name else f"arms[{index}]"
+
+
+def expand_lambdas(arm: Any, index: int = 0) -> list[Any]:
     """``strategy_options: {lambda: [0.5, 1]}`` → one arm per λ, named ``NAME-lambda0.5``, …
 
     A single value keeps the arm's name. Anything that is not such an arm is returned as is.
@@ -935,11 +951,14 @@ def expand_lambdas(arm: Any) -> list[Any]:
         isinstance(v, int | float) and not isinstance(v, bool) for v in values
     ):
         raise ValueError(
-            f"arms[{arm.get('name')}].strategy_options.lambda: {values!r} is not a number or a "
+            f"{arm_label(index, arm.get('name'))}.strategy_options.lambda: {values!r} is not a "
+            "number or a "
             "list of numbers; write e.g. `lambda: [0.5, 1.0]`"
         )
     if len(set(values)) != len(values):
-        raise ValueError(f"arms[{arm.get('name')}].strategy_options.lambda: {values} repeats a λ")
+        raise ValueError(
+            f"{arm_label(index, arm.get('name'))}.strategy_options.lambda: {values} repeats a λ"
+        )
     if len(values) == 1:
         return [{**arm, "strategy_options": {**arm["strategy_options"], "lambda": values[0]}}]
     name = str(arm.get("name", "compose"))

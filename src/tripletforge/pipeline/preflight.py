@@ -54,13 +54,13 @@ def preflight(ctx: RunContext) -> None:
                     except (ModuleNotFoundError, OSError) as exc:
                         problems.append(f"generate.model: {exc}")
             elif arm.source == "parallel":
-                problems += _pairs_problems(cfg, lang, f"arms[{arm.name}]", arm)
+                problems += _pairs_problems(cfg, lang, cfg.arm_label(arm), arm)
             elif arm.source == "mix":
                 problems += _mix_problems(ctx, lang, arm)
             elif arm.source == "connected":
                 continue  # English data only, checked once below
             elif not Path(cfg.resolve(str(arm.path))).exists():
-                problems.append(f"arms[{arm.name}].path: {arm.path} not found; fix the path")
+                problems.append(f"{cfg.arm_label(arm)}.path: {arm.path} not found; fix the path")
         if cfg.merge.enabled and cfg.trained_arms:
             try:
                 from tripletforge.pipeline.dev import dev_texts
@@ -105,13 +105,13 @@ def connect_problems(ctx: RunContext) -> list[str]:
         try:
             settings = cfg.connect_settings(arm)
         except ConfigError as exc:
-            problems.append(f"arms[{arm.name}].connect: {exc}")
+            problems.append(f"{cfg.arm_label(arm)}.connect: {exc}")
             continue
         for section in ("align", "finetune"):
             for path in getattr(settings, section).data:
                 if not Path(path).exists():
                     problems.append(
-                        f"arms[{arm.name}].connect.{section}.data: {path} not found; fix the "
+                        f"{cfg.arm_label(arm)}.connect.{section}.data: {path} not found; fix the "
                         "path (English text only), or leave it out for the shipped SNLI pool"
                     )
     return problems
@@ -134,14 +134,14 @@ def adapter_problems(ctx: RunContext) -> list[str]:
             for folder in (str(f) for f in folders if f):
                 if not (Path(cfg.resolve(folder)) / "adapter_config.json").is_file():
                     problems.append(
-                        f"arms[{arm.name}].strategy_options.{key}: {folder} is not a PEFT "
+                        f"{cfg.arm_label(arm)}.strategy_options.{key}: {folder} is not a PEFT "
                         "adapter folder (no adapter_config.json); fix the path, or leave the "
                         "option out and the run trains it"
                     )
         lam = arm.strategy_options.get("lambda", 1.0)
         if arm.strategy == "compose" and not isinstance(lam, int | float):
             problems.append(
-                f"arms[{arm.name}].strategy_options.lambda: {lam!r} is not a number; write "
+                f"{cfg.arm_label(arm)}.strategy_options.lambda: {lam!r} is not a number; write "
                 "e.g. `lambda: 1.0` or a list `lambda: [0.5, 1.0]`"
             )
         if planned_options(arm):
@@ -225,7 +225,7 @@ def _mix_problems(ctx: RunContext, lang: str, arm: Any) -> list[str]:
 
     problems = []
     for index, source in enumerate(arm.sources or []):
-        where = f"arms[{arm.name}].sources[{index}]"
+        where = f"{ctx.config.arm_label(arm)}.sources[{index}]"
         if source.kind == "parallel" and lang in (source.languages or ctx.config.languages):
             problems += _pairs_problems(ctx.config, lang, where, source)
         elif source.kind != "synthetic" and lang == ctx.config.languages[0]:
