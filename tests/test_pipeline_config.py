@@ -120,6 +120,22 @@ def test_merge_guard_is_validated_and_hashed_only_when_set() -> None:
             parse_config({**GOOD, "merge": {"guard": guard, **merge}})
 
 
+def test_the_leakage_check_hash_follows_what_it_reads() -> None:
+    """English dev (judge: all) and guard data are dropped from training rows as leaks, so
+    they are part of the hash of the stages that drop leaks; unused, they are left out."""
+    from tripletforge.pipeline.plan import leakage_extra
+
+    guard = {"format": "sib200", "root": "sample", "tolerance": 1}
+    assert leakage_extra(parse_config({**GOOD, "merge": {"judge": "own"}})) == {}
+    assert leakage_extra(parse_config({**GOOD, "merge": {"enabled": False}})) == {}
+    assert leakage_extra(parse_config({**GOOD, "leakage_check": False})) == {}
+    assert leakage_extra(parse_config(GOOD)) == {"leakage_english_dev": True}
+    guarded = leakage_extra(parse_config({**GOOD, "merge": {"guard": guard}}))
+    assert guarded["leakage_guard"]["root"] == "sample"
+    moved = leakage_extra(parse_config({**GOOD, "merge": {"guard": guard | {"root": "other"}}}))
+    assert moved != guarded
+
+
 def test_merge_soup_keeps_the_training_checkpoints() -> None:
     from tripletforge.pipeline.plan import _merge_params, _train_params
 

@@ -148,7 +148,7 @@ def build_plan(ctx: RunContext) -> list[Stage]:
         "leakage_check": cfg.leakage_check,
         "evaluate": cfg.evaluate.model_dump(mode="json"),
         "merge_dev": cfg.merge.dev.model_dump(mode="json") if cfg.merge.enabled else None,
-    }
+    } | leakage_extra(cfg)
     adapters = plan_adapters(ctx)
     plan: list[Stage] = list(adapters.stages)  # first: trained before any generator loads
     connect = {a.name: connect_stage(ctx, a) for a in cfg.arms if a.source == "connected"}
@@ -212,6 +212,20 @@ def build_plan(ctx: RunContext) -> list[Stage]:
     return plan
 
 
+def leakage_extra(cfg: PipelineConfig) -> dict[str, Any]:
+    """What the leakage check reads beyond the evaluation sets and ``merge.dev`` (see
+    ``stages.eval_sentences``): English dev data under ``judge: all`` and the guard's dev data.
+    Part of the hash of every stage that drops leaked rows, so a change redoes them; absent
+    when unused (runs without them keep their hashes)."""
+    extra: dict[str, Any] = {}
+    if cfg.leakage_check and cfg.merge.enabled:
+        if cfg.merge.judge == "all":
+            extra["leakage_english_dev"] = True
+        if cfg.merge.guard is not None:
+            extra["leakage_guard"] = cfg.merge.guard.model_dump(mode="json")
+    return extra
+
+
 def mix_stages(
     ctx: RunContext,
     arm: ArmConfig,
@@ -265,7 +279,7 @@ def mix_stages(
         "evaluate": cfg.evaluate.model_dump(mode="json"),
         "merge_dev": cfg.merge.dev.model_dump(mode="json"),
         "data_root": cfg.data_root,
-    }
+    } | leakage_extra(cfg)
     for size in cfg.sizes:
         scope = f"{ALL_LANGUAGES}/{arm.name}/{size}"
         train = Stage(
