@@ -471,3 +471,36 @@ def test_file_level_problems_are_errors_naming_the_fix(tmp_path: Path, reader: C
     (tmp_path / "t.xlsx").write_bytes(b"PK")
     with pytest.raises(ValueError, match="supported extensions"):
         reader(tmp_path / "t.xlsx")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize(
+    ("name", "header", "reader"),
+    [
+        ("t.csv", "anchor,positive,negative", read_triplets),
+        ("t.tsv", "anchor\tpositive\tnegative", read_triplets),
+        ("t.jsonl", None, read_triplets),
+        ("p.csv", "sentence1,sentence2,score", read_scored_pairs),
+        ("s.txt", None, read_lines),
+        ("seeds.txt", None, lambda path: read_seeds(path, lang="hau")),
+    ],
+)
+def test_utf16_and_utf32_files_are_refused_naming_the_encoding(
+    tmp_path: Path, name: str, header: str | None, reader: Callable, encoding: str
+) -> None:
+    """What Excel's "Unicode text" and PowerShell write: one clear error, not every row bad."""
+    if name.endswith(".jsonl"):
+        body = '{"anchor": "a", "positive": "b", "negative": "c"}\n'
+    elif header is None:
+        body = "Ina son ruwa.\nYaro ya tafi.\n"
+    else:
+        sep = "\t" if "\t" in header else ","
+        body = header + "\n" + sep.join(["Ina son ruwa.", "Yaro ya tafi.", "0.5"]) + "\n"
+    path = tmp_path / name
+    data = body.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # the codec writes no byte-order mark itself
+    path.write_bytes(data)
+    family = "UTF-32" if "32" in encoding else "UTF-16"
+    with pytest.raises(ValueError, match=rf"{name}: the file is {family} .*save it as UTF-8"):
+        reader(path)

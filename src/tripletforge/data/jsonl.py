@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tripletforge.data.schemas import ReadReport
+from tripletforge.data.schemas import ReadReport, refuse_other_encodings
 
 
 def finite_json(value: Any) -> Any:
@@ -57,6 +57,7 @@ def iter_jsonl(path: str | Path, report: ReadReport | None = None) -> Iterator[d
         return
     with open(path, "rb") as handle:
         data = handle.read()
+    refuse_other_encodings(data, path)
     lines = data.split(b"\n")
     torn = lines[-1] != b""
     if not torn:

@@ -249,6 +249,32 @@ class Triplet:
     positive_lang: str = ""
 
 
+#: Byte-order marks of encodings other than UTF-8 (longest first: UTF-32 LE starts like UTF-16 LE).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def refuse_other_encodings(data: bytes, path: str | Path) -> None:
+    """Raise when ``data`` (a file's first bytes) starts with a UTF-16/32 byte-order mark.
+
+    Every reader reads UTF-8 (a UTF-8 byte-order mark is allowed and dropped). A UTF-16 file
+    (what Excel's "Unicode text" and PowerShell write) would otherwise fail on every line.
+
+    Raises:
+        ValueError: naming the encoding and how to convert the file.
+    """
+    for bom, name in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise ValueError(
+                f"{path}: the file is {name} (it starts with a {name} byte-order mark); save it "
+                f"as UTF-8, e.g. `iconv -f {name} -t UTF-8 {Path(path).name} > utf8.csv`"
+            )
+
+
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes (used for data-set and model provenance)."""
     digest = hashlib.sha256()

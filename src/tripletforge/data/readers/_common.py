@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tripletforge.data.schemas import BadRow, ReadReport
+from tripletforge.data.schemas import BadRow, ReadReport, refuse_other_encodings
 
 MISSING_FIELD = "missing field"
 MALFORMED = "malformed row"
@@ -58,8 +58,12 @@ def decode_lines(path: str | Path) -> list[str]:
 
     Undecodable bytes become lone surrogates (``surrogateescape``) so one bad byte spoils one
     line only; :func:`utf8_error` finds them. A UTF-8 byte-order mark is dropped.
+
+    Raises:
+        ValueError: the file starts with a UTF-16/32 byte-order mark (convert it to UTF-8).
     """
     data = Path(path).read_bytes()
+    refuse_other_encodings(data, path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     parts = data.split(b"\n")
