@@ -458,3 +458,18 @@ def test_a_guard_vetoes_an_alpha_but_stays_out_of_the_mean():
     assert (
         choose_alpha(PROTECT, tolerance=1.0, guard_scores=holes, guard_tolerance=5.0).alpha == 1.0
     )
+
+
+def test_merge_names_a_model_that_is_not_there(tmp_path, monkeypatch):
+    from tripletforge.merge import merge_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="not a sentence-transformers folder .*modules.json"):
+        merge_models("average", [str(empty)], tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match="not a built-in name .*check the name or path"):
+        merge_models("average", ["no-such-model"], tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        merge_models("average", [str(tmp_path / "missing" / "x")], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -63,6 +63,36 @@ def check_compatible(paths: Sequence[str]) -> None:
                 )
 
 
+def local_model_folder(name: str) -> str:
+    """A sentence-transformers folder for ``name``: a built-in name (built on first use), a
+    local folder, or a Hugging Face hub id (downloaded, or taken from the cache offline).
+
+    Raises:
+        FileNotFoundError: no such model, naming what ``name`` may be.
+        ValueError: a folder that is not a sentence-transformers model (no ``modules.json``).
+    """
+    from tripletforge.models.registry import BUILTIN_MODELS
+
+    path = resolve_model_path(name)
+    if Path(path).is_dir():
+        if not (Path(path) / "modules.json").is_file():
+            raise ValueError(
+                f"model {name!r}: {path} is not a sentence-transformers folder (no modules.json); "
+                "give a folder written by `tripletforge train` or SentenceTransformer.save()"
+            )
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(path)
+    except Exception as exc:  # offline, unknown id, no access: one message either way
+        raise FileNotFoundError(
+            f"model {name!r}: not a built-in name ({', '.join(sorted(BUILTIN_MODELS))}), not a "
+            f"local folder, and not a Hugging Face hub id that could be fetched "
+            f"({type(exc).__name__}); check the name or path"
+        ) from None
+
+
 def _load(path: str):
     from sentence_transformers import SentenceTransformer
 
@@ -109,7 +139,7 @@ def merge_models(
         raise ValueError("linear merging takes exactly one fine-tuned model besides the base")
     if method == "slerp" and len(models) != 2:
         raise ValueError("slerp merges exactly two models")
-    paths = [resolve_model_path(m) for m in ([base] if needs_base else []) + list(models)]
+    paths = [local_model_folder(m) for m in ([base] if needs_base else []) + list(models)]
     check_compatible(paths)
     loaded = [_load(p) for p in paths]
     states = [m.state_dict() for m in loaded]
@@ -172,7 +202,7 @@ def _write_merge_card(out: Path, record: dict[str, Any]) -> Path:
     """The merged model's card: its parts, method and the fine-tuned model's data provenance."""
     from tripletforge.cards import ModelCardInfo, command_line, read_model_card, write_model_card
 
-    parts = [read_model_card(resolve_model_path(m))[0] for m in record["models"]]
+    parts = [read_model_card(local_model_folder(m))[0] for m in record["models"]]
     known = [p for p in parts if p is not None]
     languages = sorted({lang for p in known for lang in p.languages})
     training: dict[str, Any] = {}

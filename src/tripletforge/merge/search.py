@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.merge import methods
-from tripletforge.models.registry import resolve_model_path
 from tripletforge.progress import progress_task
 
 if TYPE_CHECKING:
@@ -184,10 +183,10 @@ class Interpolation:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        from tripletforge.merge.models import IncompatibleModelsError
+        from tripletforge.merge.models import IncompatibleModelsError, local_model_folder
 
-        self.base_path = resolve_model_path(base)
-        self.finetuned_path = resolve_model_path(finetuned)
+        self.base_path = local_model_folder(base)
+        self.finetuned_path = local_model_folder(finetuned)
         self.model = SentenceTransformer(self.base_path, device="cpu")
         tuned = SentenceTransformer(self.finetuned_path, device="cpu").state_dict()
         own = self.model.state_dict()
@@ -401,9 +400,14 @@ def wise_ft(
     equals (what the pipeline does). ``guard``/``guard_tolerance``: a second dev set that
     vetoes α (:func:`choose_alpha`). Returns the search result and what was written.
     """
-    from tripletforge.merge.models import check_compatible, merge_record, save_merged
+    from tripletforge.merge.models import (
+        check_compatible,
+        local_model_folder,
+        merge_record,
+        save_merged,
+    )
 
-    check_compatible([resolve_model_path(base), resolve_model_path(finetuned)])
+    check_compatible([local_model_folder(base), local_model_folder(finetuned)])
     interpolation = Interpolation(base, finetuned)
     result = _search(interpolation, scorer, grid, no_regression, tolerance, progress, guard,
                      guard_tolerance)  # fmt: skip
