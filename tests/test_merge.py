@@ -466,9 +466,9 @@ def test_merge_names_a_model_that_is_not_there(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ValueError, match="not a sentence-transformers folder .*modules.json"):
+    with pytest.raises(ValueError, match=r"not a sentence-transformers folder .*modules\.json"):
         merge_models("average", [str(empty)], tmp_path / "out")
-    with pytest.raises(FileNotFoundError, match="not a built-in name .*check the name or path"):
+    with pytest.raises(FileNotFoundError, match=r"not a built-in name .*check the name or path"):
         merge_models("average", ["no-such-model"], tmp_path / "out")
     with pytest.raises(FileNotFoundError, match="no such folder"):
         merge_models("average", [str(tmp_path / "missing" / "x")], tmp_path / "out")

@@ -50,7 +50,7 @@ def test_good_config_and_quickstart_validate() -> None:
             "arms[0=xl]:",
             "generate: {mode: crosslingual}",
         ),
-        ({"anchors": 10}, "<top>:", "raise `anchors:`"),
+        ({"anchors": 10}, "anchors: 10 <", "raise `anchors:`"),
         ({"languages": ["xyz"]}, "languages:", "ISO 639-3"),
         ({"merge": {"grid": [0.5, 2.0]}}, "merge.grid:", "between 0 and 1"),
         ({"merge": {"tolerance": -1}}, "merge.tolerance:", "0 or more"),
@@ -290,6 +290,23 @@ def test_evaluation_falls_back_without_a_data_root(monkeypatch) -> None:
     monkeypatch.setenv("TRIPLETFORGE_DATA_ROOT", "/env-data")
     from_env = parse_config(GOOD | {"evaluate": evaluate})
     assert from_env.data_root == "/env-data" and from_env.evaluate.suite == "shared-dev"
+
+
+def test_cross_field_problems_are_reported_at_once_each_naming_its_field() -> None:
+    arms = [{"name": "icl"}, {"name": "icl"},
+            {"name": "m", "source": "mix", "sources": [{"kind": "parallel", "root": "sample",
+                                                        "languages": ["kin"]}]}]  # fmt: skip
+    bad = {**GOOD, "sizes": [8], "anchors": 4, "arms": arms, "seed_files": {"kin": "x.txt"},
+           "merge": {"tolerance": {"kin": 1}}}  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        parse_config(bad)
+    lines = str(raised.value).splitlines()[1:]
+    starts = ["arms: names", "seed_files:", "anchors: 4 <", "arms[2=m].sources[0].languages:",
+              "sizes: the smallest size (8)", "merge.tolerance: ['kin']"]  # fmt: skip
+    assert [line.strip()[: len(s)] for line, s in zip(lines, starts, strict=True)] == starts
+    assert "<top>" not in str(raised.value)
+    message = _error(anchors=-3)
+    assert "anchors: Input should be greater than or equal to 1 (got -3); change" in message
 
 
 def test_data_root_needed_but_missing_names_every_field(monkeypatch) -> None:

@@ -696,7 +696,7 @@ class PipelineConfig(_Strict):
             self.evaluate = self.evaluate.model_copy(update={**chosen, "fallback": None})
         if self.data_root is None and (fields := _uses_data_root(self.model_dump(mode="json"))):
             raise ValueError(
-                f"{', '.join(fields)} use{'s' if len(fields) == 1 else ''} {{data_root}} but no "
+                f"{', '.join(fields)}: use{'s' if len(fields) == 1 else ''} {{data_root}} but no "
                 "data root is set; add `data_root: DIR`, pass --data-root DIR or set "
                 f"${DATA_ROOT_ENV}"
             )
@@ -704,56 +704,60 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineConfig:
+        """Checks across fields; every problem found is reported at once, one line each,
+        starting with the field to fix."""
+        problems: list[str] = []
         names = [a.name for a in self.arms]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"arm names {dupes} appear twice; give each arm a unique `name:`")
+            problems.append(f"arms: names {dupes} appear twice; give each arm a unique `name:`")
         if "base" in names:
-            raise ValueError("arm name 'base' is reserved for the baseline; rename that arm")
+            problems.append("arms: the name 'base' is reserved for the baseline; rename that arm")
         extra = sorted(set(self.seed_files) - set(self.languages))
         if extra:
-            raise ValueError(f"seed_files given for {extra}, which are not in `languages:`")
+            problems.append(f"seed_files: given for {extra}, which are not in `languages:`")
         trained = [a.name for a in self.trained_arms]
         if trained and not self.sizes:
-            raise ValueError(
+            problems.append(
                 f"sizes: arms {trained} train a model per data size; add `sizes: ...` "
                 "(e.g. `sizes: [1000, 2000]`)"
             )
         per_language = [a for a in self.trained_arms if a.source != "mix"]  # a mix splits sizes
         if per_language and self.sizes and self.anchors < max(self.sizes):
-            raise ValueError(
-                f"anchors ({self.anchors}) < largest size ({max(self.sizes)}): raise `anchors:` "
-                "so that enough triplets can be made for every size"
+            problems.append(
+                f"anchors: {self.anchors} < the largest size ({max(self.sizes)}); raise "
+                "`anchors:` so that enough triplets can be made for every size"
             )
         for index, arm in enumerate(self.arms):
-            if arm.source == "synthetic":
-                self._check_generation(index, arm)
-            elif arm.source == "mix":
-                self._check_mix_sources(index, arm)
+            try:
+                if arm.source == "synthetic":
+                    self._check_generation(index, arm)
+                elif arm.source == "mix":
+                    self._check_mix_sources(index, arm)
+            except ValueError as exc:
+                problems.append(str(exc))
         if "strategy" in self.generate.model_fields_set:
-            raise ValueError(
+            problems.append(
                 "generate.strategy: the strategy is chosen per arm; set `strategy:` on each arm"
             )
         if self.sizes and min(self.sizes) < self.train.batch_size:
-            raise ValueError(
-                f"smallest size ({min(self.sizes)}) is below one batch "
-                f"(train.batch_size = {self.train.batch_size}); lower train.batch_size"
+            problems.append(
+                f"sizes: the smallest size ({min(self.sizes)}) is below one batch "
+                f"(train.batch_size = {self.train.batch_size}); lower train.batch_size or "
+                "raise the size"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _merge_languages(self) -> PipelineConfig:
-        """Tolerance keys name languages the merge judges: the run's, or English."""
-        tolerance = self.merge.tolerance
+        tolerance = self.merge.tolerance  # its keys name languages the merge judges
         if isinstance(tolerance, dict):
             judged = set(self.languages) | {"eng"}
             extra = sorted(k for k in tolerance if k != "*" and k not in judged)
             if extra:
-                raise ValueError(
+                problems.append(
                     f"merge.tolerance: {extra} are not languages of this run "
                     f"({', '.join(self.languages)}) or eng; remove them or add them to "
                     "`languages:`"
                 )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def _check_mix_sources(self, index: int, arm: ArmConfig) -> None:
@@ -1028,7 +1032,14 @@ def _owner(parts: tuple[Any, ...]) -> type[BaseModel]:
     return owner
 
 
-_LOCATED = re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\][\w.]*)*: ")
+_FIELD = r"[A-Za-z_][\w.]*(\[[^\]]*\][\w.]*)*"
+#: A message that starts with the field(s) it is about (``a.b[0=x].c: ``, ``a, b.c: ``).
+_LOCATED = re.compile(rf"^{_FIELD}(, {_FIELD})*: ")
+
+
+#: pydantic error types of a value outside its allowed range or length.
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short",
+           "too_long", "string_pattern_mismatch", "finite_number")  # fmt: skip
 
 
 def format_config_error(error: ValidationError, source: str, data: Any = None) -> str:
@@ -1037,8 +1048,10 @@ def format_config_error(error: ValidationError, source: str, data: Any = None) -
     for item in error.errors():
         loc = _loc(tuple(item["loc"]), data)
         msg = item["msg"].removeprefix("Value error, ")
-        if loc == "<top>" and _LOCATED.match(msg):  # the message names its own field
-            lines.append(f"  {msg}")
+        if "\n" in msg or (loc == "<top>" and _LOCATED.match(msg)):
+            for part in msg.splitlines():  # several problems, each naming its field
+                at_top = loc == "<top>" and _LOCATED.match(part)
+                lines.append(f"  {part}" if at_top else f"  {loc}: {part}")
             continue
         if item["type"] == "extra_forbidden":
             owner = _owner(tuple(item["loc"]))
@@ -1049,6 +1062,8 @@ def format_config_error(error: ValidationError, source: str, data: Any = None) -
             msg = f"{msg} (got {item.get('input')!r})"
         elif item["type"] in ("int_parsing", "float_parsing", "bool_parsing", "list_type"):
             msg = f"{msg} (got {item.get('input')!r}); fix the value's type"
+        elif item["type"] in _BOUNDS:
+            msg = f"{msg} (got {item.get('input')!r}); change the value"
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
 
