@@ -40,3 +40,24 @@ def test_terminal_gets_the_live_bar():
     console = Console(file=io.StringIO(), force_terminal=True)
     display = progress.new_display(console)
     assert type(display) is Progress
+
+
+def test_a_resumed_stage_says_so_when_it_ends() -> None:
+    import io
+
+    from rich.console import Console
+
+    from tripletforge.pipeline.display import StageDisplay
+    from tripletforge.pipeline.plan import Stage
+
+    for live in (False, True):
+        out = io.StringIO()
+        display = StageDisplay(Console(file=out, width=120), progress=live)
+        stage = Stage("train", "hau", "icl", 8, {})
+        with display.running(stage, "resuming"):
+            pass
+        with display.running(Stage("train", "hau", "icl", 16, {}), "running"):
+            pass
+        lines = [line for line in out.getvalue().splitlines() if "done in" in line]
+        assert len(lines) == 2, out.getvalue()
+        assert lines[0].rstrip().endswith("(resumed)") and "resumed" not in lines[1]

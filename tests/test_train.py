@@ -234,7 +234,8 @@ def test_resume_skips_checkpoints_a_kill_cut_off(
 ) -> None:
     """A kill while a checkpoint is written (or while the rotation deletes an old one) leaves
     a folder transformers would resume from and fail; the run resumes from the last whole one."""
-    cfg = config(tiny_encoder_dir, triplets, tmp_path / "r", max_steps=6, save_steps=2)
+    cfg = config(tiny_encoder_dir, triplets, tmp_path / "r", max_steps=6, save_steps=2,
+                 logging_steps=1)  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         train_encoder(cfg, callbacks=[KillAt(5)])
     root = cfg.checkpoint_dir
@@ -250,3 +251,6 @@ def test_resume_skips_checkpoints_a_kill_cut_off(
     a = SentenceTransformer(str(resumed), device="cpu").encode(TINY_CORPUS)
     b = SentenceTransformer(str(straight), device="cpu").encode(TINY_CORPUS)
     assert abs(a - b).max() < 1e-4  # nothing lost: same weights as the uninterrupted run
+    # the loss is the run's mean, not the resumed session's
+    whole = json.loads((straight / PROVENANCE_FILE).read_text())["train_loss"]
+    assert prov["train_loss"] == pytest.approx(whole, rel=1e-4)

@@ -49,10 +49,12 @@ class StageDisplay:
     def running(self, stage: Stage, verb: str) -> Iterator[None]:
         """Show ``stage`` while its body runs; the final line says how it ended."""
         started = time.perf_counter()
+        how = " (resumed)" if verb == "resuming" else ""  # a killed run's stage, continued
         if not self.progress:
             yield
             self._line(
-                f"[green]✓ {stage.key:<{WIDTH}}[/] done in {time.perf_counter() - started:.1f} s"
+                f"[green]✓ {stage.key:<{WIDTH}}[/] done in "
+                f"{time.perf_counter() - started:.1f} s{how}"
             )
             return
         display = new_display(self.console)
@@ -68,5 +70,5 @@ class StageDisplay:
         seconds = time.perf_counter() - started
         shown = display.tasks[0]
         total = shown.total if shown.total else 1
-        display.update(task, total=total, completed=total, note=f"done in {seconds:.1f} s")
+        display.update(task, total=total, completed=total, note=f"done in {seconds:.1f} s{how}")
         display.stop()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tripletforge.checkpointing import (
+    checkpoint_step,
     drop_unfinished_checkpoints,
     latest_complete_checkpoint,
     mark_callback,
@@ -241,6 +242,34 @@ def dev_set_scorer(config: TrainConfig) -> Callable[[SentenceTransformer], Any] 
     return score
 
 
+def run_mean_loss(
+    history: Sequence[dict[str, Any]], session_loss: float, start_step: int, global_step: int
+) -> float:
+    """The mean training loss over all the run's steps, resumed or not.
+
+    transformers' ``TrainOutput.training_loss`` is the mean over the steps of the last session
+    (``start_step`` + 1 … ``global_step``), so a resumed run would report another number than
+    an uninterrupted one. The steps before the resume are taken from the restored log history
+    (each logged ``loss`` is the mean since the previous log, so it is weighted by the steps
+    it covers).
+    """
+    if start_step <= 0 or global_step <= start_step:
+        return session_loss
+    total, covered = 0.0, 0
+    for entry in sorted(history, key=lambda e: e.get("step", 0)):
+        if "loss" in entry and "step" in entry and covered < int(entry["step"]) <= start_step:
+            total += float(entry["loss"]) * (int(entry["step"]) - covered)
+            covered = int(entry["step"])
+    if not covered:
+        return session_loss
+    before = total / covered  # the logged mean stands for every step before the resume
+    return (before * start_step + session_loss * (global_step - start_step)) / global_step
+
+
+def _step_of(checkpoint: str | None) -> int:
+    return checkpoint_step(checkpoint) if checkpoint else 0
+
+
 def latest_checkpoint(config: TrainConfig) -> str | None:
     """The newest complete ``checkpoint-N`` folder of a previous (killed) run, if any.
 
@@ -465,7 +494,9 @@ def train_encoder(
         "versions": library_versions(),
         "resumed_from": resume,
         "global_step": result.global_step,
-        "train_loss": result.training_loss,
+        "train_loss": run_mean_loss(
+            trainer.state.log_history, result.training_loss, _step_of(resume), result.global_step
+        ),
         "train_metrics": result.metrics,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
