@@ -151,6 +151,30 @@ def test_langid_unknown_code_is_a_counted_reject_not_a_pass() -> None:
     ]
 
 
+def test_langid_counts_the_rows_it_could_not_check() -> None:
+    """Rows without a language column, or in a language py3langid has no model of, pass
+    langid unchecked: the funnel says how many and why (not a silent pass)."""
+    import io
+
+    from rich.console import Console
+
+    from tripletforge.filter.funnel import funnel_table
+
+    bug = "Anak-anak sedang bermain di luar."
+    rows = [t(HAUSA, ENGLISH, HAUSA, "")] * 2 + [t(bug, bug, bug, "bug")]
+    rows += [t(HAUSA, HAUSA, HAUSA, "hau")]
+    run = run_filters(rows, FilterConfig(teacher=None, filters=["langid"]))
+    assert len(run.kept) == 4
+    (step,) = run.funnel
+    assert step.details == {"not_checked": {"no language column (lang)": 2,
+                                            "py3langid has no model of bug": 1}}  # fmt: skip
+    console = Console(file=io.StringIO(), width=300)
+    console.print(funnel_table(run))
+    shown = console.file.getvalue()
+    assert "2 kept unchecked (no language column (lang))" in shown
+    assert "1 kept unchecked (py3langid has no model of bug)" in shown
+
+
 def test_teacher_margin_filter(tiny_encoder_dir: Path) -> None:
     flt = TeacherMarginFilter(FilterConfig(teacher=str(tiny_encoder_dir), teacher_margin=0.0))
     rows = [GOOD, t(GOOD["anchor"], GOOD["negative"], GOOD["positive"])]

@@ -122,6 +122,10 @@ def funnel_table(run: FilterRun, title: str = "filter funnel"):
         reasons = ", ".join(
             f"{k}: {v}" for k, v in sorted(step.reasons.items(), key=lambda kv: -kv[1])[:3]
         )
+        unchecked = step.details.get("not_checked") or {}
+        if unchecked:  # kept without a check: say so, not just "passed"
+            notes = "; ".join(f"{n} kept unchecked ({why})" for why, n in unchecked.items())
+            reasons = f"{reasons}; {notes}" if reasons else notes
         table.add_row(
             step.filter, str(step.rows_in), str(step.rejected), str(step.rows_out), reasons
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tripletforge.data.languages import UnknownLanguageError, get_language, language_identity
 from tripletforge.filter.base import Row, register_filter
@@ -90,6 +90,8 @@ class LangIdFilter:
     def __init__(self, config: FilterConfig) -> None:
         self.min_confidence = config.langid_min_confidence
         self.noted: set[str] = set()
+        self.details: dict[str, Any] = {}
+        self._unchecked: dict[str, int] = {}
 
     def _labels(self, lang: str) -> frozenset[str]:
         """The accepted labels (empty: not checkable); UnknownLanguageError passes through."""
@@ -108,25 +110,36 @@ class LangIdFilter:
     def check(self, row: Row) -> str | None:
         lang = str(row.get("lang") or "")
         positive_lang = str(row.get("positive_lang") or lang)
+        unchecked: str | None = None  # why a field of this row could not be checked
         for key, expected_lang in (
             ("anchor", lang),
             ("positive", positive_lang),
             ("negative", positive_lang),
         ):
             if not expected_lang:
+                unchecked = unchecked or "no language column (lang)"
                 continue
             try:
                 expected = self._labels(expected_lang)
             except UnknownLanguageError:
                 return f"unknown language code {expected_lang!r} in {key}'s language column"
             if not expected:
+                unchecked = unchecked or f"py3langid has no model of {expected_lang}"
                 continue
             label, prob = identify(str(row[key]))
             if label in expected:
                 continue
             if prob >= self.min_confidence:
                 return f"{key} language {label} ({prob:.2f}) != {expected_lang}"
+        if unchecked is not None:
+            self._unchecked[unchecked] = self._unchecked.get(unchecked, 0) + 1
         return None
 
     def __call__(self, rows: Sequence[Row]) -> list[str | None]:
-        return [self.check(row) for row in rows]
+        """Each row's reject reason (None: kept). Rows kept without a check (no language
+        column, a language py3langid has no model of) are counted in ``details["not_checked"]``
+        (``{why: rows}``), so the funnel shows that they passed unchecked."""
+        self._unchecked = {}
+        verdicts = [self.check(row) for row in rows]
+        self.details = {"not_checked": dict(self._unchecked)} if self._unchecked else {}
+        return verdicts
