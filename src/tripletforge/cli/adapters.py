@@ -50,10 +50,10 @@ def train(
     ] = 0,
     **options: Any,
 ) -> None:
-    """Train one LoRA adapter; the output folder loads with ``PeftModel.from_pretrained``.
+    """Train one LoRA adapter; the output folder loads with `PeftModel.from_pretrained`.
 
-    Besides the adapter, the folder gets ``train_log.csv`` (step, loss, lr, seconds) and
-    ``tripletforge_adapter.json`` (provenance, losses, step times, peak RSS).
+    Besides the adapter, the folder gets `train_log.csv` (step, loss, lr, seconds) and
+    `tripletforge_adapter.json` (provenance, losses, step times, peak RSS).
     """
     from tripletforge.adapters.data import load_adapter_examples
     from tripletforge.adapters.train import train_adapter
@@ -142,7 +142,7 @@ def compose(
         str | None, typer.Option(help="Base model for cat/linear (default: the task adapter's).")
     ] = None,
 ) -> None:
-    """Compose ``task + λ·(lang_target − lang_english)`` into one PEFT LoRA adapter."""
+    """Compose `task + λ·(lang_target − lang_english)` into one PEFT LoRA adapter."""
     from tripletforge.adapters.compose import compose_adapters
 
     path = compose_adapters(
@@ -158,7 +158,7 @@ def plot(
     window: Annotated[int, typer.Option(help="Moving-average window in steps.")] = 10,
     title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
 ) -> None:
-    """Plot the training loss curves of adapters (from their ``train_log.csv``) into a PNG."""
+    """Plot the training loss curves of adapters (from their `train_log.csv`) into a PNG."""
     from tripletforge.adapters.report import plot_loss_curves
 
     console().print(f"loss curves in {plot_loss_curves(adapters, out, window=window, title=title)}")

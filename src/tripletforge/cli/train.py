@@ -31,6 +31,7 @@ def train_command(
     train: Annotated[
         list[Path] | None,
         typer.Argument(
+            metavar="FILES",
             help="Triplet files (JSONL/Parquet/CSV/TSV, XL-LoRA folder); rows of several tasks "
             "train as one set per task. Or give `train_sets:` in --config instead."
         ),
@@ -51,10 +52,10 @@ def train_command(
     """Supervised SimCSE (MNRL with hard negatives); saves a sentence-transformers folder.
 
     Several named training sets (tasks or sources: own columns, per-column prompts, weights;
-    batches never mix sets) go in ``--config`` as ``train_sets:``, with ``--mixing``.
+    batches never mix sets) go in `--config` as `train_sets:`, with `--mixing`.
 
-    Multi-process: ``torchrun --nproc_per_node N -m tripletforge.cli.main train ...`` or
-    ``accelerate launch``; ``--batch-size`` is per process.
+    Multi-process: `torchrun --nproc_per_node N -m tripletforge.cli.main train ...` or
+    `accelerate launch`; `--batch-size` is per process.
     """
     from tripletforge.cli.output import progress_enabled
     from tripletforge.train import train_encoder
@@ -65,7 +66,7 @@ def train_command(
         fields["train_files"] = train
     elif not fields.get("train_sets"):
         raise typer.BadParameter(
-            "give triplet files, or `train_sets:` in --config", param_hint="TRAIN"
+            "give triplet files, or `train_sets:` in --config", param_hint="FILES"
         )
     if dev:
         fields |= _dev_fields(dev)
