@@ -241,6 +241,7 @@ def test_checkpoint_soup_averages_each_languages_best_logged_checkpoint(tiny_enc
     result = CliRunner().invoke(app, ["merge", "average", "--from-checkpoints", str(run), "-o",
                                       str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "Merged (average)" in result.output and "α" not in result.output  # α: linear, slerp
     chosen = [SentenceTransformer(c, device="cpu").state_dict() for c in selection.chosen]
     merged = SentenceTransformer(str(out), device="cpu").state_dict()
     for key, value in merged.items():

@@ -128,7 +128,9 @@ def merge(
 
             if (length := inference_length(from_checkpoints)) is not None:
                 set_max_seq_length(path, length)
-    console().print(f"[green]Merged[/green] ({method}, α={alpha}) → {path}", highlight=False)
+    used = {"linear": f"α={alpha}", "slerp": f"α={alpha}", "task_arithmetic": f"scale={scale}"}
+    what = ", ".join(p for p in (method, used.get(method), weights and f"weights={weights}") if p)
+    console().print(f"[green]Merged[/green] ({what}) → {path}", highlight=False)
     if search or provenance:
         console().print(strict_dumps({"alpha": alpha, "no_regression": no_regression}))
 

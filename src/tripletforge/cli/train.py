@@ -33,7 +33,7 @@ def train_command(
         typer.Argument(
             metavar="FILES",
             help="Triplet files (JSONL/Parquet/CSV/TSV, XL-LoRA folder); rows of several tasks "
-            "train as one set per task. Or give `train_sets:` in --config instead."
+            "train as one set per task. Or give `train_sets:` in --config instead.",
         ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)] = None,
