@@ -467,10 +467,10 @@ def train_adapter(
         trainer = adapter_trainer(
             model, tokenizer, kept, ckpt_root, supervised=supervised, lora=lora, train=train,
             total_steps=total_steps, eval_encoded=eval_encoded,
-            callbacks=[
-                _step_recorder(seconds, bar, on_step),
+            callbacks=[  # the mark first: before any other callback's on_save
                 mark_callback(lambda: {"fingerprint": fingerprint, "step_seconds": seconds}
                               | extra),
+                _step_recorder(seconds, bar, on_step),
             ],
         )  # fmt: skip
         if eval_encoded and "eval_loss_before" not in extra:

@@ -460,7 +460,8 @@ def train_encoder(
         train_dataset=mixture.to_datasets(sets),
         loss=build_loss(config, model, sets),
         evaluator=evaluator,
-        callbacks=callbacks,
+        # the mark first: a checkpoint is marked complete before any other callback's on_save
+        callbacks=[mark_callback(), *(callbacks or [])],
     )
     trainer.remove_callback(PrinterCallback)  # logs go to the logger, not print()
     resume = latest_checkpoint(config) if config.resume else None
@@ -469,7 +470,6 @@ def train_encoder(
     with progress_task("train", enabled=progress) as task:
         for callback in _callbacks(task):
             trainer.add_callback(callback)
-        trainer.add_callback(mark_callback())
         if not final_checkpoint_needed(config, evaluator is not None):
             trainer.add_callback(_skip_final_checkpoint_callback())
         result = trainer.train(resume_from_checkpoint=resume)
