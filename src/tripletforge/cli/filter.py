@@ -19,7 +19,10 @@ from tripletforge.filter.config import FilterConfig
 def filter_command(
     ctx: typer.Context,
     inp: Annotated[
-        Path, typer.Argument(help="Triplets: JSONL, Parquet, CSV, TSV, or an XL-LoRA folder.")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="Triplets: JSONL, Parquet, CSV, TSV, or an XL-LoRA folder."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Kept triplets (.jsonl or .parquet).")],
     config: Annotated[

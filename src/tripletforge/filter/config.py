@@ -16,7 +16,11 @@ class FilterConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filters: list[str] = Field(default_factory=lambda: list(DEFAULT_FILTERS))
+    filters: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FILTERS),
+        description="the filters to run, in order: length, copy, langid, dedup, teacher_margin, "
+        "relevance, consistency (the teacher's are skipped without a teacher)",
+    )
     # length
     min_chars: int = Field(3, ge=0, description="shortest allowed field (characters)")
     max_chars: int = Field(1000, ge=1, description="longest allowed field (characters)")
@@ -40,9 +44,13 @@ class FilterConfig(BaseModel):
         description="a language mismatch rejects only at this confidence or more",
     )
     # dedup
-    dedup_key: Literal["triplet", "anchor"] = "triplet"
+    dedup_key: Literal["triplet", "anchor"] = Field(
+        "triplet", description="what makes two rows duplicates: the whole triplet or the anchor"
+    )
     # teacher margin
-    teacher: str | None = Field("e5-small", description="teacher encoder; None disables the filter")
+    teacher: str | None = Field(
+        "e5-small", description="teacher encoder; null (--no-teacher) skips the filter"
+    )
     teacher_margin: float = Field(0.0, description="cos(a,p) - cos(a,n) must exceed this")
     teacher_batch_size: int = Field(64, ge=1)
     # relevance (tripletforge.filter.relevance)

@@ -97,7 +97,7 @@ class TrainSettings(BaseModel):
     )
     prompt: str | None = Field(
         None,
-        description="prefix for all training texts; None = the prompt policy's symmetric prompt",
+        description="prefix for all training texts; unset: the prompt policy's symmetric prompt",
     )
     prompt_policy: PromptPolicy = Field(
         "none",
