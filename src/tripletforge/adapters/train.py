@@ -68,7 +68,6 @@ PROVENANCE_FILE = "tripletforge_adapter.json"
 #: Per-step training log written next to the adapter: ``step,loss,lr,seconds``.
 TRAIN_LOG_FILE = "train_log.csv"
 IGNORE_INDEX = -100
-#: Written into each checkpoint once the trainer has saved it: fingerprint and step times.
 
 
 @dataclass

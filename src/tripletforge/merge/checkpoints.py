@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tripletforge.checkpointing import CHECKPOINT_MARK, is_complete
+from tripletforge.checkpointing import CHECKPOINT_MARK, complete_checkpoints
 from tripletforge.checkpointing import checkpoint_step as _step
 
 if TYPE_CHECKING:
@@ -67,9 +67,8 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
         if not root.is_dir():
             continue
         named = [p for p in root.iterdir() if _step(p) >= 0 and p.is_dir()]
-        marked = [p for p in named if (p / CHECKPOINT_MARK).is_file()]
-        if marked:
-            complete = [p for p in marked if is_complete(p)]
+        if any((p / CHECKPOINT_MARK).is_file() for p in named):
+            complete = complete_checkpoints(root)
             for path in sorted(set(named) - set(complete), key=_step):
                 log.warning("left out %s: its save was interrupted", path)
             found += complete

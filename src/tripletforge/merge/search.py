@@ -407,8 +407,9 @@ def wise_ft(
         save_merged,
     )
 
-    check_compatible([local_model_folder(base), local_model_folder(finetuned)])
-    interpolation = Interpolation(base, finetuned)
+    paths = [local_model_folder(base), local_model_folder(finetuned)]  # resolved once
+    check_compatible(paths)
+    interpolation = Interpolation(*paths)
     result = _search(interpolation, scorer, grid, no_regression, tolerance, progress, guard,
                      guard_tolerance)  # fmt: skip
     provenance = {"search": result.to_dict(), **(provenance or {})}

@@ -59,7 +59,7 @@ def _uses_data_root(value: Any, where: str = "") -> list[str]:
         items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
     elif isinstance(value, list | tuple):
         items = (
-            (where + (arm_label(i, v.get("name"))[4:] if isinstance(v, dict) else f"[{i}]"), v)
+            (where + index_label(i, v.get("name") if isinstance(v, dict) else None), v)
             for i, v in enumerate(value)
         )
     else:
@@ -936,9 +936,15 @@ def _lambda_name(name: str, lam: float) -> str:
     return f"{name}-lambda{lam:g}"
 
 
+def index_label(index: int, name: Any = None) -> str:
+    """How errors name an item of a list: ``[2=compose]`` (its position and its ``name:``),
+    ``[2]`` when it has no name."""
+    return f"[{index}={name}]" if name else f"[{index}]"
+
+
 def arm_label(index: int, name: Any) -> str:
     """How errors name an arm: ``arms[2=compose]`` (its position in ``arms:`` and its name)."""
-    return f"arms[{index}={name}]" if name else f"arms[{index}]"
+    return f"arms{index_label(index, name)}"
 
 
 def expand_lambdas(arm: Any, index: int = 0) -> list[Any]:
@@ -956,8 +962,7 @@ def expand_lambdas(arm: Any, index: int = 0) -> list[Any]:
     ):
         raise ValueError(
             f"{arm_label(index, arm.get('name'))}.strategy_options.lambda: {values!r} is not a "
-            "number or a "
-            "list of numbers; write e.g. `lambda: [0.5, 1.0]`"
+            "number or a list of numbers; write e.g. `lambda: [0.5, 1.0]`"
         )
     if len(set(values)) != len(values):
         raise ValueError(
@@ -988,10 +993,8 @@ def _loc(parts: tuple[Any, ...], data: Any) -> str:
     node = data
     for part in parts:
         if isinstance(part, int):
-            label = ""
-            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
-                label = f"={node[part].get('name')}" if node[part].get("name") else ""
-            out += f"[{part}{label}]"
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            out += index_label(part, item.get("name") if isinstance(item, dict) else None)
         elif part in ("function-after", "function-before") or "[" in str(part):
             continue
         else:
